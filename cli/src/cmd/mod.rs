@@ -1,0 +1,21 @@
+//! One module per group of subcommands. Each exposes clap `Args` structs and
+//! async functions that run the command and return the process exit code.
+//!
+//! Exit codes shared by every command:
+//! - 0: success;
+//! - 1: the command ran and the answer is "no" or "failed" (a failed verification,
+//!   a deployment that is not safe, drift found);
+//! - 2: probe or runtime errors (see each command's help);
+//! - 64: bad usage or configuration (a flag that does not parse, a file that is missing).
+
+pub mod broker;
+pub mod client;
+pub mod mock;
+pub mod monitor;
+pub mod verify;
+
+/// The command ran and the answer is negative (failed verification, not deployable).
+#[allow(dead_code)] // reason: used by the commands as they are filled in.
+pub const EXIT_FAILURE: u8 = 1;
+/// Bad usage or configuration.
+pub const EXIT_USAGE: u8 = 64;

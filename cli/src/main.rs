@@ -1,0 +1,86 @@
+//! The `accord` command line: one binary for every part of Accord.
+//!
+//! Each subcommand lives in its own module under `cmd/`, parses its flags with
+//! clap (every flag can also come from an environment variable) and returns the
+//! process exit code. Only this crate prints to stdout.
+
+mod cmd;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Consumer-driven contract testing: mock provider, broker, verifier and drift monitor.
+#[derive(Debug, Parser)]
+#[command(name = "accord", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    logging: logging::LogArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a standalone mock provider driven over an HTTP admin API.
+    Mock(cmd::mock::MockArgs),
+    /// Serve one or more pact files as a stub provider.
+    Stub(cmd::mock::StubArgs),
+    /// Proxy a real provider and record the traffic into a pact file.
+    Record(cmd::mock::RecordArgs),
+    /// Run the contract broker (Pact Broker compatible HTTP API).
+    Broker(cmd::broker::BrokerArgs),
+    /// Publish pact files to a broker.
+    Publish(cmd::client::PublishArgs),
+    /// Ask the broker whether a pacticipant version can be deployed.
+    CanIDeploy(cmd::client::CanIDeployArgs),
+    /// Create an environment in the broker.
+    CreateEnvironment(cmd::client::CreateEnvironmentArgs),
+    /// Record that a pacticipant version was deployed to an environment.
+    RecordDeployment(cmd::client::RecordDeploymentArgs),
+    /// Record that a pacticipant version was released to an environment.
+    RecordRelease(cmd::client::RecordReleaseArgs),
+    /// Describe a pacticipant version known to the broker.
+    DescribeVersion(cmd::client::DescribeVersionArgs),
+    /// Verify a provider against its contracts.
+    Verify(cmd::verify::VerifyArgs),
+    /// Probe a running provider and report drift from its contracts.
+    Monitor(cmd::monitor::MonitorArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.logging);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: could not start the async runtime: {err}");
+            return ExitCode::from(cmd::EXIT_USAGE);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Mock(args) => cmd::mock::run_mock(args).await,
+            Command::Stub(args) => cmd::mock::run_stub(args).await,
+            Command::Record(args) => cmd::mock::run_record(args).await,
+            Command::Broker(args) => cmd::broker::run(args).await,
+            Command::Publish(args) => cmd::client::publish(args).await,
+            Command::CanIDeploy(args) => cmd::client::can_i_deploy(args).await,
+            Command::CreateEnvironment(args) => cmd::client::create_environment(args).await,
+            Command::RecordDeployment(args) => cmd::client::record_deployment(args).await,
+            Command::RecordRelease(args) => cmd::client::record_release(args).await,
+            Command::DescribeVersion(args) => cmd::client::describe_version(args).await,
+            Command::Verify(args) => cmd::verify::run(args).await,
+            Command::Monitor(args) => cmd::monitor::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(cmd::EXIT_FAILURE)
+        }
+    }
+}
