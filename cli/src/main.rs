@@ -51,7 +51,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version requests are not errors; everything else clap refuses is
+        // a usage error, reported with Accord's usage exit code rather than clap's 2,
+        // which `accord monitor` uses for probe errors.
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(cmd::EXIT_USAGE);
+        }
+    };
     logging::init(&cli.logging);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
