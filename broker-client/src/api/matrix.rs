@@ -1,0 +1,73 @@
+//! Can-i-deploy: the matrix query the official clients send (`GET /matrix?q[][...]`).
+
+use reqwest::Method;
+use serde_json::Value;
+use tracing::instrument;
+
+use crate::client::BrokerClient;
+use crate::error::BrokerError;
+use crate::types::{CanIDeployQuery, DeployTarget, Matrix, VersionSelector};
+
+impl BrokerClient {
+    /// Asks whether a pacticipant version can be deployed to an environment (or alongside
+    /// the latest versions with a tag, or the latest versions) and returns the matrix
+    /// the broker based its answer on. `summary.deployable` is `None` while results are
+    /// missing.
+    ///
+    /// The official clients build this query directly rather than discover it from the
+    /// index (section 12.1 of the API reference), and so does this client, so that
+    /// brokers answer it the same way for every client.
+    #[instrument(skip_all, fields(pacticipant = %query.pacticipant), err)]
+    pub async fn can_i_deploy(&self, query: &CanIDeployQuery) -> Result<Matrix, BrokerError> {
+        let mut url = self.resolve("/matrix")?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("q[][pacticipant]", &query.pacticipant);
+            match &query.version {
+                VersionSelector::Number(number) => {
+                    pairs.append_pair("q[][version]", number);
+                }
+                VersionSelector::Latest { tag } => {
+                    pairs.append_pair("q[][latest]", "true");
+                    if let Some(tag) = tag {
+                        pairs.append_pair("q[][tag]", tag);
+                    }
+                }
+                VersionSelector::LatestOnBranch(branch) => {
+                    pairs.append_pair("q[][branch]", branch);
+                    pairs.append_pair("q[][latest]", "true");
+                }
+                VersionSelector::MainBranch => {
+                    pairs.append_pair("q[][mainBranch]", "true");
+                    pairs.append_pair("q[][latest]", "true");
+                }
+            }
+            for ignored in &query.ignore {
+                pairs.append_pair("ignore[][pacticipant]", ignored);
+            }
+            match &query.target {
+                DeployTarget::Environment(environment) => {
+                    pairs.append_pair("environment", environment);
+                    pairs.append_pair("latestby", "cvpv");
+                }
+                DeployTarget::Tag(tag) => {
+                    pairs.append_pair("tag", tag);
+                    pairs.append_pair("latest", "true");
+                    pairs.append_pair("latestby", "cvp");
+                }
+                DeployTarget::Latest => {
+                    pairs.append_pair("latest", "true");
+                    pairs.append_pair("latestby", "cvp");
+                }
+            }
+        }
+        let what = format!("the matrix for pacticipant {:?}", query.pacticipant);
+        let body = self
+            .send(Method::GET, url.clone(), None::<&Value>, &what)
+            .await?;
+        serde_json::from_value(body).map_err(|source| BrokerError::BadResponse {
+            url: url.to_string(),
+            source,
+        })
+    }
+}
