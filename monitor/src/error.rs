@@ -1,0 +1,66 @@
+//! The error type of the monitor's public API.
+
+use std::path::PathBuf;
+
+/// What can go wrong while setting up or running the monitor.
+///
+/// Problems found while probing (timeouts, open circuits, drift) are not errors: they are
+/// results, recorded in the [`DriftReport`](crate::DriftReport).
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// A config or secrets file could not be read.
+    #[error("could not read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A config or secrets file is not valid TOML or does not have the expected shape.
+    #[error("{path} is not a valid {what}: {source}")]
+    ParseFile {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A setting has a value that cannot be used; `setting` names it as written in the file.
+    #[error("invalid setting `{setting}`: {problem}")]
+    InvalidSetting { setting: String, problem: String },
+    /// An environment variable named by the config is not set or not valid Unicode.
+    #[error(
+        "environment variable {variable} (named by `{setting}`) is not set or not valid Unicode"
+    )]
+    MissingEnv {
+        variable: String,
+        setting: String,
+        #[source]
+        source: std::env::VarError,
+    },
+    /// A header name or value from the config is not valid HTTP.
+    #[error("`{setting}` is not a valid HTTP header: {source}")]
+    InvalidHeader {
+        setting: String,
+        #[source]
+        source: http::Error,
+    },
+    /// The HTTP client could not be built (for instance, no TLS backend).
+    #[error("could not build the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    /// The metrics listener could not be bound or served.
+    #[error("metrics server on {address}: {source}")]
+    Metrics {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Prometheus metric could not be registered.
+    #[error("could not register metrics: {0}")]
+    Prometheus(#[from] prometheus::Error),
+    /// The JSON report could not be written.
+    #[error("could not write the report to {path}: {source}")]
+    WriteReport {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
