@@ -8,6 +8,18 @@ use std::path::PathBuf;
 /// results, recorded in the [`DriftReport`](crate::DriftReport).
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
+    /// There is nothing to monitor.
+    #[error("no pact to monitor: give at least one pact")]
+    NoPacts,
+    /// The pacts are for different providers; one monitor probes one provider.
+    #[error(
+        "the pacts name different providers: {first:?} and {other:?} (in {origin}); run one monitor per provider"
+    )]
+    MixedProviders {
+        first: String,
+        other: String,
+        origin: String,
+    },
     /// A config or secrets file could not be read.
     #[error("could not read {path}: {source}")]
     ReadFile {
@@ -20,8 +32,9 @@ pub enum MonitorError {
     ParseFile {
         path: PathBuf,
         what: &'static str,
+        // Boxed: the TOML error is large and errors travel through every `Result`.
         #[source]
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     /// A setting has a value that cannot be used; `setting` names it as written in the file.
     #[error("invalid setting `{setting}`: {problem}")]

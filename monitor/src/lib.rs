@@ -3,14 +3,21 @@
 //!
 //! placeholder
 
+pub mod circuit;
 mod classify;
+pub mod config;
 mod error;
 pub(crate) mod matcher;
+pub mod metrics;
+mod monitor;
+mod probe;
+pub mod rate;
 pub mod report;
 pub mod schema;
 
 pub use classify::BodyDrift;
 pub use error::MonitorError;
+pub use monitor::Monitor;
 pub use report::{
     DriftReport, Finding, FindingClass, Outcome, ProbeError, ProbeErrorKind, Skipped,
 };

@@ -1,1 +1,5 @@
-//! Integration tests.
+//! Integration tests of the drift monitor: real HTTP against `wiremock` providers.
+
+mod drift;
+mod helpers;
+mod probing;
