@@ -1,0 +1,11 @@
+//! Integration tests of the verifier: real axum providers on port 0, `wiremock` for
+//! brokers and for providers that misbehave.
+
+mod helpers;
+
+mod broker;
+mod loading;
+mod misbehaving_providers;
+mod provider_states;
+mod reports;
+mod verification;
