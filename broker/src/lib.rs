@@ -1,1 +1,42 @@
-//! placeholder
+//! Accord's contract broker: a Pact Broker compatible HTTP API over SQLite or
+//! PostgreSQL.
+//!
+//! Consumers publish pacts, providers ask which pacts to verify and publish their
+//! results, release pipelines ask whether a version can be deployed. The official
+//! Pact clients work against it unchanged.
+//!
+//! How the parts fit:
+//! - [`Config`] says which database to use, who may read and write, and the limits;
+//! - [`Application::build`] opens the database (applying migrations) on a listener
+//!   that may use port 0, and [`Application::run_until_stopped`] serves until SIGTERM;
+//! - `routes/` holds one module per resource; handlers parse input into `domain`
+//!   types and call the `store::Store` trait, implemented for SQLite and PostgreSQL;
+//! - `matrix` and `selection` hold the rules of can-i-deploy and of "pacts for
+//!   verification", written once above the store.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), accord_broker::BrokerError> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let config = accord_broker::Config::new("sqlite://accord.db");
+//! let app = accord_broker::Application::build(config, listener).await?;
+//! println!("listening on {}", app.base_url());
+//! app.run_until_stopped().await
+//! # }
+//! ```
+
+mod auth;
+mod config;
+pub mod domain;
+mod error;
+mod http;
+mod metadata;
+mod pact;
+mod repr;
+mod routes;
+mod startup;
+pub mod store;
+
+pub use config::{AuthConfig, BasicCredentials, Config};
+pub use error::BrokerError;
+pub use startup::Application;
+pub use store::StoreError;

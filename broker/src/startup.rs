@@ -1,0 +1,179 @@
+//! Assembling and running the broker: state, routes and middleware.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::{ApiError, BrokerError};
+use crate::routes;
+use crate::store::{self, Store};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    /// The port the broker listens on, for links when a request has no `Host` header.
+    pub port: u16,
+}
+
+/// A broker bound to a listener, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    /// Opens the database (applying migrations) and prepares the routes. The listener
+    /// may be bound to port 0; [`Application::port`] reports the port it got.
+    pub async fn build(config: Config, listener: TcpListener) -> Result<Application, BrokerError> {
+        let address = listener.local_addr()?;
+        let store = store::connect(&config.database_url).await?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            port: address.port(),
+        };
+        Ok(Application {
+            listener,
+            address,
+            router: router(state),
+        })
+    }
+
+    /// The port the broker listens on.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The address the broker listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://IP:PORT`, with an unspecified bind address (0.0.0.0) shown as 127.0.0.1.
+    pub fn base_url(&self) -> String {
+        let ip = match self.address.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.address.port()))
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> Result<(), BrokerError> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), BrokerError> {
+        tracing::info!(address = %self.address, "broker serving");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("broker stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+/// Headers the Pact Broker puts on every response.
+async fn broker_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        HeaderName::from_static("x-pact-broker-version"),
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+async fn not_found(request: Request) -> Response {
+    ApiError::not_found(format!("No resource at {}", request.uri().path())).into_response()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("a request handler panicked".into()).into_response()
+}
+
+/// The whole application: routes, then middleware from the inside out.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit_bytes;
+    let timeout = state.config.request_timeout;
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        // Only method, path and request id: headers (and so credentials) are never logged.
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+    });
+    routes::router()
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_auth,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+        .layer(middleware::from_fn(broker_headers))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

@@ -1,0 +1,534 @@
+//! Storage: the [`Store`] trait and its SQLite and PostgreSQL implementations.
+//!
+//! Handlers never build SQL; they call the [`Store`] held in the application state.
+//! Every write method runs in one transaction, so a rejected request stores nothing.
+//! Reads return plain records; the rules of the Pact Broker (selectors, pending,
+//! the matrix) are applied above the store, in Rust, so both backends behave the same.
+//!
+//! Only this module imports `sqlx`.
+
+#[macro_use]
+mod sql;
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::Value;
+
+use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (a name already taken).
+    #[error("conflict: {0}")]
+    Conflict(#[source] sqlx::Error),
+    /// Publishing different content for a consumer version that already has a pact.
+    #[error("the pact for this consumer version and provider already has different content")]
+    PactConflict(Vec<PactConflict>),
+    /// The database cannot be reached (down, or the pool timed out).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// The database refused the migrations.
+    #[error("could not apply the database migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(err),
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(err),
+            sqlx::Error::Database(db) => {
+                // Class 08 is "connection exception", 57P0x "operator intervention"
+                // (the server is shutting down): both mean the database is away.
+                let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+                if code.starts_with("08") || code.starts_with("57P") {
+                    StoreError::Unavailable(err)
+                } else {
+                    StoreError::Database(err)
+                }
+            }
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// One contract whose stored content differs from the published content.
+#[derive(Debug, Clone)]
+pub struct PactConflict {
+    pub provider: String,
+    pub existing_content: String,
+}
+
+/// The current time, truncated to microseconds so both backends store the same value.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Pacticipant {
+    pub id: i64,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub repository_url: Option<String>,
+    pub repository_name: Option<String>,
+    pub repository_namespace: Option<String>,
+    pub main_branch: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable fields of a pacticipant. `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct PacticipantFields {
+    pub display_name: Option<String>,
+    pub repository_url: Option<String>,
+    pub repository_name: Option<String>,
+    pub repository_namespace: Option<String>,
+    pub main_branch: Option<BranchName>,
+}
+
+/// How [`Store::save_pacticipant`] treats fields that were not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    /// Fields not given are cleared (PUT).
+    Replace,
+    /// Fields not given are kept (PATCH).
+    Merge,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Version {
+    pub id: i64,
+    pub pacticipant_id: i64,
+    pub pacticipant_name: String,
+    pub number: String,
+    pub build_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A request to create or update a version.
+#[derive(Debug, Clone)]
+pub struct SaveVersion {
+    pub pacticipant: PacticipantName,
+    pub number: VersionNumber,
+    /// `Some` replaces the build URL (with `Some(None)` clearing it).
+    pub build_url: Option<Option<String>>,
+    /// `Some` replaces the version's tags.
+    pub tags: Option<Vec<TagName>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tag {
+    pub version_id: i64,
+    pub version_number: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Branch {
+    pub id: i64,
+    pub pacticipant_id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A version's membership of a branch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BranchVersion {
+    pub id: i64,
+    pub branch_id: i64,
+    pub branch_name: String,
+    pub version_id: i64,
+    pub version_number: String,
+    pub created_at: DateTime<Utc>,
+    /// Whether this version is the branch head (the one added most recently).
+    pub latest: bool,
+}
+
+/// A consumer version's pact with one provider.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Publication {
+    pub id: i64,
+    pub consumer_id: i64,
+    pub consumer_name: String,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub consumer_version_id: i64,
+    pub consumer_version_number: String,
+    pub pact_version_id: i64,
+    pub sha: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Stored pact content, shared by every publication with the same hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PactVersion {
+    pub id: i64,
+    pub consumer_id: i64,
+    pub provider_id: i64,
+    pub sha: String,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which publications to list. Unset fields do not filter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicationFilter {
+    pub consumer_id: Option<i64>,
+    pub provider_id: Option<i64>,
+    pub consumer_version_id: Option<i64>,
+    pub pact_version_id: Option<i64>,
+}
+
+/// A publication of several contracts by one consumer version.
+#[derive(Debug, Clone)]
+pub struct PublishCommand {
+    pub consumer: PacticipantName,
+    pub version: VersionNumber,
+    pub branch: Option<BranchName>,
+    pub tags: Vec<TagName>,
+    pub build_url: Option<String>,
+    pub contracts: Vec<ContractToStore>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContractToStore {
+    pub provider: PacticipantName,
+    pub sha: String,
+    pub content: String,
+    /// Whether this content may replace different content the consumer version
+    /// already published for this provider.
+    pub overwrite: bool,
+}
+
+/// What happened to one contract of a publication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContractOutcome {
+    Created,
+    Unchanged,
+    Overwritten,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishOutcome {
+    pub version: Version,
+    pub version_created: bool,
+    pub contracts: Vec<(ContractOutcome, Publication)>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Verification {
+    pub id: i64,
+    pub pact_version_id: i64,
+    pub sha: String,
+    pub consumer_id: i64,
+    pub consumer_name: String,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub provider_version_id: i64,
+    pub provider_version_number: String,
+    pub success: bool,
+    pub build_url: Option<String>,
+    #[sqlx(json(nullable))]
+    pub test_results: Option<Value>,
+    #[sqlx(json(nullable))]
+    pub verified_by: Option<Value>,
+    pub wip: bool,
+    pub pending: Option<bool>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewVerification {
+    pub pact_version_id: i64,
+    pub provider: PacticipantName,
+    pub provider_version: VersionNumber,
+    pub success: bool,
+    pub build_url: Option<String>,
+    pub test_results: Option<Value>,
+    pub verified_by: Option<Value>,
+    pub wip: bool,
+    pub pending: Option<bool>,
+}
+
+/// Which verifications to list. Unset fields do not filter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerificationFilter {
+    pub pact_version_id: Option<i64>,
+    pub provider_id: Option<i64>,
+    pub consumer_id: Option<i64>,
+    pub provider_version_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Environment {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub production: bool,
+    #[sqlx(json(nullable))]
+    pub contacts: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvironmentFields {
+    pub name: EnvironmentName,
+    pub display_name: Option<String>,
+    pub production: bool,
+    pub contacts: Option<Value>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeployedVersion {
+    pub id: i64,
+    pub uuid: String,
+    pub version_id: i64,
+    pub version_number: String,
+    pub pacticipant_id: i64,
+    pub pacticipant_name: String,
+    pub environment_id: i64,
+    pub application_instance: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub undeployed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReleasedVersion {
+    pub id: i64,
+    pub uuid: String,
+    pub version_id: i64,
+    pub version_number: String,
+    pub pacticipant_id: i64,
+    pub pacticipant_name: String,
+    pub environment_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub support_ended_at: Option<DateTime<Utc>>,
+}
+
+/// Which deployed or released versions to list. Unset fields do not filter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvironmentRecordFilter {
+    pub environment_id: Option<i64>,
+    pub pacticipant_id: Option<i64>,
+    pub version_id: Option<i64>,
+    /// Only currently deployed / currently supported records.
+    pub current_only: bool,
+}
+
+/// The broker's storage. See the module documentation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // Pacticipants.
+    async fn pacticipant(&self, name: &PacticipantName) -> Result<Option<Pacticipant>, StoreError>;
+    async fn pacticipant_by_id(&self, id: i64) -> Result<Option<Pacticipant>, StoreError>;
+    async fn pacticipants(&self) -> Result<Vec<Pacticipant>, StoreError>;
+    /// Creates a pacticipant; [`StoreError::Conflict`] if the name is taken.
+    async fn create_pacticipant(
+        &self,
+        name: &PacticipantName,
+        fields: &PacticipantFields,
+    ) -> Result<Pacticipant, StoreError>;
+    /// Creates or updates a pacticipant; returns it and whether it was created.
+    async fn save_pacticipant(
+        &self,
+        name: &PacticipantName,
+        fields: &PacticipantFields,
+        mode: SaveMode,
+    ) -> Result<(Pacticipant, bool), StoreError>;
+    async fn delete_pacticipant(&self, id: i64) -> Result<bool, StoreError>;
+
+    // Versions.
+    async fn version(
+        &self,
+        pacticipant_id: i64,
+        number: &VersionNumber,
+    ) -> Result<Option<Version>, StoreError>;
+    async fn version_by_id(&self, id: i64) -> Result<Option<Version>, StoreError>;
+    /// All versions of a pacticipant, newest first.
+    async fn versions(&self, pacticipant_id: i64) -> Result<Vec<Version>, StoreError>;
+    async fn latest_version(&self, pacticipant_id: i64) -> Result<Option<Version>, StoreError>;
+    async fn latest_version_with_tag(
+        &self,
+        pacticipant_id: i64,
+        tag: &TagName,
+    ) -> Result<Option<Version>, StoreError>;
+    /// Versions carrying a tag, newest first.
+    async fn versions_with_tag(
+        &self,
+        pacticipant_id: i64,
+        tag: &TagName,
+    ) -> Result<Vec<Version>, StoreError>;
+    /// The version most recently added to a branch.
+    async fn branch_head(
+        &self,
+        pacticipant_id: i64,
+        branch: &BranchName,
+    ) -> Result<Option<Version>, StoreError>;
+    /// Creates or updates a version (and its pacticipant); returns it and whether it was created.
+    async fn save_version(&self, request: &SaveVersion) -> Result<(Version, bool), StoreError>;
+    async fn delete_version(&self, id: i64) -> Result<bool, StoreError>;
+
+    // Tags.
+    async fn tags_of_version(&self, version_id: i64) -> Result<Vec<Tag>, StoreError>;
+    /// Every tag of every version of a pacticipant, oldest first.
+    async fn tags_of_pacticipant(&self, pacticipant_id: i64) -> Result<Vec<Tag>, StoreError>;
+    async fn tag(&self, version_id: i64, name: &TagName) -> Result<Option<Tag>, StoreError>;
+    /// Tags a version, creating the pacticipant and version as needed; returns whether the tag is new.
+    async fn add_tag(
+        &self,
+        pacticipant: &PacticipantName,
+        version: &VersionNumber,
+        tag: &TagName,
+    ) -> Result<(Tag, bool), StoreError>;
+    async fn delete_tag(&self, version_id: i64, name: &TagName) -> Result<bool, StoreError>;
+
+    // Branches.
+    async fn branch(
+        &self,
+        pacticipant_id: i64,
+        name: &BranchName,
+    ) -> Result<Option<Branch>, StoreError>;
+    /// Branches of a pacticipant, most recently updated first.
+    async fn branches(&self, pacticipant_id: i64) -> Result<Vec<Branch>, StoreError>;
+    async fn branches_of_version(&self, version_id: i64) -> Result<Vec<BranchVersion>, StoreError>;
+    /// Every branch membership of every version of a pacticipant, oldest first.
+    async fn branch_versions_of_pacticipant(
+        &self,
+        pacticipant_id: i64,
+    ) -> Result<Vec<BranchVersion>, StoreError>;
+    /// The versions on a branch, most recently added first.
+    async fn branch_versions(&self, branch_id: i64) -> Result<Vec<BranchVersion>, StoreError>;
+    /// Adds a version to a branch, creating pacticipant, version and branch as needed;
+    /// returns whether the membership is new.
+    async fn add_branch_version(
+        &self,
+        pacticipant: &PacticipantName,
+        branch: &BranchName,
+        version: &VersionNumber,
+    ) -> Result<(BranchVersion, bool), StoreError>;
+    async fn delete_branch(&self, branch_id: i64) -> Result<bool, StoreError>;
+    async fn delete_branch_version(
+        &self,
+        branch_id: i64,
+        version_id: i64,
+    ) -> Result<bool, StoreError>;
+
+    // Pacts.
+    /// Publishes contracts for one consumer version in one transaction. If any contract
+    /// conflicts with stored content (and overwriting is not allowed), nothing is stored
+    /// and [`StoreError::PactConflict`] lists the conflicts.
+    async fn publish(&self, command: &PublishCommand) -> Result<PublishOutcome, StoreError>;
+    /// Publications matching the filter, ordered by consumer version (oldest first).
+    async fn publications(&self, filter: PublicationFilter)
+    -> Result<Vec<Publication>, StoreError>;
+    async fn pact_version(&self, id: i64) -> Result<Option<PactVersion>, StoreError>;
+    async fn pact_version_by_sha(
+        &self,
+        consumer_id: i64,
+        provider_id: i64,
+        sha: &str,
+    ) -> Result<Option<PactVersion>, StoreError>;
+    /// Deletes publications (and content no publication uses any more).
+    async fn delete_publications(&self, filter: PublicationFilter) -> Result<u64, StoreError>;
+
+    // Verifications.
+    async fn record_verification(
+        &self,
+        verification: &NewVerification,
+    ) -> Result<Verification, StoreError>;
+    async fn verification(&self, id: i64) -> Result<Option<Verification>, StoreError>;
+    /// Verifications matching the filter, oldest first.
+    async fn verifications(
+        &self,
+        filter: VerificationFilter,
+    ) -> Result<Vec<Verification>, StoreError>;
+    async fn delete_verification(&self, id: i64) -> Result<bool, StoreError>;
+
+    // Environments.
+    async fn create_environment(
+        &self,
+        fields: &EnvironmentFields,
+    ) -> Result<Environment, StoreError>;
+    async fn replace_environment(
+        &self,
+        uuid: &str,
+        fields: &EnvironmentFields,
+    ) -> Result<Option<Environment>, StoreError>;
+    async fn environment(&self, uuid: &str) -> Result<Option<Environment>, StoreError>;
+    async fn environment_by_id(&self, id: i64) -> Result<Option<Environment>, StoreError>;
+    async fn environment_by_name(
+        &self,
+        name: &EnvironmentName,
+    ) -> Result<Option<Environment>, StoreError>;
+    async fn environments(&self) -> Result<Vec<Environment>, StoreError>;
+    async fn delete_environment(&self, uuid: &str) -> Result<bool, StoreError>;
+
+    // Deployments and releases.
+    /// Records a deployment, ending the current deployment of another version of the same
+    /// pacticipant to the same environment and instance. Returns whether a record was created
+    /// (false when the version is already the current deployment).
+    async fn record_deployment(
+        &self,
+        version_id: i64,
+        environment_id: i64,
+        application_instance: Option<&str>,
+    ) -> Result<(DeployedVersion, bool), StoreError>;
+    async fn deployed_version(&self, uuid: &str) -> Result<Option<DeployedVersion>, StoreError>;
+    async fn deployed_versions(
+        &self,
+        filter: EnvironmentRecordFilter,
+    ) -> Result<Vec<DeployedVersion>, StoreError>;
+    async fn undeploy(&self, uuid: &str) -> Result<Option<DeployedVersion>, StoreError>;
+    /// Records a release; an existing record for the version and environment is marked
+    /// supported again. Returns whether a record was created.
+    async fn record_release(
+        &self,
+        version_id: i64,
+        environment_id: i64,
+    ) -> Result<(ReleasedVersion, bool), StoreError>;
+    async fn released_version(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError>;
+    async fn released_versions(
+        &self,
+        filter: EnvironmentRecordFilter,
+    ) -> Result<Vec<ReleasedVersion>, StoreError>;
+    async fn end_support(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError>;
+}
+
+/// Opens the store named by a database URL (`sqlite://path`, `sqlite::memory:`,
+/// `postgres://...`) and applies the migrations.
+pub async fn connect(database_url: &str) -> Result<std::sync::Arc<dyn Store>, crate::BrokerError> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(
+            PostgresStore::connect(database_url).await?,
+        ))
+    } else if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(database_url).await?,
+        ))
+    } else {
+        Err(crate::BrokerError::UnsupportedDatabaseUrl(
+            database_url.to_string(),
+        ))
+    }
+}

@@ -1,0 +1,1211 @@
+//! The SQL both backends share.
+//!
+//! SQLite and PostgreSQL agree on the subset of SQL the broker needs (`$n`
+//! parameters, `ON CONFLICT ... DO NOTHING`, `RETURNING`, partial unique indexes),
+//! so the queries are written once here and expanded for each backend by
+//! [`sql_store!`]. This departs from "each store with its own SQL" on purpose: one
+//! body keeps the two backends from drifting apart in behaviour, while everything
+//! that really differs (connection options, WAL, locking, schema types and
+//! migrations) stays in `sqlite.rs` and `postgres.rs`. The macro is expanded with
+//! the backend's own types, so every query is still checked against that backend's
+//! encoders and decoders; there is no `sqlx::Any`.
+
+/// Column lists shared by several queries (macros so `concat!` can use them).
+macro_rules! pacticipant_select {
+    () => {
+        "SELECT id, name, display_name, repository_url, repository_name, repository_namespace, \
+         main_branch, created_at, updated_at FROM pacticipants"
+    };
+}
+macro_rules! version_select {
+    () => {
+        "SELECT v.id, v.pacticipant_id, p.name AS pacticipant_name, v.number, v.build_url, \
+         v.created_at FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id"
+    };
+}
+macro_rules! tag_select {
+    () => {
+        "SELECT t.version_id, v.number AS version_number, t.name, t.created_at \
+         FROM tags t JOIN versions v ON v.id = t.version_id"
+    };
+}
+macro_rules! branch_version_select {
+    () => {
+        "SELECT bv.id, bv.branch_id, b.name AS branch_name, bv.version_id, v.number AS version_number, \
+         bv.created_at, \
+         (bv.id = (SELECT MAX(bv2.id) FROM branch_versions bv2 WHERE bv2.branch_id = bv.branch_id)) AS latest \
+         FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id JOIN versions v ON v.id = bv.version_id"
+    };
+}
+macro_rules! publication_select {
+    () => {
+        "SELECT pp.id, cv.pacticipant_id AS consumer_id, c.name AS consumer_name, pp.provider_id, \
+         pr.name AS provider_name, pp.consumer_version_id, cv.number AS consumer_version_number, \
+         pp.pact_version_id, pv.sha, pp.created_at \
+         FROM pact_publications pp \
+         JOIN versions cv ON cv.id = pp.consumer_version_id \
+         JOIN pacticipants c ON c.id = cv.pacticipant_id \
+         JOIN pacticipants pr ON pr.id = pp.provider_id \
+         JOIN pact_versions pv ON pv.id = pp.pact_version_id"
+    };
+}
+macro_rules! publication_filter {
+    () => {
+        " WHERE ($1 IS NULL OR cv.pacticipant_id = $1) AND ($2 IS NULL OR pp.provider_id = $2) \
+         AND ($3 IS NULL OR pp.consumer_version_id = $3) AND ($4 IS NULL OR pp.pact_version_id = $4)"
+    };
+}
+macro_rules! verification_select {
+    () => {
+        "SELECT vr.id, vr.pact_version_id, pv.sha, pv.consumer_id, c.name AS consumer_name, \
+         pv.provider_id, pr.name AS provider_name, vr.provider_version_id, \
+         prv.number AS provider_version_number, vr.success, vr.build_url, vr.test_results, \
+         vr.verified_by, vr.wip, vr.pending, vr.created_at \
+         FROM verifications vr \
+         JOIN pact_versions pv ON pv.id = vr.pact_version_id \
+         JOIN pacticipants c ON c.id = pv.consumer_id \
+         JOIN pacticipants pr ON pr.id = pv.provider_id \
+         JOIN versions prv ON prv.id = vr.provider_version_id"
+    };
+}
+macro_rules! environment_select {
+    () => {
+        "SELECT id, uuid, name, display_name, production, contacts, created_at, updated_at FROM environments"
+    };
+}
+macro_rules! deployed_select {
+    () => {
+        "SELECT d.id, d.uuid, d.version_id, v.number AS version_number, d.pacticipant_id, \
+         p.name AS pacticipant_name, d.environment_id, d.application_instance, d.created_at, \
+         d.undeployed_at FROM deployed_versions d JOIN versions v ON v.id = d.version_id \
+         JOIN pacticipants p ON p.id = d.pacticipant_id"
+    };
+}
+macro_rules! released_select {
+    () => {
+        "SELECT r.id, r.uuid, r.version_id, v.number AS version_number, r.pacticipant_id, \
+         p.name AS pacticipant_name, r.environment_id, r.created_at, r.support_ended_at \
+         FROM released_versions r JOIN versions v ON v.id = r.version_id \
+         JOIN pacticipants p ON p.id = r.pacticipant_id"
+    };
+}
+
+/// Implements [`Store`](super::Store) for `$store`, whose `pool` field is a
+/// `sqlx::Pool<$db>` and which has an inherent `begin_write` method opening a write
+/// transaction in the way its backend needs.
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        type Tx = sqlx::Transaction<'static, $db>;
+
+        /// Branch names that become a pacticipant's main branch when none is configured.
+        const MAIN_BRANCH_CANDIDATES: [&str; 3] = ["develop", "main", "master"];
+
+        /// How long after its creation a version's first tag also becomes its branch.
+        const FIRST_TAG_AS_BRANCH_WINDOW: chrono::Duration = chrono::Duration::seconds(10);
+
+        impl $store {
+            async fn ensure_pacticipant(tx: &mut Tx, name: &str) -> Result<(i64, bool), StoreError> {
+                let now = super::now();
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO pacticipants (name, created_at, updated_at) VALUES ($1, $2, $2) \
+                     ON CONFLICT (name) DO NOTHING RETURNING id",
+                )
+                .bind(name)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(id) = inserted {
+                    return Ok((id, true));
+                }
+                let id: i64 = sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Ok((id, false))
+            }
+
+            async fn ensure_version(tx: &mut Tx, pacticipant_id: i64, number: &str) -> Result<(i64, bool), StoreError> {
+                let now = super::now();
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO versions (pacticipant_id, number, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $3) ON CONFLICT (pacticipant_id, number) DO NOTHING RETURNING id",
+                )
+                .bind(pacticipant_id)
+                .bind(number)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(id) = inserted {
+                    return Ok((id, true));
+                }
+                let id: i64 = sqlx::query_scalar("SELECT id FROM versions WHERE pacticipant_id = $1 AND number = $2")
+                    .bind(pacticipant_id)
+                    .bind(number)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Ok((id, false))
+            }
+
+            /// Sets the main branch of a pacticipant that has none when `branch` is one of
+            /// the conventional names.
+            async fn detect_main_branch(tx: &mut Tx, pacticipant_id: i64, branch: &str) -> Result<(), StoreError> {
+                if MAIN_BRANCH_CANDIDATES.contains(&branch) {
+                    sqlx::query("UPDATE pacticipants SET main_branch = $2 WHERE id = $1 AND main_branch IS NULL")
+                        .bind(pacticipant_id)
+                        .bind(branch)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn add_branch_version_tx(
+                tx: &mut Tx,
+                pacticipant_id: i64,
+                branch: &str,
+                version_id: i64,
+            ) -> Result<(i64, bool), StoreError> {
+                let now = super::now();
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO branches (pacticipant_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+                     ON CONFLICT (pacticipant_id, name) DO NOTHING RETURNING id",
+                )
+                .bind(pacticipant_id)
+                .bind(branch)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let branch_id = match inserted {
+                    Some(id) => id,
+                    None => {
+                        sqlx::query_scalar("SELECT id FROM branches WHERE pacticipant_id = $1 AND name = $2")
+                            .bind(pacticipant_id)
+                            .bind(branch)
+                            .fetch_one(&mut **tx)
+                            .await?
+                    }
+                };
+                let added: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO branch_versions (branch_id, version_id, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (branch_id, version_id) DO NOTHING RETURNING id",
+                )
+                .bind(branch_id)
+                .bind(version_id)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Self::detect_main_branch(tx, pacticipant_id, branch).await?;
+                match added {
+                    Some(id) => {
+                        sqlx::query("UPDATE branches SET updated_at = $2 WHERE id = $1")
+                            .bind(branch_id)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        Ok((id, true))
+                    }
+                    None => {
+                        let id = sqlx::query_scalar("SELECT id FROM branch_versions WHERE branch_id = $1 AND version_id = $2")
+                            .bind(branch_id)
+                            .bind(version_id)
+                            .fetch_one(&mut **tx)
+                            .await?;
+                        Ok((id, false))
+                    }
+                }
+            }
+
+            /// Tags a version, with the side effects the reference describes: the first
+            /// tag of a new version without a branch also becomes its branch, the main
+            /// branch is detected, and a tag named like an environment records a deployment.
+            async fn add_tag_tx(
+                tx: &mut Tx,
+                pacticipant_id: i64,
+                version_id: i64,
+                tag: &str,
+            ) -> Result<bool, StoreError> {
+                let now = super::now();
+                let tag_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE version_id = $1")
+                    .bind(version_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO tags (version_id, name, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (version_id, name) DO NOTHING RETURNING id",
+                )
+                .bind(version_id)
+                .bind(tag)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if inserted.is_none() {
+                    return Ok(false);
+                }
+                if tag_count == 0 {
+                    let branch_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM branch_versions WHERE version_id = $1")
+                        .bind(version_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    let created_at: chrono::DateTime<chrono::Utc> =
+                        sqlx::query_scalar("SELECT created_at FROM versions WHERE id = $1")
+                            .bind(version_id)
+                            .fetch_one(&mut **tx)
+                            .await?;
+                    if branch_count == 0 && now - created_at <= FIRST_TAG_AS_BRANCH_WINDOW {
+                        Self::add_branch_version_tx(tx, pacticipant_id, tag, version_id).await?;
+                    }
+                }
+                Self::detect_main_branch(tx, pacticipant_id, tag).await?;
+                let environment_id: Option<i64> = sqlx::query_scalar("SELECT id FROM environments WHERE name = $1")
+                    .bind(tag)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if let Some(environment_id) = environment_id {
+                    Self::record_deployment_tx(tx, version_id, environment_id, None).await?;
+                }
+                Ok(true)
+            }
+
+            async fn record_deployment_tx(
+                tx: &mut Tx,
+                version_id: i64,
+                environment_id: i64,
+                instance: Option<&str>,
+            ) -> Result<(i64, bool), StoreError> {
+                let now = super::now();
+                let existing: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM deployed_versions WHERE version_id = $1 AND environment_id = $2 \
+                     AND COALESCE(application_instance, '') = COALESCE($3, '') AND undeployed_at IS NULL",
+                )
+                .bind(version_id)
+                .bind(environment_id)
+                .bind(instance)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(id) = existing {
+                    return Ok((id, false));
+                }
+                let pacticipant_id: i64 = sqlx::query_scalar("SELECT pacticipant_id FROM versions WHERE id = $1")
+                    .bind(version_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE deployed_versions SET undeployed_at = $4 WHERE pacticipant_id = $1 \
+                     AND environment_id = $2 AND COALESCE(application_instance, '') = COALESCE($3, '') \
+                     AND undeployed_at IS NULL",
+                )
+                .bind(pacticipant_id)
+                .bind(environment_id)
+                .bind(instance)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO deployed_versions (uuid, version_id, pacticipant_id, environment_id, \
+                     application_instance, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(version_id)
+                .bind(pacticipant_id)
+                .bind(environment_id)
+                .bind(instance)
+                .bind(now)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok((id, true))
+            }
+
+            /// Removes pact content that no publication refers to any more.
+            async fn delete_orphan_pact_versions(tx: &mut Tx) -> Result<(), StoreError> {
+                sqlx::query(
+                    "DELETE FROM pact_versions WHERE NOT EXISTS \
+                     (SELECT 1 FROM pact_publications pp WHERE pp.pact_version_id = pact_versions.id)",
+                )
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn deployed_by_id(&self, id: i64) -> Result<DeployedVersion, StoreError> {
+                Ok(sqlx::query_as(concat!(deployed_select!(), " WHERE d.id = $1"))
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn released_by_id(&self, id: i64) -> Result<ReleasedVersion, StoreError> {
+                Ok(sqlx::query_as(concat!(released_select!(), " WHERE r.id = $1"))
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn branch_version_by_id(&self, id: i64) -> Result<BranchVersion, StoreError> {
+                Ok(sqlx::query_as(concat!(branch_version_select!(), " WHERE bv.id = $1"))
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            #[tracing::instrument(skip_all, err)]
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipant = %name), err)]
+            async fn pacticipant(&self, name: &PacticipantName) -> Result<Option<Pacticipant>, StoreError> {
+                Ok(sqlx::query_as(concat!(pacticipant_select!(), " WHERE name = $1"))
+                    .bind(name.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn pacticipant_by_id(&self, id: i64) -> Result<Option<Pacticipant>, StoreError> {
+                Ok(sqlx::query_as(concat!(pacticipant_select!(), " WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn pacticipants(&self) -> Result<Vec<Pacticipant>, StoreError> {
+                Ok(sqlx::query_as(concat!(pacticipant_select!(), " ORDER BY name"))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipant = %name), err)]
+            async fn create_pacticipant(
+                &self,
+                name: &PacticipantName,
+                fields: &PacticipantFields,
+            ) -> Result<Pacticipant, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let now = super::now();
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO pacticipants (name, display_name, repository_url, repository_name, \
+                     repository_namespace, main_branch, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+                )
+                .bind(name.as_str())
+                .bind(&fields.display_name)
+                .bind(&fields.repository_url)
+                .bind(&fields.repository_name)
+                .bind(&fields.repository_namespace)
+                .bind(fields.main_branch.as_ref().map(|b| b.as_str()))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                self.pacticipant_by_id(id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipant = %name), err)]
+            async fn save_pacticipant(
+                &self,
+                name: &PacticipantName,
+                fields: &PacticipantFields,
+                mode: SaveMode,
+            ) -> Result<(Pacticipant, bool), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let (id, created) = Self::ensure_pacticipant(&mut tx, name.as_str()).await?;
+                let sql = match mode {
+                    SaveMode::Replace => {
+                        "UPDATE pacticipants SET display_name = $2, repository_url = $3, repository_name = $4, \
+                         repository_namespace = $5, main_branch = $6, updated_at = $7 WHERE id = $1"
+                    }
+                    SaveMode::Merge => {
+                        "UPDATE pacticipants SET display_name = COALESCE($2, display_name), \
+                         repository_url = COALESCE($3, repository_url), \
+                         repository_name = COALESCE($4, repository_name), \
+                         repository_namespace = COALESCE($5, repository_namespace), \
+                         main_branch = COALESCE($6, main_branch), updated_at = $7 WHERE id = $1"
+                    }
+                };
+                // A newly created pacticipant keeps updated_at equal to created_at, so the
+                // representation can tell that it was never updated.
+                let updated_at: chrono::DateTime<chrono::Utc> = if created {
+                    sqlx::query_scalar("SELECT created_at FROM pacticipants WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                } else {
+                    super::now()
+                };
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(&fields.display_name)
+                    .bind(&fields.repository_url)
+                    .bind(&fields.repository_name)
+                    .bind(&fields.repository_namespace)
+                    .bind(fields.main_branch.as_ref().map(|b| b.as_str()))
+                    .bind(updated_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let pacticipant = self.pacticipant_by_id(id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                Ok((pacticipant, created))
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn delete_pacticipant(&self, id: i64) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                // Pact content belongs to the consumer and provider; delete it first so the
+                // cascade does not have to walk two paths to the same rows.
+                sqlx::query("DELETE FROM pact_versions WHERE consumer_id = $1 OR provider_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let deleted = sqlx::query("DELETE FROM pacticipants WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                Self::delete_orphan_pact_versions(&mut tx).await?;
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, fields(version = %number), err)]
+            async fn version(&self, pacticipant_id: i64, number: &VersionNumber) -> Result<Option<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(version_select!(), " WHERE v.pacticipant_id = $1 AND v.number = $2"))
+                    .bind(pacticipant_id)
+                    .bind(number.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn version_by_id(&self, id: i64) -> Result<Option<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(version_select!(), " WHERE v.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn versions(&self, pacticipant_id: i64) -> Result<Vec<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(version_select!(), " WHERE v.pacticipant_id = $1 ORDER BY v.id DESC"))
+                    .bind(pacticipant_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn latest_version(&self, pacticipant_id: i64) -> Result<Option<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    version_select!(),
+                    " WHERE v.pacticipant_id = $1 ORDER BY v.id DESC LIMIT 1"
+                ))
+                .bind(pacticipant_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(tag = %tag), err)]
+            async fn latest_version_with_tag(&self, pacticipant_id: i64, tag: &TagName) -> Result<Option<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    version_select!(),
+                    " WHERE v.pacticipant_id = $1 AND EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = $2) \
+                     ORDER BY v.id DESC LIMIT 1"
+                ))
+                .bind(pacticipant_id)
+                .bind(tag.as_str())
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(tag = %tag), err)]
+            async fn versions_with_tag(&self, pacticipant_id: i64, tag: &TagName) -> Result<Vec<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    version_select!(),
+                    " WHERE v.pacticipant_id = $1 AND EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id AND t.name = $2) \
+                     ORDER BY v.id DESC"
+                ))
+                .bind(pacticipant_id)
+                .bind(tag.as_str())
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(branch = %branch), err)]
+            async fn branch_head(&self, pacticipant_id: i64, branch: &BranchName) -> Result<Option<Version>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    version_select!(),
+                    " JOIN branch_versions bv ON bv.version_id = v.id JOIN branches b ON b.id = bv.branch_id \
+                     WHERE b.pacticipant_id = $1 AND b.name = $2 ORDER BY bv.id DESC LIMIT 1"
+                ))
+                .bind(pacticipant_id)
+                .bind(branch.as_str())
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipant = %request.pacticipant, version = %request.number), err)]
+            async fn save_version(&self, request: &SaveVersion) -> Result<(Version, bool), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let (pacticipant_id, _) = Self::ensure_pacticipant(&mut tx, request.pacticipant.as_str()).await?;
+                let (version_id, created) = Self::ensure_version(&mut tx, pacticipant_id, request.number.as_str()).await?;
+                if let Some(build_url) = &request.build_url {
+                    sqlx::query("UPDATE versions SET build_url = $2, updated_at = $3 WHERE id = $1")
+                        .bind(version_id)
+                        .bind(build_url)
+                        .bind(super::now())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(tags) = &request.tags {
+                    let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM tags WHERE version_id = $1")
+                        .bind(version_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for name in existing.iter().filter(|name| !tags.iter().any(|t| t.as_str() == name.as_str())) {
+                        sqlx::query("DELETE FROM tags WHERE version_id = $1 AND name = $2")
+                            .bind(version_id)
+                            .bind(name)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for tag in tags {
+                        Self::add_tag_tx(&mut tx, pacticipant_id, version_id, tag.as_str()).await?;
+                    }
+                }
+                tx.commit().await?;
+                let version = self.version_by_id(version_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                Ok((version, created))
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn delete_version(&self, id: i64) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query("DELETE FROM versions WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                Self::delete_orphan_pact_versions(&mut tx).await?;
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn tags_of_version(&self, version_id: i64) -> Result<Vec<Tag>, StoreError> {
+                Ok(sqlx::query_as(concat!(tag_select!(), " WHERE t.version_id = $1 ORDER BY t.id"))
+                    .bind(version_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn tags_of_pacticipant(&self, pacticipant_id: i64) -> Result<Vec<Tag>, StoreError> {
+                Ok(sqlx::query_as(concat!(tag_select!(), " WHERE v.pacticipant_id = $1 ORDER BY t.id"))
+                    .bind(pacticipant_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(tag = %name), err)]
+            async fn tag(&self, version_id: i64, name: &TagName) -> Result<Option<Tag>, StoreError> {
+                Ok(sqlx::query_as(concat!(tag_select!(), " WHERE t.version_id = $1 AND t.name = $2"))
+                    .bind(version_id)
+                    .bind(name.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipant = %pacticipant, version = %version, tag = %tag), err)]
+            async fn add_tag(
+                &self,
+                pacticipant: &PacticipantName,
+                version: &VersionNumber,
+                tag: &TagName,
+            ) -> Result<(Tag, bool), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let (pacticipant_id, _) = Self::ensure_pacticipant(&mut tx, pacticipant.as_str()).await?;
+                let (version_id, _) = Self::ensure_version(&mut tx, pacticipant_id, version.as_str()).await?;
+                let created = Self::add_tag_tx(&mut tx, pacticipant_id, version_id, tag.as_str()).await?;
+                tx.commit().await?;
+                let tag = self.tag(version_id, tag).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                Ok((tag, created))
+            }
+
+            #[tracing::instrument(skip_all, fields(tag = %name), err)]
+            async fn delete_tag(&self, version_id: i64, name: &TagName) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query("DELETE FROM tags WHERE version_id = $1 AND name = $2")
+                    .bind(version_id)
+                    .bind(name.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, fields(branch = %name), err)]
+            async fn branch(&self, pacticipant_id: i64, name: &BranchName) -> Result<Option<Branch>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, pacticipant_id, name, created_at, updated_at FROM branches \
+                     WHERE pacticipant_id = $1 AND name = $2",
+                )
+                .bind(pacticipant_id)
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn branches(&self, pacticipant_id: i64) -> Result<Vec<Branch>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, pacticipant_id, name, created_at, updated_at FROM branches \
+                     WHERE pacticipant_id = $1 ORDER BY updated_at DESC, id DESC",
+                )
+                .bind(pacticipant_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn branches_of_version(&self, version_id: i64) -> Result<Vec<BranchVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(branch_version_select!(), " WHERE bv.version_id = $1 ORDER BY bv.id"))
+                    .bind(version_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn branch_versions_of_pacticipant(&self, pacticipant_id: i64) -> Result<Vec<BranchVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(branch_version_select!(), " WHERE b.pacticipant_id = $1 ORDER BY bv.id"))
+                    .bind(pacticipant_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn branch_versions(&self, branch_id: i64) -> Result<Vec<BranchVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(branch_version_select!(), " WHERE bv.branch_id = $1 ORDER BY bv.id DESC"))
+                    .bind(branch_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipant = %pacticipant, branch = %branch, version = %version), err)]
+            async fn add_branch_version(
+                &self,
+                pacticipant: &PacticipantName,
+                branch: &BranchName,
+                version: &VersionNumber,
+            ) -> Result<(BranchVersion, bool), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let (pacticipant_id, _) = Self::ensure_pacticipant(&mut tx, pacticipant.as_str()).await?;
+                let (version_id, _) = Self::ensure_version(&mut tx, pacticipant_id, version.as_str()).await?;
+                let (id, created) = Self::add_branch_version_tx(&mut tx, pacticipant_id, branch.as_str(), version_id).await?;
+                tx.commit().await?;
+                Ok((self.branch_version_by_id(id).await?, created))
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn delete_branch(&self, branch_id: i64) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query("DELETE FROM branches WHERE id = $1")
+                    .bind(branch_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn delete_branch_version(&self, branch_id: i64, version_id: i64) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query("DELETE FROM branch_versions WHERE branch_id = $1 AND version_id = $2")
+                    .bind(branch_id)
+                    .bind(version_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, fields(consumer = %command.consumer, version = %command.version), err)]
+            async fn publish(&self, command: &PublishCommand) -> Result<PublishOutcome, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let now = super::now();
+                let (consumer_id, _) = Self::ensure_pacticipant(&mut tx, command.consumer.as_str()).await?;
+                let (version_id, version_created) =
+                    Self::ensure_version(&mut tx, consumer_id, command.version.as_str()).await?;
+                if let Some(build_url) = &command.build_url {
+                    sqlx::query("UPDATE versions SET build_url = $2, updated_at = $3 WHERE id = $1")
+                        .bind(version_id)
+                        .bind(build_url)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(branch) = &command.branch {
+                    Self::add_branch_version_tx(&mut tx, consumer_id, branch.as_str(), version_id).await?;
+                }
+                // A fixed order of writes keeps two brokers publishing at once from
+                // waiting on each other's locks in opposite orders.
+                let mut tags: Vec<&TagName> = command.tags.iter().collect();
+                tags.sort();
+                tags.dedup();
+                for tag in tags {
+                    Self::add_tag_tx(&mut tx, consumer_id, version_id, tag.as_str()).await?;
+                }
+                let mut contracts: Vec<&ContractToStore> = command.contracts.iter().collect();
+                contracts.sort_by(|a, b| a.provider.cmp(&b.provider));
+                let mut outcomes = Vec::new();
+                let mut conflicts = Vec::new();
+                for contract in contracts {
+                    let (provider_id, _) = Self::ensure_pacticipant(&mut tx, contract.provider.as_str()).await?;
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO pact_versions (consumer_id, provider_id, sha, content, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consumer_id, provider_id, sha) DO NOTHING RETURNING id",
+                    )
+                    .bind(consumer_id)
+                    .bind(provider_id)
+                    .bind(&contract.sha)
+                    .bind(&contract.content)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let pact_version_id: i64 = match inserted {
+                        Some(id) => id,
+                        None => {
+                            sqlx::query_scalar(
+                                "SELECT id FROM pact_versions WHERE consumer_id = $1 AND provider_id = $2 AND sha = $3",
+                            )
+                            .bind(consumer_id)
+                            .bind(provider_id)
+                            .bind(&contract.sha)
+                            .fetch_one(&mut *tx)
+                            .await?
+                        }
+                    };
+                    let published: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO pact_publications (consumer_version_id, provider_id, pact_version_id, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (consumer_version_id, provider_id) DO NOTHING RETURNING id",
+                    )
+                    .bind(version_id)
+                    .bind(provider_id)
+                    .bind(pact_version_id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let outcome = if published.is_some() {
+                        ContractOutcome::Created
+                    } else {
+                        let (existing_id, existing_content): (i64, String) = sqlx::query_as(
+                            "SELECT pv.id, pv.content FROM pact_publications pp JOIN pact_versions pv ON pv.id = pp.pact_version_id \
+                             WHERE pp.consumer_version_id = $1 AND pp.provider_id = $2",
+                        )
+                        .bind(version_id)
+                        .bind(provider_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if existing_id == pact_version_id {
+                            ContractOutcome::Unchanged
+                        } else if contract.overwrite {
+                            sqlx::query(
+                                "UPDATE pact_publications SET pact_version_id = $3, updated_at = $4 \
+                                 WHERE consumer_version_id = $1 AND provider_id = $2",
+                            )
+                            .bind(version_id)
+                            .bind(provider_id)
+                            .bind(pact_version_id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                            ContractOutcome::Overwritten
+                        } else {
+                            conflicts.push(PactConflict {
+                                provider: contract.provider.to_string(),
+                                existing_content,
+                            });
+                            continue;
+                        }
+                    };
+                    outcomes.push((outcome, provider_id));
+                }
+                if !conflicts.is_empty() {
+                    tx.rollback().await?;
+                    return Err(StoreError::PactConflict(conflicts));
+                }
+                tx.commit().await?;
+                let version = self.version_by_id(version_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                let publications = self
+                    .publications(PublicationFilter {
+                        consumer_version_id: Some(version_id),
+                        ..Default::default()
+                    })
+                    .await?;
+                let mut contracts = Vec::new();
+                for (outcome, provider_id) in outcomes {
+                    if let Some(publication) = publications.iter().find(|p| p.provider_id == provider_id) {
+                        contracts.push((outcome, publication.clone()));
+                    }
+                }
+                Ok(PublishOutcome {
+                    version,
+                    version_created,
+                    contracts,
+                })
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn publications(&self, filter: PublicationFilter) -> Result<Vec<Publication>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    publication_select!(),
+                    publication_filter!(),
+                    " ORDER BY pp.consumer_version_id, pp.id"
+                ))
+                .bind(filter.consumer_id)
+                .bind(filter.provider_id)
+                .bind(filter.consumer_version_id)
+                .bind(filter.pact_version_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn pact_version(&self, id: i64) -> Result<Option<PactVersion>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, consumer_id, provider_id, sha, content, created_at FROM pact_versions WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(sha = %sha), err)]
+            async fn pact_version_by_sha(
+                &self,
+                consumer_id: i64,
+                provider_id: i64,
+                sha: &str,
+            ) -> Result<Option<PactVersion>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, consumer_id, provider_id, sha, content, created_at FROM pact_versions \
+                     WHERE consumer_id = $1 AND provider_id = $2 AND sha = $3",
+                )
+                .bind(consumer_id)
+                .bind(provider_id)
+                .bind(sha)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn delete_publications(&self, filter: PublicationFilter) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query(concat!(
+                    "DELETE FROM pact_publications WHERE id IN (SELECT pp.id FROM pact_publications pp \
+                     JOIN versions cv ON cv.id = pp.consumer_version_id",
+                    publication_filter!(),
+                    ")"
+                ))
+                .bind(filter.consumer_id)
+                .bind(filter.provider_id)
+                .bind(filter.consumer_version_id)
+                .bind(filter.pact_version_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                Self::delete_orphan_pact_versions(&mut tx).await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+
+            #[tracing::instrument(skip_all, fields(provider = %verification.provider, version = %verification.provider_version), err)]
+            async fn record_verification(&self, verification: &NewVerification) -> Result<Verification, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let (provider_id, _) = Self::ensure_pacticipant(&mut tx, verification.provider.as_str()).await?;
+                let (version_id, _) =
+                    Self::ensure_version(&mut tx, provider_id, verification.provider_version.as_str()).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO verifications (pact_version_id, provider_version_id, success, build_url, \
+                     test_results, verified_by, wip, pending, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(verification.pact_version_id)
+                .bind(version_id)
+                .bind(verification.success)
+                .bind(&verification.build_url)
+                .bind(verification.test_results.as_ref().map(sqlx::types::Json))
+                .bind(verification.verified_by.as_ref().map(sqlx::types::Json))
+                .bind(verification.wip)
+                .bind(verification.pending)
+                .bind(super::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                self.verification(id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn verification(&self, id: i64) -> Result<Option<Verification>, StoreError> {
+                Ok(sqlx::query_as(concat!(verification_select!(), " WHERE vr.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn verifications(&self, filter: VerificationFilter) -> Result<Vec<Verification>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    verification_select!(),
+                    " WHERE ($1 IS NULL OR vr.pact_version_id = $1) AND ($2 IS NULL OR pv.provider_id = $2) \
+                     AND ($3 IS NULL OR pv.consumer_id = $3) AND ($4 IS NULL OR vr.provider_version_id = $4) \
+                     ORDER BY vr.id"
+                ))
+                .bind(filter.pact_version_id)
+                .bind(filter.provider_id)
+                .bind(filter.consumer_id)
+                .bind(filter.provider_version_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn delete_verification(&self, id: i64) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query("DELETE FROM verifications WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, fields(environment = %fields.name), err)]
+            async fn create_environment(&self, fields: &EnvironmentFields) -> Result<Environment, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let uuid = uuid::Uuid::new_v4().to_string();
+                sqlx::query(
+                    "INSERT INTO environments (uuid, name, display_name, production, contacts, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&uuid)
+                .bind(fields.name.as_str())
+                .bind(&fields.display_name)
+                .bind(fields.production)
+                .bind(fields.contacts.as_ref().map(sqlx::types::Json))
+                .bind(super::now())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                self.environment(&uuid).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+            }
+
+            #[tracing::instrument(skip_all, fields(environment = %uuid), err)]
+            async fn replace_environment(&self, uuid: &str, fields: &EnvironmentFields) -> Result<Option<Environment>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let updated = sqlx::query(
+                    "UPDATE environments SET name = $2, display_name = $3, production = $4, contacts = $5, updated_at = $6 \
+                     WHERE uuid = $1",
+                )
+                .bind(uuid)
+                .bind(fields.name.as_str())
+                .bind(&fields.display_name)
+                .bind(fields.production)
+                .bind(fields.contacts.as_ref().map(sqlx::types::Json))
+                .bind(super::now())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                if updated == 0 {
+                    return Ok(None);
+                }
+                self.environment(uuid).await
+            }
+
+            #[tracing::instrument(skip_all, fields(environment = %uuid), err)]
+            async fn environment(&self, uuid: &str) -> Result<Option<Environment>, StoreError> {
+                Ok(sqlx::query_as(concat!(environment_select!(), " WHERE uuid = $1"))
+                    .bind(uuid)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn environment_by_id(&self, id: i64) -> Result<Option<Environment>, StoreError> {
+                Ok(sqlx::query_as(concat!(environment_select!(), " WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(environment = %name), err)]
+            async fn environment_by_name(&self, name: &EnvironmentName) -> Result<Option<Environment>, StoreError> {
+                Ok(sqlx::query_as(concat!(environment_select!(), " WHERE name = $1"))
+                    .bind(name.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn environments(&self) -> Result<Vec<Environment>, StoreError> {
+                Ok(sqlx::query_as(concat!(environment_select!(), " ORDER BY COALESCE(display_name, name), id"))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(environment = %uuid), err)]
+            async fn delete_environment(&self, uuid: &str) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query("DELETE FROM environments WHERE uuid = $1")
+                    .bind(uuid)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn record_deployment(
+                &self,
+                version_id: i64,
+                environment_id: i64,
+                application_instance: Option<&str>,
+            ) -> Result<(DeployedVersion, bool), StoreError> {
+                // Another broker may record a deployment to the same place at the same
+                // moment; the partial unique index refuses the second one, and a retry
+                // then sees the first and ends it (or finds it is this very version).
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let result = async {
+                        let mut tx = self.begin_write().await?;
+                        let outcome =
+                            Self::record_deployment_tx(&mut tx, version_id, environment_id, application_instance).await?;
+                        tx.commit().await?;
+                        Ok::<_, StoreError>(outcome)
+                    }
+                    .await;
+                    match result {
+                        Ok((id, created)) => return Ok((self.deployed_by_id(id).await?, created)),
+                        Err(StoreError::Conflict(_)) if attempt < 3 => continue,
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+
+            #[tracing::instrument(skip_all, fields(deployed_version = %uuid), err)]
+            async fn deployed_version(&self, uuid: &str) -> Result<Option<DeployedVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(deployed_select!(), " WHERE d.uuid = $1"))
+                    .bind(uuid)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn deployed_versions(&self, filter: EnvironmentRecordFilter) -> Result<Vec<DeployedVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    deployed_select!(),
+                    " WHERE ($1 IS NULL OR d.environment_id = $1) AND ($2 IS NULL OR d.pacticipant_id = $2) \
+                     AND ($3 IS NULL OR d.version_id = $3) AND ($4 = FALSE OR d.undeployed_at IS NULL) ORDER BY d.id"
+                ))
+                .bind(filter.environment_id)
+                .bind(filter.pacticipant_id)
+                .bind(filter.version_id)
+                .bind(filter.current_only)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(deployed_version = %uuid), err)]
+            async fn undeploy(&self, uuid: &str) -> Result<Option<DeployedVersion>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE deployed_versions SET undeployed_at = $2 WHERE uuid = $1 AND undeployed_at IS NULL")
+                    .bind(uuid)
+                    .bind(super::now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                self.deployed_version(uuid).await
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn record_release(&self, version_id: i64, environment_id: i64) -> Result<(ReleasedVersion, bool), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let pacticipant_id: i64 = sqlx::query_scalar("SELECT pacticipant_id FROM versions WHERE id = $1")
+                    .bind(version_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO released_versions (uuid, version_id, pacticipant_id, environment_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version_id, environment_id) DO NOTHING RETURNING id",
+                )
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(version_id)
+                .bind(pacticipant_id)
+                .bind(environment_id)
+                .bind(super::now())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (id, created) = match inserted {
+                    Some(id) => (id, true),
+                    None => {
+                        let id: i64 = sqlx::query_scalar(
+                            "UPDATE released_versions SET support_ended_at = NULL \
+                             WHERE version_id = $1 AND environment_id = $2 RETURNING id",
+                        )
+                        .bind(version_id)
+                        .bind(environment_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (id, false)
+                    }
+                };
+                tx.commit().await?;
+                Ok((self.released_by_id(id).await?, created))
+            }
+
+            #[tracing::instrument(skip_all, fields(released_version = %uuid), err)]
+            async fn released_version(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(released_select!(), " WHERE r.uuid = $1"))
+                    .bind(uuid)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn released_versions(&self, filter: EnvironmentRecordFilter) -> Result<Vec<ReleasedVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    released_select!(),
+                    " WHERE ($1 IS NULL OR r.environment_id = $1) AND ($2 IS NULL OR r.pacticipant_id = $2) \
+                     AND ($3 IS NULL OR r.version_id = $3) AND ($4 = FALSE OR r.support_ended_at IS NULL) ORDER BY r.id"
+                ))
+                .bind(filter.environment_id)
+                .bind(filter.pacticipant_id)
+                .bind(filter.version_id)
+                .bind(filter.current_only)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(released_version = %uuid), err)]
+            async fn end_support(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE released_versions SET support_ended_at = $2 WHERE uuid = $1 AND support_ended_at IS NULL")
+                    .bind(uuid)
+                    .bind(super::now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                self.released_version(uuid).await
+            }
+        }
+    };
+}

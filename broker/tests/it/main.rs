@@ -1,0 +1,14 @@
+//! Integration tests: each starts a real broker on port 0 and talks HTTP to it.
+//!
+//! Every API test is written once as `async fn name(backend: Backend)` and listed in
+//! `backend_tests!`, which runs it on SQLite (always, on a temporary file) and on
+//! PostgreSQL (when `ACCORD_TEST_POSTGRES_URL` is set, on a fresh database per test).
+
+mod helpers;
+
+mod basics;
+mod pacticipants;
+mod publishing;
+mod verifications;
+
+pub use helpers::*;
