@@ -12,6 +12,8 @@
 //! here first, and every problem names the JSON pointer of the faulty field.
 
 use pact_models::PactSpecification;
+use pact_models::bodies::OptionalBody;
+use pact_models::content_types::ContentType;
 use pact_models::generators::GeneratorCategory;
 use pact_models::interaction::Interaction;
 use pact_models::matchingrules::Category;
@@ -100,6 +102,13 @@ pub fn interaction_from_json(json: &Value, pointer: &str) -> Result<SynchronousH
     // pact_models keys V4 interactions by a hash of their content; ours must be computed again
     // once the integration rules are added below.
     interaction.key = None;
+    // A V3-shaped JSON body is loaded without a content type of its own; a V4 pact needs one
+    // (or the verifier compares it as opaque bytes), so it is taken from the headers or the
+    // content.
+    let request_type = interaction.request.content_type();
+    set_body_content_type(&mut interaction.request.body, request_type);
+    let response_type = interaction.response.content_type();
+    set_body_content_type(&mut interaction.response.body, response_type);
 
     let request_rules = &mut interaction.request.matching_rules;
     for (name, part) in [
@@ -152,6 +161,12 @@ pub fn interaction_from_json(json: &Value, pointer: &str) -> Result<SynchronousH
         }
     }
     Ok(interaction)
+}
+
+fn set_body_content_type(body: &mut OptionalBody, content_type: Option<ContentType>) {
+    if let OptionalBody::Present(_, slot @ None, _) = body {
+        *slot = content_type;
+    }
 }
 
 fn check_states(map: &Map<String, Value>, pointer: &str) -> Result<(), FieldProblem> {
@@ -482,7 +497,6 @@ fn encode_form_if_needed(example: Value, content_type: Option<&str>) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use pact_models::bodies::OptionalBody;
     use pact_models::matchingrules::MatchingRule;
     use serde_json::json;
 

@@ -1,0 +1,334 @@
+//! `accord mock`: the standalone mock driven over its admin API.
+
+use std::net::SocketAddr;
+
+use accord_mock_server::admin::{MockApplication, MockConfig};
+use accord_mock_server::{Error, PactFileOptions, PactSpecification};
+use serde_json::{Value, json};
+
+use crate::support::{client, read_pact};
+
+async fn spawn_mock(dir: &std::path::Path) -> MockApplication {
+    MockApplication::build(MockConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        consumer: "browser-app".into(),
+        provider: "orders".into(),
+        pact: PactFileOptions {
+            dir: dir.to_path_buf(),
+            specification: PactSpecification::V3,
+        },
+        cors: true,
+    })
+    .await
+    .unwrap()
+}
+
+fn order_interaction() -> Value {
+    json!({
+        "description": "a request for order 1",
+        "providerStates": [{"name": "an order exists", "params": {"id": 1}}],
+        "request": {"method": "GET", "path": "/orders/1"},
+        "response": {"status": 200, "headers": {"Content-Type": "application/json"},
+            "body": {"id": {"pact:matcher:type": "integer", "value": 1}, "status": "open"}}
+    })
+}
+
+#[tokio::test]
+async fn register_exercise_verify_and_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let admin = |path: &str| format!("{}/__accord/{path}", mock.url());
+
+    let registered = http
+        .post(admin("interactions"))
+        .json(&order_interaction())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    assert_eq!(
+        registered.json::<Value>().await.unwrap(),
+        json!({"registered": 1, "total": 1})
+    );
+
+    // Not exercised yet: verification fails and names the interaction.
+    let verification = http.get(admin("verification")).send().await.unwrap();
+    assert_eq!(verification.status(), 422);
+    let body: Value = verification.json().await.unwrap();
+    assert_eq!(body["ok"], false);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("a request for order 1"),
+        "{body}"
+    );
+    let refused = http.post(admin("pact")).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+
+    let order: Value = http
+        .get(format!("{}/orders/1", mock.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order, json!({"id": 1, "status": "open"}));
+
+    let listed: Value = http
+        .get(admin("interactions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["interactions"][0]["requests"], 1);
+    assert_eq!(
+        listed["interactions"][0]["description"],
+        "a request for order 1"
+    );
+
+    let verification = http.get(admin("verification")).send().await.unwrap();
+    assert_eq!(verification.status(), 200);
+    assert_eq!(verification.json::<Value>().await.unwrap()["ok"], true);
+
+    let written: Value = http
+        .post(admin("pact"))
+        .json(&json!({"specification": "V4"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = std::path::PathBuf::from(written["path"].as_str().unwrap());
+    assert_eq!(path, dir.path().join("browser-app-orders.json"));
+    let pact = read_pact(&path);
+    assert_eq!(pact["metadata"]["pactSpecification"]["version"], "4.0");
+    assert_eq!(
+        pact["interactions"][0]["response"]["matchingRules"]["body"]["$.id"]["matchers"][0]["match"],
+        "integer"
+    );
+
+    // Reset forgets everything.
+    let reset = http.delete(admin("interactions")).send().await.unwrap();
+    assert_eq!(reset.status(), 204);
+    let listed: Value = http
+        .get(admin("interactions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["interactions"], json!([]));
+    let gone = http
+        .get(format!("{}/orders/1", mock.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 500);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn put_replaces_and_lists_accept_pact_shaped_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let url = format!("{}/__accord/interactions", mock.url());
+    http.post(&url)
+        .json(&order_interaction())
+        .send()
+        .await
+        .unwrap();
+    let v2_style = json!({"interactions": [
+        {"description": "v2 style", "providerState": "anything",
+         "request": {"method": "GET", "path": "/a", "query": "x=1"},
+         "response": {"status": 200, "body": {"n": 5},
+            "matchingRules": {"$.body.n": {"match": "type"}}}},
+        {"description": "v4 style", "type": "Synchronous/HTTP",
+         "request": {"method": "GET", "path": "/b"},
+         "response": {"status": 200, "body": {"content": {"m": 1}, "contentType": "application/json", "encoded": false}}}
+    ]});
+    let replaced = http.put(&url).json(&v2_style).send().await.unwrap();
+    assert_eq!(replaced.status(), 200);
+    let listed: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["interactions"].as_array().unwrap().len(), 2);
+    let a = http
+        .get(format!("{}/a?x=1", mock.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.json::<Value>().await.unwrap(), json!({"n": 5}));
+    let b = http.get(format!("{}/b", mock.url())).send().await.unwrap();
+    assert_eq!(b.json::<Value>().await.unwrap(), json!({"m": 1}));
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_interactions_get_400_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let url = format!("{}/__accord/interactions", mock.url());
+    let cases = [
+        (
+            json!({"request": {"method": "GET", "path": "/"}, "response": {"status": 200}}),
+            "/description",
+            "is missing",
+        ),
+        (
+            json!({"description": "d", "request": {"method": "GET"}, "response": {"status": 200}}),
+            "/request/path",
+            "is missing",
+        ),
+        (
+            json!({"description": "d", "request": {"method": "GET", "path": "/"}, "response": {"status": "ok"}}),
+            "/response/status",
+            "HTTP status code",
+        ),
+        (
+            json!([order_interaction(), {"description": "d", "request": {"method": "GET", "path": "/", "headers": {"X": 1.5e300}}, "response": {"status": 200, "body": {"a": {"pact:matcher:type": "regex", "value": "x"}}}}]),
+            "/1/response/body/a",
+            "regex",
+        ),
+        (
+            json!({"interactions": [{"description": "d", "providerStates": [{"params": {}}], "request": {"method": "GET", "path": "/"}, "response": {"status": 200}}]}),
+            "/interactions/0/providerStates/0/name",
+            "is missing",
+        ),
+        (
+            json!({"description": "d", "type": "Asynchronous/Messages", "request": {}, "response": {}}),
+            "/type",
+            "not supported",
+        ),
+    ];
+    for (body, field, problem) in cases {
+        let answer = http.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(answer.status(), 400, "{body}");
+        let error: Value = answer.json().await.unwrap();
+        assert_eq!(error["field"], field, "{error}");
+        assert!(
+            error["error"].as_str().unwrap().contains(problem),
+            "{error}"
+        );
+    }
+    // Nothing was registered by the half-valid batch.
+    let listed: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["interactions"], json!([]));
+
+    let not_json = http
+        .post(&url)
+        .body("{\"description\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    let error: Value = not_json.json().await.unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("not valid JSON"),
+        "{error}"
+    );
+
+    let unknown = http
+        .get(format!("{}/__accord/nope", mock.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(
+        unknown.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .contains("ADMIN-API.md")
+    );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn cors_preflights_are_answered_for_browser_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    http.post(format!("{}/__accord/interactions", mock.url()))
+        .json(&order_interaction())
+        .send()
+        .await
+        .unwrap();
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, format!("{}/orders/1", mock.url()))
+        .header("Origin", "http://app.test")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://app.test"
+    );
+    let answer = http
+        .get(format!("{}/orders/1", mock.url()))
+        .header("Origin", "http://app.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "http://app.test"
+    );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let err = MockApplication::build(MockConfig {
+        addr,
+        consumer: "c".into(),
+        provider: "p".into(),
+        pact: PactFileOptions::default(),
+        cors: false,
+    })
+    .await
+    .err()
+    .unwrap();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Bind { .. }), "{message}");
+    assert!(message.contains(&addr.to_string()), "{message}");
+    assert!(message.contains("choose another with --port"), "{message}");
+}
+
+#[tokio::test]
+async fn an_unwritable_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "a file where the pact directory should be").unwrap();
+    let mock = spawn_mock(&blocker).await;
+    let http = client();
+    http.post(format!("{}/__accord/interactions", mock.url()))
+        .json(&order_interaction())
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{}/orders/1", mock.url()))
+        .send()
+        .await
+        .unwrap();
+    let answer = http
+        .post(format!("{}/__accord/pact", mock.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 500);
+    let error: Value = answer.json().await.unwrap();
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("cannot write pact file"), "{message}");
+    assert!(message.contains("not-a-dir"), "{message}");
+    mock.stop().await;
+}
