@@ -1,1 +1,7 @@
+//! End-to-end tests across Accord's parts and against the official Pact tools.
+//!
+//! Every test starts real servers on port 0 and talks real HTTP. The official
+//! tools are found through `ACCORD_PACT_BIN` / `ACCORD_PYTHON` (installed by
+//! `scripts/test`); a test that cannot find them fails and says how to fix it.
 
+mod official_verifier;

@@ -100,11 +100,9 @@ impl Running {
             let mut announced = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !announced {
-                    if let Some(url) = line.split("listening on ").nth(1) {
-                        announced = true;
-                        let _ = sender.send(url.trim().to_string());
-                    }
+                if !announced && let Some(url) = line.split("listening on ").nth(1) {
+                    announced = true;
+                    let _ = sender.send(url.trim().to_string());
                 }
                 // Keep draining so the child never blocks on a full pipe.
             }
