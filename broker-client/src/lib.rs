@@ -15,7 +15,9 @@
 //!   [`BrokerClient::get`] returning a [`HalDocument`] for everything else.
 //! - Server errors (5xx) and network errors are retried with exponential backoff and full
 //!   jitter; client errors (4xx) never are. Every failure is a [`BrokerError`] whose message
-//!   says what failed and what to do. Credentials are never logged or printed.
+//!   says what failed and what to do. Credentials are never logged or printed. Failed
+//!   calls are recorded on their `tracing` spans at debug level only: the caller decides
+//!   how to report them, so a failure is not printed twice.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), accord_broker_client::BrokerError> {

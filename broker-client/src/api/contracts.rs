@@ -12,7 +12,7 @@ impl BrokerClient {
     /// Publishes one consumer version's pacts, with its branch, tags and build URL.
     /// Returns the broker's notices. A content conflict (409) comes back as
     /// [`BrokerError::Refused`] with the broker's notices (which include the diff).
-    #[instrument(skip_all, fields(consumer = %request.pacticipant_name, version = %request.pacticipant_version_number), err)]
+    #[instrument(skip_all, fields(consumer = %request.pacticipant_name, version = %request.pacticipant_version_number), err(level = "debug"))]
     pub async fn publish_contracts(
         &self,
         request: &PublishContracts,

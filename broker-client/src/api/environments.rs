@@ -13,7 +13,7 @@ use crate::types::{DeployedVersion, Environment, NewEnvironment, ReleasedVersion
 
 impl BrokerClient {
     /// Creates an environment (`POST` to `pb:environments`).
-    #[instrument(skip_all, fields(name = %environment.name), err)]
+    #[instrument(skip_all, fields(name = %environment.name), err(level = "debug"))]
     pub async fn create_environment(
         &self,
         environment: &NewEnvironment,
@@ -31,7 +31,7 @@ impl BrokerClient {
     }
 
     /// Every environment the broker knows.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn environments(&self) -> Result<Vec<Environment>, BrokerError> {
         let url = self.relation_url("pb:environments", &[]).await?;
         let document = self
@@ -55,7 +55,7 @@ impl BrokerClient {
 
     /// Records that a pacticipant version was deployed to an environment (optionally to
     /// one application instance), through the version's `pb:record-deployment` links.
-    #[instrument(skip_all, fields(pacticipant = %pacticipant, version = %version, environment = %environment), err)]
+    #[instrument(skip_all, fields(pacticipant = %pacticipant, version = %version, environment = %environment), err(level = "debug"))]
     pub async fn record_deployment(
         &self,
         pacticipant: &str,
@@ -78,7 +78,7 @@ impl BrokerClient {
 
     /// Records that a pacticipant version was released to an environment, through the
     /// version's `pb:record-release` links.
-    #[instrument(skip_all, fields(pacticipant = %pacticipant, version = %version, environment = %environment), err)]
+    #[instrument(skip_all, fields(pacticipant = %pacticipant, version = %version, environment = %environment), err(level = "debug"))]
     pub async fn record_release(
         &self,
         pacticipant: &str,
@@ -95,7 +95,7 @@ impl BrokerClient {
     }
 
     /// Describes one version of a pacticipant (`pb:pacticipant-version`).
-    #[instrument(skip_all, fields(pacticipant = %pacticipant, version = %version), err)]
+    #[instrument(skip_all, fields(pacticipant = %pacticipant, version = %version), err(level = "debug"))]
     pub async fn describe_version(
         &self,
         pacticipant: &str,
@@ -107,7 +107,7 @@ impl BrokerClient {
 
     /// Describes the latest version of a pacticipant, or the latest with a tag
     /// (`pb:latest-version` / `pb:latest-tagged-version`).
-    #[instrument(skip_all, fields(pacticipant = %pacticipant), err)]
+    #[instrument(skip_all, fields(pacticipant = %pacticipant), err(level = "debug"))]
     pub async fn latest_version(
         &self,
         pacticipant: &str,

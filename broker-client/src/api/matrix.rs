@@ -17,7 +17,7 @@ impl BrokerClient {
     /// The official clients build this query directly rather than discover it from the
     /// index (section 12.1 of the API reference), and so does this client, so that
     /// brokers answer it the same way for every client.
-    #[instrument(skip_all, fields(pacticipant = %query.pacticipant), err)]
+    #[instrument(skip_all, fields(pacticipant = %query.pacticipant), err(level = "debug"))]
     pub async fn can_i_deploy(&self, query: &CanIDeployQuery) -> Result<Matrix, BrokerError> {
         let mut url = self.resolve("/matrix")?;
         {

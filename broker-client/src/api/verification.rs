@@ -17,7 +17,7 @@ impl BrokerClient {
     /// Asks the broker which pacts `provider` must verify (`pb:provider-pacts-for-verification`),
     /// with consumer version selectors, pending status and WIP pacts. A selector the broker
     /// refuses comes back as [`BrokerError::Refused`] with the broker's explanation.
-    #[instrument(skip_all, fields(provider = %provider), err)]
+    #[instrument(skip_all, fields(provider = %provider), err(level = "debug"))]
     pub async fn pacts_for_verification(
         &self,
         provider: &str,
@@ -74,7 +74,7 @@ impl BrokerClient {
     }
 
     /// Fetches a pact by URL, keeping its `_links` (needed to publish results).
-    #[instrument(skip_all, fields(href = %href), err)]
+    #[instrument(skip_all, fields(href = %href), err(level = "debug"))]
     pub async fn fetch_pact(&self, href: &str) -> Result<FetchedPact, BrokerError> {
         let url = self.resolve(href)?;
         let what = format!("the pact at {url}");
@@ -89,7 +89,7 @@ impl BrokerClient {
     /// provider version's branch (`pb:provider` → `pb:branch-version`) and tags
     /// (`pb:version-tag`) first, because the broker stores them with the result, then
     /// POSTs the result to the pact's `pb:publish-verification-results` link.
-    #[instrument(skip_all, fields(pact = %pact.url, provider_version = %provider.number, success = results.success), err)]
+    #[instrument(skip_all, fields(pact = %pact.url, provider_version = %provider.number, success = results.success), err(level = "debug"))]
     pub async fn publish_verification_results(
         &self,
         pact: &FetchedPact,
