@@ -69,6 +69,16 @@ pub enum MonitorError {
     /// A Prometheus metric could not be registered.
     #[error("could not register metrics: {0}")]
     Prometheus(#[from] prometheus::Error),
+    /// An alert could not be delivered, even after retries.
+    #[error(
+        "could not deliver an alert to the webhook at {host} after {attempts} attempt(s): {source}"
+    )]
+    AlertDelivery {
+        host: String,
+        attempts: u32,
+        #[source]
+        source: AlertFailure,
+    },
     /// The JSON report could not be written.
     #[error("could not write the report to {path}: {source}")]
     WriteReport {
@@ -76,4 +86,13 @@ pub enum MonitorError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why the last attempt to deliver an alert failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertFailure {
+    #[error("the webhook answered {0}")]
+    Status(u16),
+    #[error("the request failed: {0}")]
+    Transport(#[source] reqwest::Error),
 }

@@ -3,6 +3,7 @@
 //!
 //! placeholder
 
+pub mod alert;
 pub mod circuit;
 mod classify;
 pub mod config;
@@ -14,9 +15,10 @@ mod probe;
 pub mod rate;
 pub mod report;
 pub mod schema;
+pub mod service;
 
 pub use classify::BodyDrift;
-pub use error::MonitorError;
+pub use error::{AlertFailure, MonitorError};
 pub use monitor::Monitor;
 pub use report::{
     DriftReport, Finding, FindingClass, Outcome, ProbeError, ProbeErrorKind, Skipped,

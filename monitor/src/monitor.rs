@@ -91,8 +91,17 @@ impl Monitor {
     /// limits) and checks each answer against the interactions expecting it.
     pub async fn check(&self) -> DriftReport {
         let started_at = Utc::now();
-        let results: Vec<_> = futures::stream::iter(self.plan.probes.iter())
-            .map(|planned| async move { (planned, self.prober.send(&planned.request).await) })
+        // The futures are built before they are streamed: a closure producing them inside
+        // the stream would make this future's `Send`-ness depend on a higher-ranked
+        // lifetime the compiler cannot prove, and the service spawns it.
+        let prober = &self.prober;
+        let probes: Vec<_> = self
+            .plan
+            .probes
+            .iter()
+            .map(|planned| async move { (planned, prober.send(&planned.request).await) })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(probes)
             .buffer_unordered(self.prober.concurrency.max(1))
             .collect()
             .await;

@@ -3,3 +3,4 @@
 mod drift;
 mod helpers;
 mod probing;
+mod service;
