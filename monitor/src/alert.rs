@@ -38,6 +38,18 @@ impl AlertTracker {
         Self::default()
     }
 
+    /// A tracker that considers the findings of an earlier report open, so that a restarted
+    /// service or the next `--once` run does not alert again for them.
+    pub fn from_report(report: &DriftReport) -> Self {
+        Self {
+            open: report
+                .findings
+                .iter()
+                .map(|finding| (finding.fingerprint(), finding.clone()))
+                .collect(),
+        }
+    }
+
     /// Findings currently open.
     pub fn open(&self) -> impl Iterator<Item = &Finding> {
         self.open.values()
@@ -249,6 +261,18 @@ impl WebhookSender {
         }
     }
 
+    /// Delivers the alert of each event, in order. Every event is tried even when one fails;
+    /// the failures come back together.
+    pub async fn deliver(&self, events: &[AlertEvent], report: &DriftReport) -> Vec<MonitorError> {
+        let mut failures = Vec::new();
+        for event in events {
+            if let Err(err) = self.send(&webhook_payload(event, report)).await {
+                failures.push(err);
+            }
+        }
+        failures
+    }
+
     fn failed(&self, attempts: u32, failure: AlertFailure) -> MonitorError {
         MonitorError::AlertDelivery {
             host: self.host(),
@@ -311,6 +335,14 @@ mod tests {
             vec![AlertEvent::Resolved(finding("get order", "/body/created"))]
         );
         assert_eq!(tracker.observe(&clean), vec![]);
+    }
+
+    #[test]
+    fn an_earlier_report_seeds_the_open_findings() {
+        let drift = report(vec![finding("get order", "/body/created")], vec![]);
+        let mut tracker = AlertTracker::from_report(&drift);
+        assert_eq!(tracker.observe(&drift), vec![]);
+        assert_eq!(tracker.observe(&report(vec![], vec![])).len(), 1);
     }
 
     #[test]

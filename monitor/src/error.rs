@@ -8,6 +8,19 @@ use std::path::PathBuf;
 /// results, recorded in the [`DriftReport`](crate::DriftReport).
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
+    /// A pact could not be loaded.
+    #[error(transparent)]
+    Contract(#[from] accord_contract::ContractError),
+    /// The broker could not be asked for pacts.
+    #[error("could not fetch pacts from the broker: {0}")]
+    Broker(#[from] accord_broker_client::BrokerError),
+    /// The broker has no pact the monitor should check.
+    #[error("the broker has no pact for provider {provider:?}{} ({pending} pending or work-in-progress pacts are not monitored); publish the consumers' pacts, record their deployments, or pass --pact-file", environment.as_ref().map(|e| format!(" in environment {e:?}")).unwrap_or_default())]
+    NoPactsInBroker {
+        provider: String,
+        environment: Option<String>,
+        pending: usize,
+    },
     /// There is nothing to monitor.
     #[error("no pact to monitor: give at least one pact")]
     NoPacts,
@@ -78,6 +91,13 @@ pub enum MonitorError {
         attempts: u32,
         #[source]
         source: AlertFailure,
+    },
+    /// An earlier JSON report could not be read back.
+    #[error("{path} is not a drift report written by the monitor: {source}")]
+    ReadReport {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
     },
     /// The JSON report could not be written.
     #[error("could not write the report to {path}: {source}")]

@@ -16,6 +16,7 @@ pub mod rate;
 pub mod report;
 pub mod schema;
 pub mod service;
+pub mod source;
 
 pub use classify::BodyDrift;
 pub use error::{AlertFailure, MonitorError};

@@ -304,7 +304,8 @@ impl Prober {
 
     /// Sends one probe. Transport failures and 502/503/504 count against the host's
     /// circuit; any other answer, whatever its status, shows the host is up.
-    #[instrument(skip_all, fields(request = %request.display, host = %request.host), err(Debug))]
+    // A failed probe is a result, reported in the drift report, so it is logged at debug only.
+    #[instrument(skip_all, fields(request = %request.display, host = %request.host), err(level = "debug", Display))]
     pub(crate) async fn send(&self, request: &ProbeRequest) -> Result<ProbeResponse, ProbeFailure> {
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;

@@ -91,6 +91,7 @@ impl std::fmt::Display for FindingClass {
 
 /// One place where the provider's answer differs from what consumers rely on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// The consumers whose pacts contain this interaction and expectation.
     pub consumers: Vec<String>,
@@ -184,6 +185,7 @@ impl ProbeErrorKind {
 
 /// A probe that got no usable answer; not drift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProbeError {
     pub consumers: Vec<String>,
     pub interaction: String,
@@ -194,6 +196,7 @@ pub struct ProbeError {
 
 /// An interaction that was not probed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Skipped {
     pub consumer: String,
     pub interaction: String,
@@ -202,6 +205,7 @@ pub struct Skipped {
 
 /// Which pact a check used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PactRef {
     pub consumer: String,
     pub provider: String,

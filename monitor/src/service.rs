@@ -29,7 +29,7 @@ use tokio::sync::broadcast;
 use tokio::time::MissedTickBehavior;
 use tracing::{error, info};
 
-use crate::alert::{AlertTracker, WebhookSender, WebhookSettings, webhook_payload};
+use crate::alert::{AlertTracker, WebhookSender, WebhookSettings};
 use crate::error::MonitorError;
 use crate::monitor::Monitor;
 use crate::report::DriftReport;
@@ -48,6 +48,9 @@ pub struct ServiceConfig {
     pub alert_webhook: Option<WebhookSettings>,
     /// Where the latest report is written as JSON after every check.
     pub report_path: Option<PathBuf>,
+    /// The report of an earlier run (typically read back from `report_path`): its findings
+    /// count as already alerted.
+    pub previous_report: Option<DriftReport>,
 }
 
 impl ServiceConfig {
@@ -57,6 +60,7 @@ impl ServiceConfig {
             metrics_address,
             alert_webhook: None,
             report_path: None,
+            previous_report: None,
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct Application {
     every: Duration,
     alerts: Option<WebhookSender>,
     report_path: Option<PathBuf>,
+    tracker: AlertTracker,
     reports: broadcast::Sender<Arc<DriftReport>>,
 }
 
@@ -92,6 +97,11 @@ impl Application {
             every: config.every,
             alerts,
             report_path: config.report_path,
+            tracker: config
+                .previous_report
+                .as_ref()
+                .map(AlertTracker::from_report)
+                .unwrap_or_default(),
             reports,
         })
     }
@@ -128,7 +138,7 @@ impl Application {
         let server = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
         let checks = Arc::new(Checks {
             monitor: self.monitor,
-            tracker: tokio::sync::Mutex::new(AlertTracker::new()),
+            tracker: tokio::sync::Mutex::new(self.tracker),
             alerts: self.alerts,
             report_path: self.report_path,
             reports: self.reports,
@@ -161,12 +171,9 @@ impl Checks {
             let report = self.monitor.check().await;
             let events = self.tracker.lock().await.observe(&report);
             if let Some(sender) = &self.alerts {
-                for event in &events {
-                    // A failed alert is logged, not fatal: the next change alerts again,
-                    // and the metrics still show the drift.
-                    if let Err(err) = sender.send(&webhook_payload(event, &report)).await {
-                        error!(error = %err, "alert not delivered");
-                    }
+                // A failed alert is logged, not fatal: the metrics still show the drift.
+                for err in sender.deliver(&events, &report).await {
+                    error!(error = %err, "alert not delivered");
                 }
             }
             if let Some(path) = &self.report_path
@@ -193,6 +200,26 @@ where
         interval.tick().await;
         tick().await;
     }
+}
+
+/// Reads a report written by [`write_report`]; `None` when the file does not exist yet.
+pub fn read_report(path: &std::path::Path) -> Result<Option<DriftReport>, MonitorError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(MonitorError::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| MonitorError::ReadReport {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Writes the report as pretty JSON, through a temporary file so that a reader never sees

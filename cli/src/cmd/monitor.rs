@@ -1,12 +1,371 @@
 //! `accord monitor`: probes a running provider for drift from its contracts.
+//!
+//! Pacts come from files (`--pact-file`) or from a broker (`--broker-url` and `--provider`,
+//! optionally `--environment`). `--once` checks once and exits; `--every 5m` runs as a
+//! service with Prometheus metrics on `--metrics-bind` and alerts on `--alert-webhook`.
+//!
+//! Exit codes of `--once`: 0 no drift and every probe answered; 1 drift found; 2 no drift
+//! but some probes failed (unreachable, timeouts, open circuit), or the broker could not be
+//! used; 64 bad usage (a pact or config file that is missing or invalid).
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Args;
+use accord_broker_client::{BrokerClient, BrokerClientConfig, RetryPolicy};
+use accord_monitor::alert::{AlertTracker, WebhookSender, WebhookSettings};
+use accord_monitor::config::MonitorConfig;
+use accord_monitor::service::{Application, ServiceConfig, read_report, write_report};
+use accord_monitor::source::{pacts_from_broker, pacts_from_files};
+use accord_monitor::{Monitor, MonitorError, Outcome};
+use clap::{ArgGroup, Args};
+use url::Url;
+
+use super::client::broker_auth;
+use super::{EXIT_FAILURE, EXIT_USAGE};
+
+/// Some probes got no usable answer (and nothing drifted), or the broker could not be used.
+const EXIT_PROBE_ERRORS: u8 = 2;
 
 #[derive(Debug, Args)]
-pub struct MonitorArgs {}
+#[command(group(ArgGroup::new("source").required(true).args(["pact_files", "broker_url"])))]
+#[command(group(ArgGroup::new("mode").required(true).args(["once", "every"])))]
+pub struct MonitorArgs {
+    /// Pact files to monitor; repeatable (comma-separated in the environment variable).
+    #[arg(
+        long = "pact-file",
+        env = "ACCORD_MONITOR_PACT_FILES",
+        value_delimiter = ',',
+        value_name = "FILE",
+        conflicts_with = "broker_url"
+    )]
+    pub pact_files: Vec<PathBuf>,
 
-pub async fn run(_args: MonitorArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`accord monitor` is not available yet")
+    /// A broker to fetch the provider's pacts from (the consumers' main branches and what is
+    /// deployed or released, or with --environment what is deployed or released there).
+    #[arg(
+        long,
+        alias = "broker-base-url",
+        env = "PACT_BROKER_BASE_URL",
+        value_name = "URL",
+        requires = "provider"
+    )]
+    pub broker_url: Option<Url>,
+
+    /// Username for the broker.
+    #[arg(long, env = "PACT_BROKER_USERNAME")]
+    pub broker_username: Option<String>,
+
+    /// Password for the broker.
+    #[arg(long, env = "PACT_BROKER_PASSWORD", hide_env_values = true)]
+    pub broker_password: Option<String>,
+
+    /// Bearer token for the broker (used instead of the username and password).
+    #[arg(long, env = "PACT_BROKER_TOKEN", hide_env_values = true)]
+    pub broker_token: Option<String>,
+
+    /// The provider whose pacts to fetch from the broker.
+    #[arg(long, env = "ACCORD_MONITOR_PROVIDER", value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// The environment the provider runs in: selects the pacts deployed or released there
+    /// (with --broker-url) and labels reports.
+    #[arg(long, env = "ACCORD_MONITOR_ENVIRONMENT", value_name = "NAME")]
+    pub environment: Option<String>,
+
+    /// Base URL of the running provider; the pacts' paths are appended to it.
+    #[arg(long, env = "ACCORD_MONITOR_BASE_URL", value_name = "URL")]
+    pub base_url: Url,
+
+    /// Config file (TOML): probe limits, circuit breaker, auth headers, provider state
+    /// mappings. See the accord-monitor crate documentation for its format.
+    #[arg(long, env = "ACCORD_MONITOR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Check once and exit: 0 clean, 1 drift, 2 probe errors and no drift.
+    #[arg(long, env = "ACCORD_MONITOR_ONCE")]
+    pub once: bool,
+
+    /// Run as a service, checking every DURATION (e.g. 5m, 30s).
+    #[arg(long, env = "ACCORD_MONITOR_EVERY", value_name = "DURATION", value_parser = parse_period)]
+    pub every: Option<Duration>,
+
+    /// Write the report as JSON to FILE (after every check when running as a service). The
+    /// next run reads it back to know which findings were already alerted.
+    #[arg(long, env = "ACCORD_MONITOR_JSON", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Webhook to alert once per new finding and once when it is resolved (a Slack-style
+    /// incoming webhook, or anything accepting its JSON). With --once it needs --json.
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_ALERT_WEBHOOK",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub alert_webhook: Option<Url>,
+
+    /// Address of the Prometheus metrics endpoint (`/metrics`) when running as a service.
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_METRICS_BIND",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub metrics_bind: SocketAddr,
+
+    /// How many times to retry broker requests that fail with 5xx or a network error.
+    #[arg(
+        long,
+        env = "PACT_BROKER_HTTP_RETRIES",
+        default_value_t = 3,
+        value_name = "N"
+    )]
+    pub broker_retries: u32,
+}
+
+fn parse_period(text: &str) -> Result<Duration, String> {
+    let period = humantime::parse_duration(text).map_err(|err| err.to_string())?;
+    if period < Duration::from_secs(1) {
+        return Err("the period must be at least 1s".to_string());
+    }
+    Ok(period)
+}
+
+pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
+    if args.once && args.alert_webhook.is_some() && args.json.is_none() {
+        return Ok(usage(
+            "--alert-webhook with --once needs --json FILE: the report file remembers which findings were already alerted, so each is alerted once",
+        ));
+    }
+    let contracts = match &args.broker_url {
+        Some(broker_url) => {
+            let provider = args.provider.as_deref().unwrap_or_default();
+            let config = BrokerClientConfig::new(broker_url.clone())
+                .with_auth(broker_auth(
+                    args.broker_username.as_deref(),
+                    args.broker_password.as_deref(),
+                    args.broker_token.as_deref(),
+                ))
+                .with_retry(RetryPolicy::with_retries(args.broker_retries));
+            let fetched = match BrokerClient::new(config) {
+                Ok(client) => {
+                    pacts_from_broker(&client, provider, args.environment.as_deref()).await
+                }
+                Err(err) => Err(MonitorError::from(err)),
+            };
+            match fetched {
+                Ok(contracts) => contracts,
+                Err(err) => return Ok(failure(&err)),
+            }
+        }
+        None => match pacts_from_files(&args.pact_files) {
+            Ok(contracts) => contracts,
+            Err(err) => return Ok(failure(&err)),
+        },
+    };
+
+    let config = match &args.config {
+        Some(path) => MonitorConfig::load(args.base_url.clone(), path),
+        None => Ok(MonitorConfig::new(args.base_url.clone())),
+    };
+    let mut config = match config {
+        Ok(config) => config,
+        Err(err) => return Ok(failure(&err)),
+    };
+    config.environment = args.environment.clone();
+    let monitor = match Monitor::from_contracts(&contracts, config) {
+        Ok(monitor) => monitor,
+        Err(err) => return Ok(failure(&err)),
+    };
+    let previous = match args.json.as_deref().map(read_report).transpose() {
+        Ok(previous) => previous.flatten(),
+        Err(err) => return Ok(failure(&err)),
+    };
+
+    match args.every {
+        Some(every) => run_service(monitor, &args, every, previous).await,
+        None => run_once(monitor, &args, previous).await,
+    }
+}
+
+async fn run_once(
+    monitor: Monitor,
+    args: &MonitorArgs,
+    previous: Option<accord_monitor::DriftReport>,
+) -> anyhow::Result<ExitCode> {
+    let report = monitor.check().await;
+    print!("{}", report.to_table());
+    if let Some(webhook) = &args.alert_webhook {
+        let mut tracker = previous
+            .as_ref()
+            .map(AlertTracker::from_report)
+            .unwrap_or_default();
+        let events = tracker.observe(&report);
+        let sender = match WebhookSender::new(WebhookSettings::new(webhook.clone())) {
+            Ok(sender) => sender,
+            Err(err) => return Ok(failure(&err)),
+        };
+        for err in sender.deliver(&events, &report).await {
+            eprintln!("warning: {err}");
+        }
+    }
+    if let Some(path) = &args.json
+        && let Err(err) = write_report(path, &report)
+    {
+        return Ok(failure(&err));
+    }
+    Ok(ExitCode::from(exit_code(report.outcome())))
+}
+
+async fn run_service(
+    monitor: Monitor,
+    args: &MonitorArgs,
+    every: Duration,
+    previous: Option<accord_monitor::DriftReport>,
+) -> anyhow::Result<ExitCode> {
+    let mut config = ServiceConfig::new(every, args.metrics_bind);
+    config.alert_webhook = args.alert_webhook.clone().map(WebhookSettings::new);
+    config.report_path = args.json.clone();
+    config.previous_report = previous;
+    let app = match Application::build(monitor, config).await {
+        Ok(app) => app,
+        Err(err) => return Ok(failure(&err)),
+    };
+    eprintln!(
+        "Monitoring every {}; metrics on http://{}:{}/metrics",
+        humantime::format_duration(every),
+        args.metrics_bind.ip(),
+        app.port()
+    );
+    let mut reports = app.reports();
+    tokio::spawn(async move {
+        while let Ok(report) = reports.recv().await {
+            println!("{}", report.to_table());
+        }
+    });
+    match app.run_until_stopped().await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) => Ok(failure(&err)),
+    }
+}
+
+/// The `--once` exit code of an outcome.
+fn exit_code(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Clean => 0,
+        Outcome::Drift => EXIT_FAILURE,
+        Outcome::ProbeErrors => EXIT_PROBE_ERRORS,
+    }
+}
+
+/// Prints an error and picks its exit code: problems with what the user gave (files,
+/// settings) are usage errors; a broker or network that fails is a runtime error.
+fn failure(error: &MonitorError) -> ExitCode {
+    eprintln!("error: {error}");
+    let code = match error {
+        MonitorError::Broker(_)
+        | MonitorError::NoPactsInBroker { .. }
+        | MonitorError::HttpClient(_)
+        | MonitorError::Metrics { .. }
+        | MonitorError::AlertDelivery { .. }
+        | MonitorError::WriteReport { .. } => EXIT_PROBE_ERRORS,
+        _ => EXIT_USAGE,
+    };
+    ExitCode::from(code)
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: MonitorArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<MonitorArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("monitor").chain(args.iter().copied()))
+            .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn outcomes_map_to_the_documented_exit_codes() {
+        assert_eq!(exit_code(Outcome::Clean), 0);
+        assert_eq!(exit_code(Outcome::Drift), 1);
+        assert_eq!(exit_code(Outcome::ProbeErrors), 2);
+    }
+
+    #[test]
+    fn pact_files_and_a_mode_are_enough() {
+        let args = parse(&[
+            "--pact-file",
+            "a.json",
+            "--pact-file",
+            "b.json",
+            "--base-url",
+            "http://127.0.0.1:8080",
+            "--every",
+            "5m",
+        ])
+        .unwrap();
+        assert_eq!(args.pact_files.len(), 2);
+        assert_eq!(args.every, Some(Duration::from_secs(300)));
+        assert!(!args.once);
+    }
+
+    #[test]
+    fn a_source_and_a_mode_are_required_and_exclusive() {
+        let base = ["--base-url", "http://127.0.0.1:8080"];
+        let without_source: Vec<&str> = base.iter().copied().chain(["--once"]).collect();
+        assert!(parse(&without_source).is_err());
+        let without_mode: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--pact-file", "a.json"])
+            .collect();
+        assert!(parse(&without_mode).is_err());
+        let both_modes: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--pact-file", "a.json", "--once", "--every", "5m"])
+            .collect();
+        assert!(parse(&both_modes).is_err());
+        let broker_without_provider: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--broker-url", "http://broker", "--once"])
+            .collect();
+        assert!(parse(&broker_without_provider).is_err());
+        let broker: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain([
+                "--broker-url",
+                "http://broker",
+                "--provider",
+                "orders",
+                "--environment",
+                "production",
+                "--once",
+            ])
+            .collect();
+        let args = parse(&broker).unwrap();
+        assert_eq!(args.provider.as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn periods_below_a_second_are_refused() {
+        assert!(parse_period("500ms").is_err());
+        assert_eq!(parse_period("30s"), Ok(Duration::from_secs(30)));
+    }
 }

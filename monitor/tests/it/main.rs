@@ -1,5 +1,6 @@
 //! Integration tests of the drift monitor: real HTTP against `wiremock` providers.
 
+mod broker;
 mod drift;
 mod helpers;
 mod probing;
