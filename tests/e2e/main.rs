@@ -4,4 +4,5 @@
 //! tools are found through `ACCORD_PACT_BIN` / `ACCORD_PYTHON` (installed by
 //! `scripts/test`); a test that cannot find them fails and says how to fix it.
 
+mod broker_client_pact;
 mod official_verifier;
