@@ -8,6 +8,8 @@
 //! ones. The test prints one line per interaction and fails when an interaction
 //! outside [`KNOWN_FAILURES`] fails, or when one inside it passes, so the list
 //! always says exactly what the broker still gets wrong.
+//!
+//! To see the table: `cargo test -p accord-e2e --test e2e broker_client_pact -- --nocapture`.
 
 mod harness;
 mod seed;
