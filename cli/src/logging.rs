@@ -14,8 +14,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// Log filter, in `tracing` EnvFilter syntax (e.g. `info`, `accord_broker=debug`).
-    #[arg(long, global = true, env = "ACCORD_LOG", default_value = "info")]
+    /// Log filter, in `tracing` EnvFilter syntax (e.g. `debug`, `accord_broker=debug`).
+    /// The default shows Accord's own information and only warnings from libraries.
+    #[arg(long, global = true, env = "ACCORD_LOG", default_value = "warn,accord=info")]
     pub log: String,
 
     /// Log output format.
