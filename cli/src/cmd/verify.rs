@@ -368,7 +368,25 @@ fn options(args: &VerifyFlags) -> Result<VerifyOptions, String> {
         });
     }
     let selectors = selectors(args)?;
-    if let Some(broker_url) = &args.broker_url {
+    let wants_broker_pacts =
+        !selectors.is_empty() || args.enable_pending || args.include_wip_pacts_since.is_some();
+    // PACT_BROKER_BASE_URL is often set for a whole pipeline. When pact files or URLs are
+    // given (a webhook-triggered build, say), it must not add every pact of the broker too.
+    let explicit_pacts =
+        !(args.pact_files.is_empty() && args.pact_dirs.is_empty() && args.pact_urls.is_empty());
+    let broker_url = args.broker_url.as_ref().filter(|_| {
+        if explicit_pacts && !wants_broker_pacts {
+            eprintln!(
+                "note: not fetching pacts from the broker (--broker-url / PACT_BROKER_BASE_URL) \
+                 because pact files or URLs were given; add consumer version selectors to \
+                 verify the broker's pacts too"
+            );
+            false
+        } else {
+            true
+        }
+    });
+    if let Some(broker_url) = broker_url {
         let mut source = BrokerSource::new(
             BrokerClientConfig::new(broker_url.clone())
                 .with_auth(auth())
@@ -525,6 +543,29 @@ mod tests {
         assert!(selectors(&args).unwrap_err().contains("mainbranch"));
         let args = parse(&["--pact-file", "p.json", "--main-branch"]);
         assert!(options(&args).unwrap_err().contains("--broker-url"));
+    }
+
+    #[test]
+    fn a_broker_url_adds_the_brokers_pacts_only_when_no_pacts_are_named() {
+        let args = parse(&["--pact-url", "http://b/pacts/1", "--broker-url", "http://b"]);
+        let sources = options(&args).unwrap().sources;
+        assert_eq!(sources.len(), 1);
+        assert!(matches!(sources[0], PactSource::Url { .. }));
+
+        let args = parse(&[
+            "--pact-url",
+            "http://b/pacts/1",
+            "--broker-url",
+            "http://b",
+            "--main-branch",
+        ]);
+        assert_eq!(options(&args).unwrap().sources.len(), 2);
+
+        let args = parse(&["--broker-url", "http://b"]);
+        assert!(matches!(
+            options(&args).unwrap().sources[..],
+            [PactSource::Broker(_)]
+        ));
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod broker;
 mod loading;
 mod misbehaving_providers;
 mod provider_states;
+mod real_broker;
 mod reports;
 mod verification;

@@ -1,0 +1,159 @@
+//! End to end against a real Accord broker started in the test: publish a pact, verify
+//! the provider, and find the results in the broker.
+
+use std::sync::Arc;
+
+use accord_broker_client::{BrokerClient, ContractToPublish, PublishContracts};
+use accord_verifier::{BrokerClientConfig, Outcome, Publication, Verifier, VerifyOptions};
+use serde_json::Value;
+use url::Url;
+
+use crate::helpers::{Behaviour, orders_pact, spawn_provider};
+
+struct TestBroker {
+    url: Url,
+    client: Arc<BrokerClient>,
+    _dir: tempfile::TempDir,
+}
+
+/// An Accord broker on port 0 with a fresh SQLite database.
+async fn spawn_broker() -> TestBroker {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("broker.db").display());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = accord_broker::Application::build(accord_broker::Config::new(database), listener)
+        .await
+        .expect("the broker starts");
+    let url: Url = app.base_url().parse().unwrap();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = Arc::new(BrokerClient::new(BrokerClientConfig::new(url.clone())).unwrap());
+    TestBroker {
+        url,
+        client,
+        _dir: dir,
+    }
+}
+
+/// Publishes the `web` → `orders` pact as `web` version 1.0.0 on `main`; returns its URL.
+async fn publish_web_pact(broker: &TestBroker) -> Url {
+    let pact = orders_pact("web");
+    let published = broker
+        .client
+        .publish_contracts(&PublishContracts {
+            pacticipant_name: "web".into(),
+            pacticipant_version_number: "1.0.0".into(),
+            branch: Some("main".into()),
+            tags: vec![],
+            build_url: None,
+            contracts: vec![ContractToPublish::pact("web", "orders", &pact)],
+        })
+        .await
+        .expect("the pact is published");
+    assert!(
+        published
+            .notices
+            .iter()
+            .any(|notice| notice.kind == "success"),
+        "{:?}",
+        published.notices
+    );
+    broker
+        .url
+        .join("/pacts/provider/orders/consumer/web/version/1.0.0")
+        .unwrap()
+}
+
+/// The latest verification result the broker holds for the pact at `pact_url`.
+async fn latest_verification(broker: &TestBroker, pact_url: &Url) -> Value {
+    let pact = broker.client.fetch_pact(pact_url.as_str()).await.unwrap();
+    let link = accord_broker_client::links_in(&pact.json, "pb:latest-verification-results")
+        .into_iter()
+        .next()
+        .expect("the pact links to its latest verification results");
+    broker.client.get(&link.href).await.unwrap().into_body()
+}
+
+async fn verify(
+    pact_url: &Url,
+    behaviour: Behaviour,
+    version: &str,
+) -> accord_verifier::VerificationReport {
+    let provider = spawn_provider(behaviour).await;
+    let mut options = VerifyOptions::new("orders")
+        .pact_url(pact_url.clone(), None)
+        .state_change_url(provider.state_change_url.clone())
+        .publish_as(version, Some("main".into()));
+    options.build_url = Some(format!("https://ci.example/{version}"));
+    Verifier::new(options)
+        .verify_against(provider.url.clone())
+        .await
+        .expect("the verification runs")
+}
+
+#[tokio::test]
+async fn published_results_are_visible_in_the_broker() {
+    let broker = spawn_broker().await;
+    let pact_url = publish_web_pact(&broker).await;
+
+    let report = verify(&pact_url, Behaviour::Honours, "2.0.0").await;
+    assert_eq!(report.outcome(), Outcome::Passed, "{}", report.summary());
+    assert!(matches!(
+        report.pacts[0].publication,
+        Publication::Published { .. }
+    ));
+
+    let latest = latest_verification(&broker, &pact_url).await;
+    assert_eq!(latest["success"], Value::Bool(true), "{latest}");
+    assert_eq!(latest["providerApplicationVersion"], "2.0.0", "{latest}");
+    assert_eq!(latest["buildUrl"], "https://ci.example/2.0.0", "{latest}");
+    // The broker's interaction ids travel back with the results.
+    let results = latest["testResults"].as_array().expect("test results");
+    assert_eq!(results.len(), 2, "{latest}");
+    assert!(
+        results.iter().all(|r| r["interactionId"].is_string()),
+        "{latest}"
+    );
+
+    // The provider version was recorded on its branch before the results.
+    let version = broker
+        .client
+        .describe_version("orders", "2.0.0")
+        .await
+        .unwrap();
+    assert_eq!(version.branches, ["main"]);
+}
+
+#[tokio::test]
+async fn a_breaking_provider_publishes_a_failure() {
+    let broker = spawn_broker().await;
+    let pact_url = publish_web_pact(&broker).await;
+
+    verify(&pact_url, Behaviour::Honours, "2.0.0")
+        .await
+        .assert_passed();
+    let report = verify(&pact_url, Behaviour::Breaks, "2.1.0").await;
+    assert_eq!(report.outcome(), Outcome::Failed);
+    assert!(matches!(
+        report.pacts[0].publication,
+        Publication::Published { .. }
+    ));
+
+    let latest = latest_verification(&broker, &pact_url).await;
+    assert_eq!(latest["success"], Value::Bool(false), "{latest}");
+    assert_eq!(latest["providerApplicationVersion"], "2.1.0", "{latest}");
+    let failed = latest["testResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["success"] == Value::Bool(false))
+        .expect("a failed interaction");
+    assert_eq!(failed["interactionDescription"], "a request for order 1");
+    assert!(
+        failed["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["attribute"] == "body"),
+        "{failed}"
+    );
+}
