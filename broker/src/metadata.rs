@@ -23,7 +23,6 @@ pub struct PactMetadata {
 }
 
 impl PactMetadata {
-    #[allow(dead_code)] // reason: the for-verification route, which writes metadata, comes next.
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }

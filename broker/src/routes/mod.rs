@@ -3,6 +3,7 @@
 mod branches;
 mod diagnostic;
 mod environments;
+mod for_verification;
 mod index;
 mod pacticipants;
 mod pacts;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(pacts::router())
         .merge(environments::router())
         .merge(verifications::router())
+        .merge(for_verification::router())
 }
 
 /// The pacticipant named in the path, or 404.

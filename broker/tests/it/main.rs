@@ -7,6 +7,7 @@
 mod helpers;
 
 mod basics;
+mod for_verification;
 mod pacticipants;
 mod publishing;
 mod verifications;

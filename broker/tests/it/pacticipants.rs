@@ -122,7 +122,10 @@ async fn versions_branches_and_tags(backend: Backend) {
     // "main" became the main branch automatically.
     let consumer = app.get("/pacticipants/Foo").await.expect(200);
     assert_eq!(consumer.body["mainBranch"], "main");
-    assert_eq!(consumer.body["_embedded"]["latestVersion"]["number"], "2.0.0");
+    assert_eq!(
+        consumer.body["_embedded"]["latestVersion"]["number"],
+        "2.0.0"
+    );
 
     let head = app
         .get("/pacticipants/Foo/branches/main/latest-version")
@@ -168,7 +171,10 @@ async fn versions_branches_and_tags(backend: Backend) {
         .await
         .expect(201);
     let tagged = app.get("/pacticipants/Baz/versions/9").await.expect(200);
-    assert_eq!(tagged.body["_embedded"]["branchVersions"][0]["name"], "feat-x");
+    assert_eq!(
+        tagged.body["_embedded"]["branchVersions"][0]["name"],
+        "feat-x"
+    );
 
     app.delete("/pacticipants/Foo/branches/main/versions/2.0.0")
         .await

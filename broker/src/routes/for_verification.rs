@@ -1,0 +1,922 @@
+//! `/pacts/provider/{p}/for-verification`: which pacts a provider should verify,
+//! with consumer version selectors, pending status and work-in-progress pacts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use super::find_pacticipant;
+use crate::domain::{EnvironmentName, ValidationError};
+use crate::error::ApiError;
+use crate::http::{Base, JsonBody, enc, hal};
+use crate::metadata::PactMetadata;
+use crate::repr::Urls;
+use crate::startup::AppState;
+use crate::store::{
+    BranchVersion, EnvironmentRecordFilter, Pacticipant, Publication, PublicationFilter, Tag,
+    Verification, VerificationFilter,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/pacts/provider/{provider}/for-verification",
+        get(get_pacts).post(post_pacts),
+    )
+}
+
+/// One consumer version selector, validated.
+#[derive(Debug, Clone, Default)]
+struct Selector {
+    main_branch: bool,
+    branch: Option<String>,
+    matching_branch: bool,
+    fallback_branch: Option<String>,
+    tag: Option<String>,
+    fallback_tag: Option<String>,
+    latest: Option<bool>,
+    deployed: bool,
+    released: bool,
+    environment: Option<String>,
+    consumer: Option<String>,
+}
+
+/// The request, validated.
+#[derive(Debug, Default)]
+struct Request {
+    selectors: Vec<Selector>,
+    provider_branch: Option<String>,
+    provider_tags: Vec<String>,
+    include_pending: bool,
+    wip_since: Option<DateTime<Utc>>,
+}
+
+fn parse_selector(value: &Value, index: usize, errors: &mut Vec<ValidationError>) -> Vec<Selector> {
+    let field = "consumerVersionSelectors";
+    let mut fail = |message: &str| {
+        errors.push(ValidationError::new(
+            field,
+            format!("{message} (at index {index})"),
+        ))
+    };
+    let Some(object) = value.as_object() else {
+        fail("must be an object");
+        return vec![];
+    };
+    let string = |key: &str| -> Result<Option<String>, String> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(format!("{key} must be a non-blank string")),
+        }
+    };
+    let truth = |key: &str| -> Result<Option<bool>, String> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(format!("{key} must be a boolean")),
+        }
+    };
+    let parsed = (|| -> Result<(Selector, bool), String> {
+        let selector = Selector {
+            main_branch: truth("mainBranch")?.unwrap_or(false),
+            branch: string("branch")?,
+            matching_branch: truth("matchingBranch")?.unwrap_or(false),
+            fallback_branch: string("fallbackBranch")?,
+            tag: string("tag")?,
+            fallback_tag: string("fallbackTag")?,
+            latest: truth("latest")?,
+            deployed: truth("deployed")?.unwrap_or(false),
+            released: truth("released")?.unwrap_or(false),
+            environment: string("environment")?,
+            consumer: string("consumer")?,
+        };
+        let deployed_or_released = truth("deployedOrReleased")?.unwrap_or(false);
+        Ok((selector, deployed_or_released))
+    })();
+    let (selector, deployed_or_released) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            fail(&message);
+            return vec![];
+        }
+    };
+    let s = &selector;
+    let branch_kind = s.main_branch
+        || s.branch.is_some()
+        || s.matching_branch
+        || s.fallback_branch.is_some()
+        || s.tag.is_some()
+        || s.fallback_tag.is_some()
+        || s.latest.is_some();
+    let environment_kind =
+        s.environment.is_some() || s.deployed || s.released || deployed_or_released;
+    let rule = if !(s.main_branch
+        || s.tag.is_some()
+        || s.branch.is_some()
+        || s.environment.is_some()
+        || s.matching_branch
+        || s.deployed
+        || s.released
+        || deployed_or_released
+        || s.latest == Some(true))
+    {
+        Some(
+            "must specify one of mainBranch, branch, matchingBranch, tag, environment, deployed, released, deployedOrReleased or latest=true",
+        )
+    } else if branch_kind && environment_kind {
+        Some(
+            "cannot combine branch, tag or latest keys with environment, deployed, released or deployedOrReleased",
+        )
+    } else if [s.deployed, s.released, deployed_or_released]
+        .iter()
+        .filter(|b| **b)
+        .count()
+        > 1
+    {
+        Some("deployed, released and deployedOrReleased cannot be combined")
+    } else if s.main_branch
+        && (s.branch.is_some() || s.tag.is_some() || s.matching_branch || s.latest == Some(false))
+    {
+        Some("mainBranch can only be combined with consumer and latest=true")
+    } else if s.matching_branch && (s.branch.is_some() || s.tag.is_some()) {
+        Some("matchingBranch can only be combined with consumer")
+    } else if s.tag.is_some() && s.branch.is_some() {
+        Some("tag and branch cannot be combined")
+    } else if s.fallback_branch.is_some() && s.branch.is_none() {
+        Some("fallbackBranch requires branch")
+    } else if (s.branch.is_some() || s.fallback_branch.is_some()) && s.latest == Some(false) {
+        Some("branch and fallbackBranch cannot be used with latest=false")
+    } else if s.fallback_tag.is_some() && (s.tag.is_none() || s.latest != Some(true)) {
+        Some("fallbackTag requires tag and latest=true")
+    } else {
+        None
+    };
+    if let Some(rule) = rule {
+        fail(rule);
+        return vec![];
+    }
+    if deployed_or_released {
+        // Split into one deployed and one released selector, as the reference does.
+        let deployed = Selector {
+            deployed: true,
+            ..selector.clone()
+        };
+        let released = Selector {
+            released: true,
+            ..selector
+        };
+        return vec![deployed, released];
+    }
+    vec![selector]
+}
+
+fn parse_request(body: &Value) -> Result<Request, ApiError> {
+    let mut errors = Vec::new();
+    let mut request = Request::default();
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    };
+    match object.get("consumerVersionSelectors") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                request
+                    .selectors
+                    .extend(parse_selector(item, index, &mut errors));
+            }
+        }
+        Some(_) => errors.push(ValidationError::new(
+            "consumerVersionSelectors",
+            "must be an array",
+        )),
+    }
+    match object.get("providerVersionBranch") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => request.provider_branch = Some(s.clone()),
+        Some(_) => errors.push(ValidationError::new(
+            "providerVersionBranch",
+            "must be a string",
+        )),
+    }
+    match object.get("providerVersionTags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item.as_str() {
+                    Some(tag) if !tag.trim().is_empty() => {
+                        request.provider_tags.push(tag.to_string())
+                    }
+                    _ => errors.push(ValidationError::new(
+                        "providerVersionTags",
+                        "must be an array of non-blank strings",
+                    )),
+                }
+            }
+        }
+        Some(_) => errors.push(ValidationError::new(
+            "providerVersionTags",
+            "must be an array of strings",
+        )),
+    }
+    match object.get("includePendingStatus") {
+        None | Some(Value::Null) => request.include_pending = false,
+        Some(Value::Bool(b)) => request.include_pending = *b,
+        Some(_) => errors.push(ValidationError::new(
+            "includePendingStatus",
+            "must be a boolean",
+        )),
+    }
+    match object.get("includeWipPactsSince") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => match parse_date(s) {
+            Some(date) => request.wip_since = Some(date),
+            None => errors.push(ValidationError::new(
+                "includeWipPactsSince",
+                format!("{s:?} is not a date (use e.g. 2024-01-31 or 2024-01-31T10:00:00Z)"),
+            )),
+        },
+        Some(_) => errors.push(ValidationError::new(
+            "includeWipPactsSince",
+            "must be a date string",
+        )),
+    }
+    if request.provider_tags.is_empty()
+        && (request.include_pending || request.wip_since.is_some())
+        && request
+            .provider_branch
+            .as_ref()
+            .is_some_and(|b| b.trim().is_empty())
+    {
+        errors.push(ValidationError::new(
+            "providerVersionBranch",
+            "cannot be blank",
+        ));
+    }
+    if request.selectors.iter().any(|s| s.matching_branch)
+        && request
+            .provider_branch
+            .as_ref()
+            .is_none_or(|b| b.trim().is_empty())
+    {
+        errors.push(ValidationError::new(
+            "consumerVersionSelectors",
+            "matchingBranch requires providerVersionBranch",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    for selector in &mut request.selectors {
+        if selector.matching_branch {
+            selector.branch = request.provider_branch.clone();
+        }
+    }
+    Ok(request)
+}
+
+fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}
+
+/// What the broker knows about one consumer of the provider.
+struct ConsumerData {
+    pacticipant: Pacticipant,
+    /// Publications for the provider, by consumer version id.
+    publications: BTreeMap<i64, Publication>,
+    branch_versions: Vec<BranchVersion>,
+    tags: Vec<Tag>,
+    deployed: Vec<(i64, i64)>,
+    released: Vec<(i64, i64)>,
+}
+
+impl ConsumerData {
+    fn branch_head(&self, branch: &str) -> Option<i64> {
+        self.branch_versions
+            .iter()
+            .filter(|bv| bv.branch_name == branch)
+            .max_by_key(|bv| bv.id)
+            .map(|bv| bv.version_id)
+    }
+    fn latest_with_tag(&self, tag: &str) -> Option<i64> {
+        self.tags
+            .iter()
+            .filter(|t| t.name == tag)
+            .map(|t| t.version_id)
+            .max()
+    }
+}
+
+/// A selected pact with why it was selected.
+struct Selected {
+    publication: Publication,
+    label: String,
+    reason: String,
+}
+
+fn select(
+    selector: &Selector,
+    consumer: &ConsumerData,
+    environments: &HashMap<String, i64>,
+    out: &mut Vec<Selected>,
+) {
+    let name = &consumer.pacticipant.name;
+    let push = |version_id: i64, label: String, reason: String, out: &mut Vec<Selected>| {
+        if let Some(pp) = consumer.publications.get(&version_id) {
+            out.push(Selected {
+                publication: pp.clone(),
+                label,
+                reason,
+            });
+        }
+    };
+    if selector.main_branch {
+        if let Some(main) = &consumer.pacticipant.main_branch
+            && let Some(head) = consumer.branch_head(main)
+        {
+            let number = consumer
+                .publications
+                .get(&head)
+                .map(|p| p.consumer_version_number.clone())
+                .unwrap_or_default();
+            push(
+                head,
+                "latest from main branch".into(),
+                format!("latest version of {name} from the main branch '{main}' ({number})"),
+                out,
+            );
+        }
+    } else if let Some(branch) = &selector.branch {
+        let (head, used) = match consumer
+            .branch_head(branch)
+            .filter(|h| consumer.publications.contains_key(h))
+        {
+            Some(head) => (Some(head), branch.clone()),
+            None => match &selector.fallback_branch {
+                Some(fallback) => (consumer.branch_head(fallback), fallback.clone()),
+                None => (None, branch.clone()),
+            },
+        };
+        if let Some(head) = head {
+            let number = consumer
+                .publications
+                .get(&head)
+                .map(|p| p.consumer_version_number.clone())
+                .unwrap_or_default();
+            let fallback_note = if &used != branch {
+                format!(" (fallback branch used because no pact was found for branch '{branch}')")
+            } else {
+                String::new()
+            };
+            let label = if selector.matching_branch {
+                format!("latest from matching branch {used}")
+            } else {
+                format!("latest from branch {used}")
+            };
+            push(
+                head,
+                label,
+                format!("latest version of {name} from branch '{used}' ({number}){fallback_note}"),
+                out,
+            );
+        }
+    } else if let Some(tag) = &selector.tag {
+        if selector.latest == Some(true) {
+            let found = consumer
+                .latest_with_tag(tag)
+                .filter(|v| consumer.publications.contains_key(v));
+            match (found, &selector.fallback_tag) {
+                (Some(version), _) => push(
+                    version,
+                    format!("latest with tag {tag}"),
+                    format!("latest version of {name} tagged '{tag}'"),
+                    out,
+                ),
+                (None, Some(fallback)) => {
+                    if let Some(version) = consumer.latest_with_tag(fallback) {
+                        push(
+                            version,
+                            format!("latest with tag {fallback}"),
+                            format!(
+                                "latest version of {name} tagged '{fallback}' (fallback tag used as no pact was found with tag '{tag}')"
+                            ),
+                            out,
+                        );
+                    }
+                }
+                (None, None) => {}
+            }
+        } else {
+            let mut versions: Vec<i64> = consumer
+                .tags
+                .iter()
+                .filter(|t| &t.name == tag)
+                .map(|t| t.version_id)
+                .collect();
+            versions.sort_unstable();
+            versions.dedup();
+            for version in versions {
+                let label = if selector.consumer.is_some() {
+                    format!("one of {name} {tag}")
+                } else {
+                    format!("one of {tag}")
+                };
+                push(
+                    version,
+                    label,
+                    format!("one of the versions of {name} tagged '{tag}'"),
+                    out,
+                );
+            }
+        }
+    } else if selector.deployed || selector.released || selector.environment.is_some() {
+        let environment_id = selector
+            .environment
+            .as_ref()
+            .and_then(|e| environments.get(e).copied());
+        if selector.environment.is_some() && environment_id.is_none() {
+            return;
+        }
+        let names: HashMap<i64, &String> = environments.iter().map(|(n, id)| (*id, n)).collect();
+        let in_env = |records: &[(i64, i64)]| -> Vec<(i64, i64)> {
+            records
+                .iter()
+                .copied()
+                .filter(|(_, env)| environment_id.is_none_or(|id| id == *env))
+                .collect()
+        };
+        let everything = !selector.deployed && !selector.released;
+        if selector.deployed || everything {
+            for (version, env) in in_env(&consumer.deployed) {
+                let env_name = names.get(&env).map(|s| s.as_str()).unwrap_or_default();
+                push(
+                    version,
+                    format!("deployed to {env_name}"),
+                    format!("version(s) of {name} currently deployed to {env_name}"),
+                    out,
+                );
+            }
+        }
+        if selector.released || everything {
+            for (version, env) in in_env(&consumer.released) {
+                let env_name = names.get(&env).map(|s| s.as_str()).unwrap_or_default();
+                push(
+                    version,
+                    format!("released in {env_name}"),
+                    format!("version(s) of {name} released and supported in {env_name}"),
+                    out,
+                );
+            }
+        }
+    } else if selector.latest == Some(true)
+        && let Some((&version, _)) = consumer.publications.iter().next_back()
+    {
+        push(
+            version,
+            "latest".into(),
+            format!("latest version of {name} that has a pact with the provider"),
+            out,
+        );
+    }
+}
+
+/// Whether this content still waits for its first successful verification from the
+/// provider branch (or tags) that will publish results.
+fn is_pending(
+    request: &Request,
+    verifications: &[&Verification],
+    provider_branches: &[BranchVersion],
+    provider_tags: &[Tag],
+) -> (bool, String) {
+    let successes: Vec<&&Verification> = verifications
+        .iter()
+        .filter(|v| v.success && !v.wip)
+        .collect();
+    if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
+        let on_branch: HashSet<i64> = provider_branches
+            .iter()
+            .filter(|bv| &bv.branch_name == branch)
+            .map(|bv| bv.version_id)
+            .collect();
+        let branch_created = provider_branches
+            .iter()
+            .filter(|bv| &bv.branch_name == branch)
+            .map(|bv| bv.created_at)
+            .min();
+        let verified = successes.iter().any(|v| {
+            on_branch.contains(&v.provider_version_id)
+                || branch_created.is_none_or(|created| v.created_at < created)
+        });
+        return (
+            !verified,
+            format!("a version of the provider from branch '{branch}'"),
+        );
+    }
+    if !request.provider_tags.is_empty() {
+        let mut pending = false;
+        for tag in &request.provider_tags {
+            let tagged: HashSet<i64> = provider_tags
+                .iter()
+                .filter(|t| &t.name == tag)
+                .map(|t| t.version_id)
+                .collect();
+            let first_used = provider_tags
+                .iter()
+                .filter(|t| &t.name == tag)
+                .map(|t| t.created_at)
+                .min();
+            let verified = successes.iter().any(|v| {
+                tagged.contains(&v.provider_version_id)
+                    || first_used.is_none_or(|first| v.created_at < first)
+            });
+            pending |= !verified;
+        }
+        return (
+            pending,
+            format!(
+                "a version of the provider with tag(s) {}",
+                request.provider_tags.join(", ")
+            ),
+        );
+    }
+    (successes.is_empty(), "any version of the provider".into())
+}
+
+async fn respond(
+    state: &AppState,
+    base: &str,
+    provider_name: &str,
+    body: &Value,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(state, provider_name).await.map_err(|_| {
+        ApiError::not_found(format!("No provider with name '{provider_name}' found"))
+    })?;
+    let mut request = parse_request(body)?;
+    if request.selectors.is_empty() {
+        request.selectors = vec![
+            Selector {
+                main_branch: true,
+                ..Default::default()
+            },
+            Selector {
+                deployed: true,
+                ..Default::default()
+            },
+            Selector {
+                released: true,
+                ..Default::default()
+            },
+        ];
+        // Consumers without a main branch fall back to the overall latest pact (below).
+    }
+    let defaults = body
+        .get("consumerVersionSelectors")
+        .and_then(Value::as_array)
+        .is_none_or(|s| s.is_empty());
+    let environments: HashMap<String, i64> = state
+        .store
+        .environments()
+        .await?
+        .into_iter()
+        .map(|e| (e.name, e.id))
+        .collect();
+    for selector in &request.selectors {
+        if let Some(env) = &selector.environment {
+            EnvironmentName::parse("environment", env)?;
+            if !environments.contains_key(env) {
+                return Err(ApiError::validation(
+                    "consumerVersionSelectors",
+                    format!("environment '{env}' does not exist"),
+                ));
+            }
+        }
+    }
+    // Load everything about the provider's consumers once.
+    let mut by_consumer: BTreeMap<i64, BTreeMap<i64, Publication>> = BTreeMap::new();
+    for pp in state
+        .store
+        .publications(PublicationFilter {
+            provider_id: Some(provider.id),
+            ..Default::default()
+        })
+        .await?
+    {
+        by_consumer
+            .entry(pp.consumer_id)
+            .or_default()
+            .insert(pp.consumer_version_id, pp);
+    }
+    let mut consumers = Vec::new();
+    for (consumer_id, publications) in by_consumer {
+        let Some(pacticipant) = state.store.pacticipant_by_id(consumer_id).await? else {
+            continue;
+        };
+        let filter = EnvironmentRecordFilter {
+            pacticipant_id: Some(consumer_id),
+            current_only: true,
+            ..Default::default()
+        };
+        consumers.push(ConsumerData {
+            branch_versions: state
+                .store
+                .branch_versions_of_pacticipant(consumer_id)
+                .await?,
+            tags: state.store.tags_of_pacticipant(consumer_id).await?,
+            deployed: state
+                .store
+                .deployed_versions(filter)
+                .await?
+                .iter()
+                .map(|d| (d.version_id, d.environment_id))
+                .collect(),
+            released: state
+                .store
+                .released_versions(filter)
+                .await?
+                .iter()
+                .map(|r| (r.version_id, r.environment_id))
+                .collect(),
+            pacticipant,
+            publications,
+        });
+    }
+    let mut selected = Vec::new();
+    for consumer in &consumers {
+        for selector in &request.selectors {
+            if selector
+                .consumer
+                .as_ref()
+                .is_some_and(|c| c != &consumer.pacticipant.name)
+            {
+                continue;
+            }
+            select(selector, consumer, &environments, &mut selected);
+        }
+        if defaults
+            && consumer
+                .pacticipant
+                .main_branch
+                .as_ref()
+                .and_then(|m| consumer.branch_head(m))
+                .is_none()
+        {
+            select(
+                &Selector {
+                    latest: Some(true),
+                    ..Default::default()
+                },
+                consumer,
+                &environments,
+                &mut selected,
+            );
+        }
+    }
+    // Group by content: verifying identical content once is the point.
+    let mut groups: BTreeMap<(String, i64), Vec<Selected>> = BTreeMap::new();
+    for s in selected {
+        groups
+            .entry((
+                s.publication.consumer_name.clone(),
+                s.publication.pact_version_id,
+            ))
+            .or_default()
+            .push(s);
+    }
+    let verifications = state
+        .store
+        .verifications(VerificationFilter {
+            provider_id: Some(provider.id),
+            ..Default::default()
+        })
+        .await?;
+    let provider_branches = state
+        .store
+        .branch_versions_of_pacticipant(provider.id)
+        .await?;
+    let provider_tags = state.store.tags_of_pacticipant(provider.id).await?;
+    let urls = Urls(base);
+    let mut entries: Vec<(String, i64, Value)> = Vec::new();
+    let mut explicit: HashSet<i64> = HashSet::new();
+    for ((consumer_name, pact_version_id), group) in &groups {
+        explicit.insert(*pact_version_id);
+        let representative = group
+            .iter()
+            .map(|s| &s.publication)
+            .max_by_key(|p| p.consumer_version_id)
+            .cloned()
+            .unwrap_or_else(|| group[0].publication.clone());
+        let mut labels: Vec<String> = Vec::new();
+        for s in group {
+            if !labels.contains(&s.label) {
+                labels.push(s.label.clone());
+            }
+        }
+        let mut reasons: Vec<String> = Vec::new();
+        for s in group {
+            let line = format!("    * {}", s.reason);
+            if !reasons.contains(&line) {
+                reasons.push(line);
+            }
+        }
+        let content_verifications: Vec<&Verification> = verifications
+            .iter()
+            .filter(|v| v.pact_version_id == *pact_version_id)
+            .collect();
+        let pending = request.include_pending.then(|| {
+            is_pending(
+                &request,
+                &content_verifications,
+                &provider_branches,
+                &provider_tags,
+            )
+        });
+        let mut versions: Vec<String> = group
+            .iter()
+            .map(|s| s.publication.consumer_version_number.clone())
+            .collect();
+        versions.sort();
+        versions.dedup();
+        let entry = entry_json(
+            &urls,
+            &provider.name,
+            &representative,
+            &labels.join(", "),
+            &reasons,
+            pending,
+            false,
+            versions,
+        );
+        entries.push((
+            consumer_name.clone(),
+            representative.consumer_version_id,
+            entry,
+        ));
+    }
+    entries.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut body_entries: Vec<Value> = entries.into_iter().map(|(_, _, e)| e).collect();
+    // Work-in-progress pacts: unverified heads of consumer branches and tags
+    // published after the given date.
+    let wip_possible = request
+        .provider_branch
+        .as_ref()
+        .is_some_and(|b| !b.is_empty())
+        || !request.provider_tags.is_empty();
+    if let (Some(since), true) = (request.wip_since, wip_possible) {
+        let mut wip: BTreeMap<(String, i64), (Publication, Vec<String>)> = BTreeMap::new();
+        for consumer in &consumers {
+            let mut heads: Vec<(i64, String)> = Vec::new();
+            let branch_names: HashSet<&String> = consumer
+                .branch_versions
+                .iter()
+                .map(|bv| &bv.branch_name)
+                .collect();
+            for branch in branch_names {
+                if let Some(head) = consumer.branch_head(branch) {
+                    heads.push((head, format!("latest from branch {branch}")));
+                }
+            }
+            let tag_names: HashSet<&String> = consumer.tags.iter().map(|t| &t.name).collect();
+            for tag in tag_names {
+                if let Some(version) = consumer.latest_with_tag(tag) {
+                    heads.push((version, format!("latest with tag {tag}")));
+                }
+            }
+            for (version, label) in heads {
+                let Some(pp) = consumer.publications.get(&version) else {
+                    continue;
+                };
+                if pp.created_at <= since || explicit.contains(&pp.pact_version_id) {
+                    continue;
+                }
+                let content_verifications: Vec<&Verification> = verifications
+                    .iter()
+                    .filter(|v| v.pact_version_id == pp.pact_version_id)
+                    .collect();
+                let (pending, _) = is_pending(
+                    &request,
+                    &content_verifications,
+                    &provider_branches,
+                    &provider_tags,
+                );
+                if !pending {
+                    continue;
+                }
+                let entry = wip
+                    .entry((pp.consumer_name.clone(), pp.pact_version_id))
+                    .or_insert_with(|| (pp.clone(), vec![]));
+                if pp.consumer_version_id > entry.0.consumer_version_id {
+                    entry.0 = pp.clone();
+                }
+                if !entry.1.contains(&label) {
+                    entry.1.push(label);
+                }
+            }
+        }
+        for (_, (pp, labels)) in wip {
+            let reasons: Vec<String> = labels
+                .iter()
+                .map(|l| format!("    * {l} (work in progress)"))
+                .collect();
+            let pending = Some((true, "the provider".to_string()));
+            body_entries.push(entry_json(
+                &urls,
+                &provider.name,
+                &pp,
+                &labels.join(", "),
+                &reasons,
+                pending,
+                true,
+                vec![pp.consumer_version_number.clone()],
+            ));
+        }
+    }
+    Ok(hal(
+        StatusCode::OK,
+        json!({
+            "_embedded": { "pacts": body_entries },
+            "_links": { "self": { "href": format!("{base}/pacts/provider/{}/for-verification", enc(&provider.name)), "title": "Pacts to be verified" } }
+        }),
+    ))
+}
+
+#[allow(clippy::too_many_arguments)] // reason: one call site per kind of entry; a struct would only rename the arguments.
+fn entry_json(
+    urls: &Urls,
+    provider: &str,
+    pp: &Publication,
+    short_description: &str,
+    reasons: &[String],
+    pending: Option<(bool, String)>,
+    wip: bool,
+    consumer_versions: Vec<String>,
+) -> Value {
+    let metadata = PactMetadata {
+        consumer_versions,
+        pending: pending.as_ref().map(|(p, _)| *p),
+        wip,
+    };
+    let href = format!(
+        "{}/metadata/{}",
+        urls.pact_version(provider, &pp.consumer_name, &pp.sha),
+        metadata.encode()
+    );
+    let mut notices = vec![json!({
+        "when": "before_verification",
+        "text": format!("The pact at {href} is being verified because the pact content belongs to the consumer version matching the following criterion:\n{}", reasons.join("\n")),
+    })];
+    let mut properties = json!({});
+    if let Some((pending, whom)) = &pending {
+        properties["pending"] = json!(pending);
+        if *pending {
+            notices.push(json!({ "when": "before_verification", "text": format!("This pact is in pending state for this version of {provider} because a successful verification result for {whom} has not yet been published. If this verification fails, it will not cause the overall build to fail. Read more at https://docs.pact.io/go/pending") }));
+            notices.push(json!({ "when": "after_verification:success_true_published_false", "text": format!("This pact is still in pending state for {provider} as the successful verification results have not yet been published.") }));
+            notices.push(json!({ "when": "after_verification:success_false_published_false", "text": format!("This pact is still in pending state for {provider} as a successful verification result has not yet been published.") }));
+            notices.push(json!({ "when": "after_verification:success_true_published_true", "text": format!("This pact is no longer in pending state for {provider}, as a successful verification result with this tag has been published. If a verification for a version of {provider} with this tag fails in the future, it will fail the build. Read more at https://docs.pact.io/go/pending") }));
+            notices.push(json!({ "when": "after_verification:success_false_published_true", "text": format!("This pact is still in pending state for {provider} as a successful verification result has not yet been published.") }));
+        } else {
+            notices.push(json!({ "when": "before_verification", "text": format!("This pact has previously been successfully verified by {whom}. If this verification fails, it will fail the build. Read more at https://docs.pact.io/go/pending") }));
+        }
+    }
+    if wip {
+        properties["wip"] = json!(true);
+        notices.insert(1, json!({ "when": "before_verification", "text": "This pact is being verified because it is a \"work in progress\" pact (ie. it is the pact for the latest version of a consumer branch or tag and has not yet been successfully verified by the provider). Read more at https://docs.pact.io/go/wip" }));
+    }
+    properties["notices"] = Value::Array(notices);
+    json!({
+        "shortDescription": short_description,
+        "verificationProperties": properties,
+        "_links": { "self": { "href": href, "name": format!("Pact between {} ({}) and {provider}", pp.consumer_name, pp.consumer_version_number) } }
+    })
+}
+
+/// The deprecated GET: clients navigate here first and POST to the `self` link.
+/// It answers as a POST with no body would (the default selectors).
+async fn get_pacts(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(provider): Path<String>,
+) -> Result<Response, ApiError> {
+    respond(&state, &base, &provider, &json!({})).await
+}
+
+async fn post_pacts(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(provider): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    respond(&state, &base, &provider, &body).await
+}

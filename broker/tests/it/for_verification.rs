@@ -1,0 +1,222 @@
+//! Pacts for verification: selectors, pending and WIP.
+
+use serde_json::json;
+
+use crate::{Backend, backend_tests, pact, spawn_app};
+
+backend_tests!(selectors_pending_and_wip, selector_validation);
+
+async fn selectors_pending_and_wip(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.publish("Foo", "1", "Bar", Some("main"), &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    app.publish("Foo", "2", "Bar", Some("feat-x"), &pact("Foo", "Bar", "b"))
+        .await
+        .expect(200);
+    app.publish("Zed", "7", "Bar", Some("main"), &pact("Zed", "Bar", "z"))
+        .await
+        .expect(200);
+
+    // Clients GET first, then POST to the self link.
+    let start = app
+        .get("/pacts/provider/Bar/for-verification")
+        .await
+        .expect(200);
+    let post_url = start.body["_links"]["self"]["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request = json!({
+        "consumerVersionSelectors": [{ "mainBranch": true }],
+        "providerVersionBranch": "main",
+        "includePendingStatus": true,
+    });
+    let response = app.post(&post_url, request.clone()).await.expect(200);
+    let pacts = response.body["_embedded"]["pacts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(pacts.len(), 2, "{}", response.text);
+    assert_eq!(pacts[0]["shortDescription"], "latest from main branch");
+    assert_eq!(pacts[0]["verificationProperties"]["pending"], true);
+    assert!(
+        pacts[0]["verificationProperties"]["notices"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("main")
+    );
+    assert_eq!(
+        pacts[0]["_links"]["self"]["name"],
+        "Pact between Foo (1) and Bar"
+    );
+
+    // Verify Foo's main pact from the provider's main branch, as the verifier does.
+    let pact_url = pacts[0]["_links"]["self"]["href"].as_str().unwrap();
+    let fetched = app.get(pact_url).await.expect(200);
+    let provider = app
+        .get(
+            fetched.body["_links"]["pb:provider"]["href"]
+                .as_str()
+                .unwrap(),
+        )
+        .await
+        .expect(200);
+    let branch_version = provider.body["_links"]["pb:branch-version"]["href"]
+        .as_str()
+        .unwrap()
+        .replace("{branch}", "main")
+        .replace("{version}", "100");
+    app.put(&branch_version, json!({})).await.expect(201);
+    let publish = fetched.body["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap();
+    assert!(
+        publish.contains("/metadata/"),
+        "results go back through the metadata URL: {publish}"
+    );
+    app.post(
+        publish,
+        json!({ "success": true, "providerApplicationVersion": "100" }),
+    )
+    .await
+    .expect(201);
+
+    let response = app.post(&post_url, request).await.expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    assert_eq!(pacts[0]["verificationProperties"]["pending"], false);
+    assert_eq!(
+        pacts[1]["verificationProperties"]["pending"], true,
+        "Zed's pact was never verified"
+    );
+
+    // WIP: feat-x's head is new and unverified.
+    let response = app
+        .post(
+            &post_url,
+            json!({
+                "consumerVersionSelectors": [{ "mainBranch": true, "consumer": "Foo" }],
+                "providerVersionBranch": "main",
+                "includePendingStatus": true,
+                "includeWipPactsSince": "2000-01-01",
+            }),
+        )
+        .await
+        .expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    let wip: Vec<_> = pacts
+        .iter()
+        .filter(|p| p["verificationProperties"]["wip"] == true)
+        .collect();
+    assert!(
+        wip.iter()
+            .any(|p| p["shortDescription"] == "latest from branch feat-x"),
+        "{}",
+        response.text
+    );
+    assert!(
+        wip.iter()
+            .all(|p| p["verificationProperties"]["pending"] == true)
+    );
+    // Foo's main pact was explicitly selected and verified, so it is not WIP; Zed's
+    // main pact was not selected and never verified, so it is.
+    assert!(
+        !wip.iter()
+            .any(|p| p["_links"]["self"]["name"] == "Pact between Foo (1) and Bar")
+    );
+    assert!(
+        wip.iter()
+            .any(|p| p["_links"]["self"]["name"] == "Pact between Zed (7) and Bar")
+    );
+
+    // Identical content selected twice is verified once, with both reasons.
+    app.publish("Foo", "3", "Bar", Some("release"), &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    let response = app
+        .post(
+            &post_url,
+            json!({ "consumerVersionSelectors": [{ "branch": "main" }, { "branch": "release" }] }),
+        )
+        .await
+        .expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    let foo: Vec<_> = pacts
+        .iter()
+        .filter(|p| {
+            p["_links"]["self"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Pact between Foo")
+        })
+        .collect();
+    assert_eq!(foo.len(), 1, "{}", response.text);
+    assert_eq!(
+        foo[0]["shortDescription"],
+        "latest from branch main, latest from branch release"
+    );
+    assert!(foo[0]["verificationProperties"].get("pending").is_none());
+
+    // Deployed versions.
+    let env = app
+        .post(
+            "/environments",
+            json!({ "name": "prod", "production": true }),
+        )
+        .await
+        .expect(201);
+    let uuid = env.body["uuid"].as_str().unwrap();
+    app.post(
+        &format!("/pacticipants/Zed/versions/7/deployed-versions/environment/{uuid}"),
+        json!({}),
+    )
+    .await
+    .expect(201);
+    let response = app
+        .post(
+            &post_url,
+            json!({ "consumerVersionSelectors": [{ "deployedOrReleased": true }] }),
+        )
+        .await
+        .expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    assert_eq!(pacts.len(), 1, "{}", response.text);
+    assert_eq!(pacts[0]["shortDescription"], "deployed to prod");
+}
+
+async fn selector_validation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.post("/pacts/provider/Nobody/for-verification", json!({}))
+        .await
+        .expect(404);
+    app.publish("Foo", "1", "Bar", None, &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    let refused = app
+        .post(
+            "/pacts/provider/Bar/for-verification",
+            json!({ "consumerVersionSelectors": [{ "latest": true }, { "tag": "x", "branch": "y" }], "includePendingStatus": "yes" }),
+        )
+        .await
+        .expect(400);
+    assert_eq!(
+        refused.body["errors"]["consumerVersionSelectors"][0],
+        "tag and branch cannot be combined (at index 1)"
+    );
+    assert_eq!(
+        refused.body["errors"]["includePendingStatus"][0],
+        "must be a boolean"
+    );
+    // Defaults: no main branch, so the latest pact.
+    let response = app
+        .post("/pacts/provider/Bar/for-verification", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        response.body["_embedded"]["pacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
