@@ -141,7 +141,7 @@ async fn selectors_pending_and_wip(backend: Backend) {
         .await
         .expect(200);
     let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
-    let foo: Vec<_> = pacts
+    let foo_pacts: Vec<_> = pacts
         .iter()
         .filter(|p| {
             p["_links"]["self"]["name"]
@@ -150,12 +150,16 @@ async fn selectors_pending_and_wip(backend: Backend) {
                 .starts_with("Pact between Foo")
         })
         .collect();
-    assert_eq!(foo.len(), 1, "{}", response.text);
+    assert_eq!(foo_pacts.len(), 1, "{}", response.text);
     assert_eq!(
-        foo[0]["shortDescription"],
+        foo_pacts[0]["shortDescription"],
         "latest from branch main, latest from branch release"
     );
-    assert!(foo[0]["verificationProperties"].get("pending").is_none());
+    assert!(
+        foo_pacts[0]["verificationProperties"]
+            .get("pending")
+            .is_none()
+    );
 
     // Deployed versions.
     let env = app
