@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod auth;
 mod basics;
 mod for_verification;
 mod pacticipants;
