@@ -32,16 +32,16 @@ pub enum VerifyError {
 
     /// The provider never answered.
     #[error(
-        "the provider at {url} did not answer within {}: {cause}. Start it first, check \
+        "the provider at {url} did not answer within {}: {}. Start it first, check \
          --provider-base-url, or wait longer with --provider-ready-timeout",
-        humanize(*waited)
+        humanize(*waited),
+        innermost(source)
     )]
     ProviderUnreachable {
         url: String,
         waited: Duration,
-        cause: String,
         #[source]
-        source: reqwest::Error,
+        source: std::io::Error,
     },
 
     /// A pact could not be read or is not a valid pact.
@@ -85,6 +85,15 @@ impl VerifyError {
             Self::Broker { .. } => exit_code::BROKER,
         }
     }
+}
+
+/// The innermost cause of an error, which is the part a person can act on.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 pub(crate) fn humanize(duration: Duration) -> String {

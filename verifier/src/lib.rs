@@ -32,6 +32,7 @@
 mod error;
 mod load;
 mod options;
+mod ready;
 mod report;
 mod run;
 mod state;

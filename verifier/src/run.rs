@@ -14,16 +14,16 @@ use pact_verifier::verification_result::VerificationInteractionResult;
 use pact_verifier::{
     MismatchResult, NullRequestFilterExecutor, ProviderInfo, ProviderTransport, VerificationOptions,
 };
-use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 use url::Url;
 
 use crate::error::{VerifyError, humanize};
 use crate::load::{LoadedPact, load_all};
 use crate::options::VerifyOptions;
+use crate::ready::wait_for_provider;
 use crate::report::{
     InteractionReport, InteractionStatus, MismatchReport, PactReport, Publication,
-    VerificationReport, reqwest_cause,
+    VerificationReport,
 };
 use crate::state::StateChangeExecutor;
 
@@ -65,7 +65,12 @@ impl Verifier {
     async fn run(&self, base_url: Url) -> Result<VerificationReport, VerifyError> {
         let options = &self.options;
         options.validate()?;
-        wait_for_provider(&base_url, options).await?;
+        wait_for_provider(
+            &base_url,
+            options.provider_ready_timeout,
+            options.request_timeout.min(Duration::from_secs(5)),
+        )
+        .await?;
         let pacts = load_all(options).await?;
         info!(count = pacts.len(), provider = %options.provider, "verifying pacts");
 
@@ -121,45 +126,6 @@ impl Verifier {
 struct RunContext {
     options: VerifyOptions,
     provider: ProviderInfo,
-}
-
-/// Waits until the provider answers HTTP at all (any status counts: the point is that it
-/// is listening), retrying with backoff until `provider_ready_timeout` has passed.
-async fn wait_for_provider(base_url: &Url, options: &VerifyOptions) -> Result<(), VerifyError> {
-    let started = Instant::now();
-    let deadline = started + options.provider_ready_timeout;
-    let client = reqwest::Client::builder()
-        .timeout(options.request_timeout.min(Duration::from_secs(5)))
-        .build()
-        .map_err(|source| VerifyError::ProviderUnreachable {
-            url: base_url.to_string(),
-            waited: Duration::ZERO,
-            cause: reqwest_cause(&source),
-            source,
-        })?;
-    let mut delay = Duration::from_millis(25);
-    loop {
-        match client.get(base_url.clone()).send().await {
-            Ok(response) => {
-                debug!(status = %response.status(), "the provider is answering");
-                return Ok(());
-            }
-            Err(source) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Err(VerifyError::ProviderUnreachable {
-                        url: base_url.to_string(),
-                        waited: now - started,
-                        cause: reqwest_cause(&source),
-                        source,
-                    });
-                }
-                debug!(error = %source, waited = %humanize(now - started), "the provider is not answering yet");
-                tokio::time::sleep(delay.min(deadline - now)).await;
-                delay = (delay * 2).min(Duration::from_secs(1));
-            }
-        }
-    }
 }
 
 fn provider_info(name: &str, base_url: &Url) -> ProviderInfo {
