@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use accord_broker_client::{BrokerClient, ContractToPublish, PublishContracts};
-use accord_verifier::{BrokerClientConfig, Outcome, Publication, Verifier, VerifyOptions};
+use accord_verifier::{
+    BrokerClientConfig, BrokerSource, ConsumerVersionSelector, Outcome, Publication, Verifier,
+    VerifyOptions,
+};
 use serde_json::Value;
 use url::Url;
 
@@ -36,16 +39,25 @@ async fn spawn_broker() -> TestBroker {
 
 /// Publishes the `web` → `orders` pact as `web` version 1.0.0 on `main`; returns its URL.
 async fn publish_web_pact(broker: &TestBroker) -> Url {
-    let pact = orders_pact("web");
+    publish_pact(broker, &orders_pact("web"), "1.0.0", "main").await;
+    broker
+        .url
+        .join("/pacts/provider/orders/consumer/web/version/1.0.0")
+        .unwrap()
+}
+
+/// Publishes a pact (its consumer is the pacticipant) as `version` on `branch`.
+async fn publish_pact(broker: &TestBroker, pact: &Value, version: &str, branch: &str) {
+    let consumer = pact["consumer"]["name"].as_str().unwrap();
     let published = broker
         .client
         .publish_contracts(&PublishContracts {
-            pacticipant_name: "web".into(),
-            pacticipant_version_number: "1.0.0".into(),
-            branch: Some("main".into()),
+            pacticipant_name: consumer.into(),
+            pacticipant_version_number: version.into(),
+            branch: Some(branch.into()),
             tags: vec![],
             build_url: None,
-            contracts: vec![ContractToPublish::pact("web", "orders", &pact)],
+            contracts: vec![ContractToPublish::pact(consumer, "orders", pact)],
         })
         .await
         .expect("the pact is published");
@@ -57,10 +69,6 @@ async fn publish_web_pact(broker: &TestBroker) -> Url {
         "{:?}",
         published.notices
     );
-    broker
-        .url
-        .join("/pacts/provider/orders/consumer/web/version/1.0.0")
-        .unwrap()
 }
 
 /// The latest verification result the broker holds for the pact at `pact_url`.
@@ -155,5 +163,89 @@ async fn a_breaking_provider_publishes_a_failure() {
             .iter()
             .any(|m| m["attribute"] == "body"),
         "{failed}"
+    );
+}
+
+/// Verifies what the broker selects for `orders` (main branch pacts, pending status, WIP
+/// pacts) as provider `version` on `main`, publishing the results.
+async fn verify_from_broker(
+    broker: &TestBroker,
+    behaviour: Behaviour,
+    version: &str,
+) -> accord_verifier::VerificationReport {
+    let provider = spawn_provider(behaviour).await;
+    let mut source = BrokerSource::new(BrokerClientConfig::new(broker.url.clone()));
+    source.selectors = vec![ConsumerVersionSelector::main_branch()];
+    source.enable_pending = true;
+    source.include_wip_pacts_since = Some("2000-01-01".into());
+    let options = VerifyOptions::new("orders")
+        .broker(source)
+        .state_change_url(provider.state_change_url.clone())
+        .publish_as(version, Some("main".into()));
+    Verifier::new(options)
+        .verify_against(provider.url.clone())
+        .await
+        .expect("the verification runs")
+}
+
+#[tokio::test]
+async fn new_content_is_pending_until_the_provider_first_passes_it() {
+    let broker = spawn_broker().await;
+    let pact_url = publish_web_pact(&broker).await;
+
+    // Never verified: the pact is pending, so the breaking provider does not fail the build,
+    // but the failure is recorded in the broker.
+    let report = verify_from_broker(&broker, Behaviour::Breaks, "2.0.0").await;
+    assert_eq!(report.pacts.len(), 1, "{}", report.summary());
+    assert!(report.pacts[0].pending, "{}", report.summary());
+    assert_eq!(report.outcome(), Outcome::Passed, "{}", report.summary());
+    assert_eq!(report.counts().pending_failed, 1);
+    assert!(report.pacts[0].selection.is_some());
+    assert_eq!(
+        latest_verification(&broker, &pact_url).await["success"],
+        Value::Bool(false)
+    );
+
+    // The provider honours it: no longer pending from now on.
+    let report = verify_from_broker(&broker, Behaviour::Honours, "2.1.0").await;
+    assert!(
+        report.pacts[0].pending,
+        "still pending while being verified for the first time"
+    );
+    report.assert_passed();
+    assert_eq!(
+        latest_verification(&broker, &pact_url).await["success"],
+        Value::Bool(true)
+    );
+
+    // A later breaking change fails the build.
+    let report = verify_from_broker(&broker, Behaviour::Breaks, "2.2.0").await;
+    assert!(!report.pacts[0].pending, "{}", report.summary());
+    assert_eq!(report.outcome(), Outcome::Failed, "{}", report.summary());
+}
+
+#[tokio::test]
+async fn work_in_progress_pacts_are_verified_without_failing_the_build() {
+    let broker = spawn_broker().await;
+    publish_web_pact(&broker).await;
+    // A consumer feature branch expects something the provider does not do yet.
+    let mut feature = orders_pact("web");
+    feature["interactions"][0]["response"]["status"] = 201.into();
+    publish_pact(&broker, &feature, "1.1.0-feat", "feat-x").await;
+
+    let report = verify_from_broker(&broker, Behaviour::Honours, "2.0.0").await;
+    assert_eq!(report.pacts.len(), 2, "{}", report.summary());
+    let wip = report
+        .pacts
+        .iter()
+        .find(|pact| pact.wip)
+        .expect("a WIP pact");
+    assert!(wip.pending);
+    assert!(!wip.passed());
+    assert_eq!(report.outcome(), Outcome::Passed, "{}", report.summary());
+    assert!(
+        report.summary().contains("work in progress"),
+        "{}",
+        report.summary()
     );
 }
