@@ -173,7 +173,8 @@ async fn from_broker(
         .map_err(|source| VerifyError::Broker {
             action: format!(
                 "asking the broker at {} which pacts {:?} must verify",
-                broker.client.base_url, options.provider
+                without_password(&broker.client.base_url),
+                options.provider
             ),
             source,
         })?;
@@ -190,7 +191,7 @@ async fn from_broker(
 }
 
 fn client(config: BrokerClientConfig) -> Result<BrokerClient, VerifyError> {
-    let url = config.base_url.to_string();
+    let url = without_password(&config.base_url);
     BrokerClient::new(config).map_err(|source: BrokerError| VerifyError::Broker {
         action: format!("preparing a client for {url}"),
         source,
@@ -213,9 +214,36 @@ fn describe_sources(options: &VerifyOptions) -> String {
         .map(|source| match source {
             PactSource::File(path) => path.display().to_string(),
             PactSource::Dir(path) => format!("folder {}", path.display()),
-            PactSource::Url { url, .. } => url.to_string(),
-            PactSource::Broker(broker) => format!("the broker at {}", broker.client.base_url),
+            PactSource::Url { url, .. } => without_password(url),
+            PactSource::Broker(broker) => format!(
+                "the broker at {}",
+                without_password(&broker.client.base_url)
+            ),
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A URL as it may be shown: credentials written into it are hidden.
+fn without_password(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        // Only URLs that cannot hold credentials refuse this, and they have none.
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        let url = Url::parse("https://ci:s3cret@broker.example/pacts").unwrap();
+        assert_eq!(
+            without_password(&url),
+            "https://ci:***@broker.example/pacts"
+        );
+    }
 }
