@@ -306,7 +306,7 @@ pub struct CanIDeployArgs {
     pub pacticipant: String,
 
     /// The pacticipant version to check.
-    #[arg(short = 'e', long, env = "ACCORD_VERSION", conflicts_with_all = ["latest", "branch", "main_branch"])]
+    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION", conflicts_with_all = ["latest", "branch", "main_branch"])]
     pub version: Option<String>,
 
     /// Check the latest version, or the latest with this tag.
@@ -611,7 +611,7 @@ pub struct RecordDeploymentArgs {
     pub pacticipant: String,
 
     /// The pacticipant version that was deployed.
-    #[arg(short = 'e', long, env = "ACCORD_VERSION")]
+    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION")]
     pub version: String,
 
     /// The environment it was deployed to.
@@ -681,7 +681,7 @@ pub struct RecordReleaseArgs {
     pub pacticipant: String,
 
     /// The pacticipant version that was released.
-    #[arg(short = 'e', long, env = "ACCORD_VERSION")]
+    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION")]
     pub version: String,
 
     /// The environment it was released to.
@@ -735,7 +735,12 @@ pub struct DescribeVersionArgs {
     pub pacticipant: String,
 
     /// The version number (default: the latest version).
-    #[arg(short = 'e', long, env = "ACCORD_VERSION", conflicts_with = "latest")]
+    #[arg(
+        short = 'e',
+        long,
+        env = "ACCORD_PACTICIPANT_VERSION",
+        conflicts_with = "latest"
+    )]
     pub version: Option<String>,
 
     /// Describe the latest version, or the latest with this tag.
