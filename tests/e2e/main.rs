@@ -5,4 +5,5 @@
 //! `scripts/test`); a test that cannot find them fails and says how to fix it.
 
 mod broker_client_pact;
+mod official_clients;
 mod official_verifier;
