@@ -33,7 +33,6 @@ pub enum ApiError {
     #[error("validation failed")]
     Validation(Vec<ValidationError>),
     /// Validation errors reported as a plain list (the matrix endpoint).
-    #[allow(dead_code)] // reason: the matrix route, which reports errors as a list, comes next.
     #[error("validation failed")]
     ValidationList(Vec<String>),
     #[error("{0}")]
@@ -181,10 +180,12 @@ impl IntoResponse for ApiError {
                 )
             }
         };
+        // Errors carry the same media type as every other answer (reference 0.1/0.4):
+        // clients decide whether a body is JSON from it.
         let mut response = (status, body.to_string()).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json;charset=utf-8"),
+            HeaderValue::from_static(crate::http::HAL_JSON),
         );
         if matches!(self, ApiError::Unauthorized) {
             response.headers_mut().insert(

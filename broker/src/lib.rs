@@ -11,8 +11,8 @@
 //!   that may use port 0, and [`Application::run_until_stopped`] serves until SIGTERM;
 //! - `routes/` holds one module per resource; handlers parse input into `domain`
 //!   types and call the `store::Store` trait, implemented for SQLite and PostgreSQL;
-//! - `matrix` and `selection` hold the rules of can-i-deploy and of "pacts for
-//!   verification", written once above the store.
+//! - `matrix` holds the rules of the matrix and can-i-deploy, written once above
+//!   the store; `query` reads Rack-style nested query strings (`q[][pacticipant]`).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), accord_broker::BrokerError> {
@@ -29,8 +29,10 @@ mod config;
 pub mod domain;
 mod error;
 mod http;
+mod matrix;
 mod metadata;
 mod pact;
+mod query;
 mod repr;
 mod routes;
 mod startup;

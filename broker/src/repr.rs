@@ -66,6 +66,12 @@ impl Urls<'_> {
             enc(sha)
         )
     }
+    pub fn verification(&self, provider: &str, consumer: &str, sha: &str, id: i64) -> String {
+        format!(
+            "{}/verification-results/{id}",
+            self.pact_version(provider, consumer, sha)
+        )
+    }
     pub fn environment(&self, uuid: &str) -> String {
         format!("{}/environments/{}", self.0, enc(uuid))
     }

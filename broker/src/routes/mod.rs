@@ -5,6 +5,7 @@ mod diagnostic;
 mod environments;
 mod for_verification;
 mod index;
+mod matrix;
 mod pacticipants;
 mod pacts;
 mod publish;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(environments::router())
         .merge(verifications::router())
         .merge(for_verification::router())
+        .merge(matrix::router())
 }
 
 /// The pacticipant named in the path, or 404.

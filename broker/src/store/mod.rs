@@ -138,6 +138,23 @@ pub struct Tag {
     pub created_at: DateTime<Utc>,
 }
 
+/// A tag of one version, with whether that version is the latest carrying the tag.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionTag {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub latest: bool,
+}
+
+/// A consumer and a provider joined by at least one pact.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Integration {
+    pub consumer_id: i64,
+    pub consumer_name: String,
+    pub provider_id: i64,
+    pub provider_name: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Branch {
     pub id: i64,
@@ -402,6 +419,9 @@ pub trait Store: Send + Sync + 'static {
         tag: &TagName,
     ) -> Result<(Tag, bool), StoreError>;
     async fn delete_tag(&self, version_id: i64, name: &TagName) -> Result<bool, StoreError>;
+    /// The tags of a version, oldest first, each saying whether the version is the
+    /// latest of its pacticipant with that tag.
+    async fn version_tags(&self, version_id: i64) -> Result<Vec<VersionTag>, StoreError>;
 
     // Branches.
     async fn branch(
@@ -449,6 +469,9 @@ pub trait Store: Send + Sync + 'static {
         provider_id: i64,
         sha: &str,
     ) -> Result<Option<PactVersion>, StoreError>;
+    /// The integrations a pacticipant takes part in, as consumer or as provider,
+    /// ordered by consumer and provider name.
+    async fn integrations_of(&self, pacticipant_id: i64) -> Result<Vec<Integration>, StoreError>;
     /// Deletes publications (and content no publication uses any more).
     async fn delete_publications(&self, filter: PublicationFilter) -> Result<u64, StoreError>;
 

@@ -647,6 +647,19 @@ macro_rules! sql_store {
                 Ok(deleted > 0)
             }
 
+            #[tracing::instrument(skip_all, err)]
+            async fn version_tags(&self, version_id: i64) -> Result<Vec<VersionTag>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT t.name, t.created_at, \
+                     (t.version_id = (SELECT MAX(t2.version_id) FROM tags t2 JOIN versions v2 ON v2.id = t2.version_id \
+                      WHERE v2.pacticipant_id = v.pacticipant_id AND t2.name = t.name)) AS latest \
+                     FROM tags t JOIN versions v ON v.id = t.version_id WHERE t.version_id = $1 ORDER BY t.id",
+                )
+                .bind(version_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             #[tracing::instrument(skip_all, fields(branch = %name), err)]
             async fn branch(&self, pacticipant_id: i64, name: &BranchName) -> Result<Option<Branch>, StoreError> {
                 Ok(sqlx::query_as(
@@ -900,6 +913,19 @@ macro_rules! sql_store {
                 .bind(provider_id)
                 .bind(sha)
                 .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn integrations_of(&self, pacticipant_id: i64) -> Result<Vec<Integration>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT DISTINCT c.id AS consumer_id, c.name AS consumer_name, pr.id AS provider_id, \
+                     pr.name AS provider_name FROM pact_versions pv \
+                     JOIN pacticipants c ON c.id = pv.consumer_id JOIN pacticipants pr ON pr.id = pv.provider_id \
+                     WHERE pv.consumer_id = $1 OR pv.provider_id = $1 ORDER BY c.name, pr.name",
+                )
+                .bind(pacticipant_id)
+                .fetch_all(&self.pool)
                 .await?)
             }
 

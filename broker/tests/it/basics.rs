@@ -66,11 +66,10 @@ async fn unknown_paths_get_json_404(backend: Backend) {
             .unwrap()
             .contains("/no/such/thing")
     );
-    assert!(
-        response
-            .header("content-type")
-            .unwrap()
-            .starts_with("application/json")
+    // Errors share the API's media type, as the Pact Broker's do.
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/hal+json;charset=utf-8")
     );
 }
 

@@ -9,6 +9,7 @@ mod helpers;
 mod auth;
 mod basics;
 mod for_verification;
+mod matrix;
 mod pacticipants;
 mod publishing;
 mod verifications;

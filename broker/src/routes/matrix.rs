@@ -1,0 +1,475 @@
+//! `/matrix` and can-i-deploy: the rows of pacts and verification results between
+//! versions, and whether a version can be deployed.
+//!
+//! The rules live in [`crate::matrix`]; this module reads the parameters of each
+//! form of the question and writes the answer in the Pact Broker's shape.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::find_pacticipant;
+use crate::domain::{BranchName, EnvironmentName, TagName, ValidationError};
+use crate::error::ApiError;
+use crate::http::{Base, hal, link};
+use crate::matrix::{
+    self, IgnoreSpec, LatestBy, MatrixError, MatrixQuery, Options, Outcome, Row, SelectorSpec,
+};
+use crate::query::{NestedQuery, field};
+use crate::repr::{self, Urls};
+use crate::startup::AppState;
+use crate::store::{Environment, EnvironmentRecordFilter};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/matrix", get(matrix_query))
+        .route(
+            "/matrix/provider/{provider}/consumer/{consumer}",
+            get(integration_matrix),
+        )
+        .route("/can-i-deploy", get(can_i_deploy))
+        .route(
+            "/pacticipants/{pacticipant}/branches/{branch}/latest-version/can-i-deploy/to-environment/{environment}",
+            get(branch_to_environment),
+        )
+        .route(
+            "/pacticipants/{pacticipant}/latest-version/{tag}/can-i-deploy/to/{to}",
+            get(tag_to_tag),
+        )
+}
+
+/// `GET /matrix` with Rack-style `q[][...]` selectors and options.
+async fn matrix_query(
+    State(state): State<AppState>,
+    Base(base): Base,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = NestedQuery::parse(raw.as_deref().unwrap_or_default());
+    let query = MatrixQuery::from_query(&query).map_err(ApiError::ValidationList)?;
+    answer(&state, &base, &query).await
+}
+
+/// `GET /matrix/provider/{p}/consumer/{c}`: every row of one integration.
+async fn integration_matrix(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let query = MatrixQuery {
+        selectors: vec![
+            SelectorSpec {
+                pacticipant: consumer.name,
+                ..Default::default()
+            },
+            SelectorSpec {
+                pacticipant: provider.name,
+                ..Default::default()
+            },
+        ],
+        options: Options {
+            latestby: Some(LatestBy::Cvpv),
+            ..Default::default()
+        },
+        ignore: vec![],
+    };
+    answer(&state, &base, &query).await
+}
+
+/// `GET /can-i-deploy?pacticipant=&version=&environment=` (or `to=TAG`).
+async fn can_i_deploy(
+    State(state): State<AppState>,
+    Base(base): Base,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = NestedQuery::parse(raw.as_deref().unwrap_or_default());
+    let mut errors = Vec::new();
+    let mut required = |key: &str| match params.get(key).filter(|v| !v.trim().is_empty()) {
+        Some(value) => Some(value.to_string()),
+        None => {
+            errors.push(ValidationError::new(key, "is missing"));
+            None
+        }
+    };
+    let pacticipant = required("pacticipant");
+    let version = required("version");
+    let to = params.get("to").filter(|v| !v.trim().is_empty());
+    let environment = params.get("environment").filter(|v| !v.trim().is_empty());
+    match (to, environment) {
+        (Some(_), Some(_)) => errors.push(ValidationError::new(
+            "environment",
+            "cannot be given together with to: ask about an environment or a tag, not both",
+        )),
+        (None, None) => errors.push(ValidationError::new(
+            "environment",
+            "is missing: say where the version is going with environment=NAME (or to=TAG)",
+        )),
+        _ => {}
+    }
+    if let Some(to) = to
+        && let Err(err) = TagName::parse("to", to)
+    {
+        errors.push(err);
+    }
+    let mut ignore = Vec::new();
+    for name in params.list("ignore") {
+        if !name.trim().is_empty() {
+            ignore.push(IgnoreSpec {
+                pacticipant: name.clone(),
+                version: None,
+            });
+        }
+    }
+    for group in params.groups("ignore") {
+        match field(group, "pacticipant").filter(|v| !v.trim().is_empty()) {
+            Some(name) => ignore.push(IgnoreSpec {
+                pacticipant: name.to_string(),
+                version: field(group, "version")
+                    .filter(|v| !v.trim().is_empty())
+                    .map(str::to_string),
+            }),
+            None => errors.push(ValidationError::new(
+                "ignore",
+                "each ignore[] entry needs a pacticipant",
+            )),
+        }
+    }
+    if let Some(name) = &pacticipant
+        && find_pacticipant(&state, name).await.is_err()
+    {
+        errors.push(ValidationError::new(
+            "pacticipant",
+            format!("Pacticipant {name} not found"),
+        ));
+    }
+    if let Some(environment) = environment {
+        check_environment(&state, "environment", environment, &mut errors).await?;
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (Some(pacticipant), Some(version)) = (pacticipant, version) else {
+        return Err(ApiError::Validation(vec![]));
+    };
+    let options = match (to, environment) {
+        (Some(tag), _) => Options {
+            tag: Some(tag.to_string()),
+            latest: true,
+            latestby: Some(LatestBy::Cvp),
+            ..Default::default()
+        },
+        (None, environment) => Options {
+            environment: environment.map(str::to_string),
+            latestby: Some(LatestBy::Cvpv),
+            ..Default::default()
+        },
+    };
+    let query = MatrixQuery {
+        selectors: vec![SelectorSpec {
+            pacticipant,
+            version: Some(version),
+            ..Default::default()
+        }],
+        options,
+        ignore,
+    };
+    answer(&state, &base, &query).await
+}
+
+async fn check_environment(
+    state: &AppState,
+    field: &str,
+    name: &str,
+    errors: &mut Vec<ValidationError>,
+) -> Result<Option<Environment>, ApiError> {
+    let parsed = match EnvironmentName::parse(field, name) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            errors.push(err);
+            return Ok(None);
+        }
+    };
+    let found = state.store.environment_by_name(&parsed).await?;
+    if found.is_none() {
+        errors.push(ValidationError::new(
+            field,
+            format!("Environment with name '{name}' does not exist"),
+        ));
+    }
+    Ok(found)
+}
+
+/// Can the head of a branch go to an environment?
+async fn branch_to_environment(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let p = find_pacticipant(&state, &pacticipant).await?;
+    let branch_name = BranchName::parse("branch", &branch)?;
+    if state.store.branch_head(p.id, &branch_name).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "No version of {} found on branch '{branch}'",
+            p.name
+        )));
+    }
+    let environment_name = EnvironmentName::parse("environment", &environment)?;
+    if state
+        .store
+        .environment_by_name(&environment_name)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "No environment with name '{environment}' found"
+        )));
+    }
+    let query = MatrixQuery {
+        selectors: vec![SelectorSpec {
+            pacticipant: p.name,
+            branch: Some(branch),
+            latest: true,
+            ..Default::default()
+        }],
+        options: Options {
+            environment: Some(environment),
+            latestby: Some(LatestBy::Cvpv),
+            ..Default::default()
+        },
+        ignore: vec![],
+    };
+    answer(&state, &base, &query).await
+}
+
+/// Can the latest version with a tag go where another tag is (the tag-based form)?
+async fn tag_to_tag(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((pacticipant, tag, to)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let p = find_pacticipant(&state, &pacticipant).await?;
+    let tag_name = TagName::parse("tag", &tag)?;
+    TagName::parse("to", &to)?;
+    if state
+        .store
+        .latest_version_with_tag(p.id, &tag_name)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "No version of {} found with tag '{tag}'",
+            p.name
+        )));
+    }
+    let query = MatrixQuery {
+        selectors: vec![SelectorSpec {
+            pacticipant: p.name,
+            tag: Some(tag),
+            latest: true,
+            ..Default::default()
+        }],
+        options: Options {
+            tag: Some(to),
+            latest: true,
+            latestby: Some(LatestBy::Cvp),
+            ..Default::default()
+        },
+        ignore: vec![],
+    };
+    answer(&state, &base, &query).await
+}
+
+async fn answer(state: &AppState, base: &str, query: &MatrixQuery) -> Result<Response, ApiError> {
+    let outcome = matrix::evaluate(state.store.as_ref(), base, query)
+        .await
+        .map_err(|err| match err {
+            MatrixError::Invalid(errors) => ApiError::ValidationList(errors),
+            MatrixError::Store(err) => ApiError::from(err),
+        })?;
+    Ok(hal(StatusCode::OK, body(state, base, &outcome).await?))
+}
+
+/// The answer in the Pact Broker's shape: `summary`, `notices`, `matrix`.
+async fn body(state: &AppState, base: &str, outcome: &Outcome) -> Result<Value, ApiError> {
+    let mut summary = json!({
+        "deployable": outcome.deployable,
+        "reason": outcome.reason(),
+        "success": outcome.counts.success,
+        "failed": outcome.counts.failed,
+        "unknown": outcome.counts.unknown,
+    });
+    if let Some(ignored) = outcome.counts.ignored {
+        summary["ignored"] = json!(ignored);
+    }
+    let notices: Vec<Value> = outcome
+        .reasons
+        .iter()
+        .chain(outcome.notices.iter())
+        .map(|n| json!({ "type": n.kind.as_str(), "text": n.text }))
+        .collect();
+    let mut versions = VersionCache::default();
+    let mut rows = Vec::new();
+    for row in &outcome.rows {
+        rows.push(row_json(state, base, row, &mut versions).await?);
+    }
+    Ok(json!({ "summary": summary, "notices": notices, "matrix": rows }))
+}
+
+/// Version details, read once per version however many rows show it.
+#[derive(Default)]
+struct VersionCache {
+    versions: HashMap<i64, Value>,
+    environments: Option<Vec<Environment>>,
+}
+
+async fn row_json(
+    state: &AppState,
+    base: &str,
+    row: &Row,
+    cache: &mut VersionCache,
+) -> Result<Value, ApiError> {
+    let urls = Urls(base);
+    let pp = &row.publication;
+    let consumer_version = version_json(
+        state,
+        base,
+        &pp.consumer_name,
+        pp.consumer_version_id,
+        &pp.consumer_version_number,
+        cache,
+    )
+    .await?;
+    let (provider_version, verification) = match &row.verification {
+        Some(v) => (
+            version_json(
+                state,
+                base,
+                &pp.provider_name,
+                v.provider_version_id,
+                &v.provider_version_number,
+                cache,
+            )
+            .await?,
+            json!({
+                "success": v.success,
+                "verifiedAt": repr::time(&v.created_at),
+                "_links": { "self": link(urls.verification(&v.provider_name, &v.consumer_name, &v.sha, v.id)) }
+            }),
+        ),
+        None => (Value::Null, Value::Null),
+    };
+    let mut body = json!({
+        "consumer": {
+            "name": pp.consumer_name,
+            "version": consumer_version,
+            "_links": { "self": link(urls.pacticipant(&pp.consumer_name)) }
+        },
+        "provider": {
+            "name": pp.provider_name,
+            "version": provider_version,
+            "_links": { "self": link(urls.pacticipant(&pp.provider_name)) }
+        },
+        "pact": {
+            "createdAt": repr::time(&pp.created_at),
+            "_links": { "self": link(urls.pact(&pp.provider_name, &pp.consumer_name, &pp.consumer_version_number)) }
+        },
+        "verificationResult": verification,
+    });
+    if row.ignored {
+        body["ignored"] = json!(true);
+    }
+    Ok(body)
+}
+
+async fn version_json(
+    state: &AppState,
+    base: &str,
+    pacticipant: &str,
+    version_id: i64,
+    number: &str,
+    cache: &mut VersionCache,
+) -> Result<Value, ApiError> {
+    if let Some(found) = cache.versions.get(&version_id) {
+        return Ok(found.clone());
+    }
+    let urls = Urls(base);
+    let branch_versions: Vec<Value> = state
+        .store
+        .branches_of_version(version_id)
+        .await?
+        .iter()
+        .map(|bv| repr::branch_version(base, pacticipant, bv))
+        .collect();
+    let branch = branch_versions.last().map(|bv| bv["name"].clone());
+    let tags: Vec<Value> = state
+        .store
+        .version_tags(version_id)
+        .await?
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "latest": t.latest,
+                "createdAt": repr::time(&t.created_at),
+                "_links": { "self": link(urls.tag(pacticipant, number, &t.name)) }
+            })
+        })
+        .collect();
+    if cache.environments.is_none() {
+        cache.environments = Some(state.store.environments().await?);
+    }
+    let filter = EnvironmentRecordFilter {
+        version_id: Some(version_id),
+        current_only: true,
+        ..Default::default()
+    };
+    let mut environment_ids: Vec<i64> = state
+        .store
+        .deployed_versions(filter)
+        .await?
+        .iter()
+        .map(|d| d.environment_id)
+        .chain(
+            state
+                .store
+                .released_versions(filter)
+                .await?
+                .iter()
+                .map(|r| r.environment_id),
+        )
+        .collect();
+    environment_ids.sort_unstable();
+    environment_ids.dedup();
+    let environments: Vec<Value> = cache
+        .environments
+        .iter()
+        .flatten()
+        .filter(|e| environment_ids.contains(&e.id))
+        .map(|e| {
+            json!({
+                "uuid": e.uuid,
+                "name": e.name,
+                "displayName": e.display_name.clone().unwrap_or_else(|| repr::generated_display_name(&e.name)),
+                "production": e.production,
+                "_links": { "self": link(urls.environment(&e.uuid)) }
+            })
+        })
+        .collect();
+    let value = json!({
+        "number": number,
+        "branch": branch,
+        "branches": branch_versions,
+        "branchVersions": branch_versions,
+        "environments": environments,
+        "tags": tags,
+        "_links": { "self": link(urls.version(pacticipant, number)) }
+    });
+    cache.versions.insert(version_id, value.clone());
+    Ok(value)
+}
