@@ -63,6 +63,19 @@ async fn list(
             named_link(Urls(&base).pacticipant(name), "Pacticipant", name)
         })
         .collect();
+    // The deprecated relation puts the name in the title, as the Pact Broker does
+    // and older clients read it.
+    let deprecated_links: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let name = item["name"].as_str().unwrap_or_default();
+            named_link(
+                Urls(&base).pacticipant(name),
+                name,
+                "DEPRECATED - please use pb:pacticipants",
+            )
+        })
+        .collect();
     Ok(hal(
         StatusCode::OK,
         json!({
@@ -72,7 +85,7 @@ async fn list(
                 "self": link(format!("{base}/pacticipants")),
                 "pb:pacticipants-with-label": templated(format!("{base}/pacticipants/label/{{label}}"), "Pacticipants with label"),
                 "pb:pacticipants": links,
-                "pacticipants": links,
+                "pacticipants": deprecated_links,
             }
         }),
     ))

@@ -59,6 +59,18 @@ async fn pacticipant_lifecycle(backend: Backend) {
     let list = app.get("/pacticipants").await.expect(200);
     assert_eq!(list.body["pacticipants"].as_array().unwrap().len(), 2);
     assert_eq!(list.body["_embedded"]["pacticipants"][0]["name"], "Bar");
+    let links = &list.body["_links"];
+    assert_eq!(links["pb:pacticipants"][0]["title"], "Pacticipant");
+    assert_eq!(links["pb:pacticipants"][0]["name"], "Bar");
+    assert_eq!(links["pacticipants"][0]["title"], "Bar");
+    assert_eq!(
+        links["pacticipants"][0]["name"],
+        "DEPRECATED - please use pb:pacticipants"
+    );
+    assert_eq!(
+        links["pacticipants"][0]["href"],
+        links["pb:pacticipants"][0]["href"]
+    );
 
     app.delete("/pacticipants/Bar").await.expect(204);
     app.get("/pacticipants/Bar").await.expect(404);
