@@ -249,3 +249,61 @@ async fn work_in_progress_pacts_are_verified_without_failing_the_build() {
         report.summary()
     );
 }
+
+#[tokio::test]
+async fn verification_results_drive_can_i_deploy() {
+    use accord_broker_client::{CanIDeployQuery, DeployTarget, NewEnvironment, VersionSelector};
+
+    let broker = spawn_broker().await;
+    let pact_url = publish_web_pact(&broker).await;
+    broker
+        .client
+        .create_environment(&NewEnvironment {
+            name: "production".into(),
+            display_name: None,
+            production: true,
+        })
+        .await
+        .unwrap();
+    let can_web_deploy = || async {
+        broker
+            .client
+            .can_i_deploy(&CanIDeployQuery {
+                pacticipant: "web".into(),
+                version: VersionSelector::Number("1.0.0".into()),
+                target: DeployTarget::Environment("production".into()),
+                ignore: vec![],
+            })
+            .await
+            .unwrap()
+    };
+
+    // The provider version in production breaks the contract: web cannot go there.
+    let report = verify(&pact_url, Behaviour::Breaks, "2.0.0").await;
+    assert_eq!(report.outcome(), Outcome::Failed);
+    broker
+        .client
+        .record_deployment("orders", "2.0.0", "production", None)
+        .await
+        .unwrap();
+    let matrix = can_web_deploy().await;
+    assert_eq!(matrix.summary.deployable, Some(false), "{matrix:?}");
+
+    // A fixed provider version is verified and deployed: now web can go.
+    verify(&pact_url, Behaviour::Honours, "2.1.0")
+        .await
+        .assert_passed();
+    broker
+        .client
+        .record_deployment("orders", "2.1.0", "production", None)
+        .await
+        .unwrap();
+    let matrix = can_web_deploy().await;
+    assert_eq!(matrix.summary.deployable, Some(true), "{matrix:?}");
+    assert!(matrix.matrix.iter().any(|row| {
+        row.provider
+            .version
+            .as_ref()
+            .is_some_and(|version| version.number == "2.1.0")
+    }));
+}
