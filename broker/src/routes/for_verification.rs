@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -16,6 +16,7 @@ use crate::domain::{EnvironmentName, ValidationError};
 use crate::error::ApiError;
 use crate::http::{Base, JsonBody, enc, hal};
 use crate::metadata::PactMetadata;
+use crate::query::NestedQuery;
 use crate::repr::Urls;
 use crate::startup::AppState;
 use crate::store::{
@@ -903,13 +904,97 @@ fn entry_json(
 }
 
 /// The deprecated GET: clients navigate here first and POST to the `self` link.
-/// It answers as a POST with no body would (the default selectors).
+/// It takes the POST body's fields as query parameters in snake case
+/// (`provider_version_branch`, `consumer_version_selectors[][tag]`,
+/// `include_pending_status=true`, ...; camel case is accepted too); without any it
+/// answers as a POST with no body would (the default selectors).
 async fn get_pacts(
     State(state): State<AppState>,
     Base(base): Base,
     Path(provider): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    respond(&state, &base, &provider, &json!({})).await
+    let body = body_from_query(&NestedQuery::parse(raw.as_deref().unwrap_or_default()));
+    respond(&state, &base, &provider, &body).await
+}
+
+/// Selector keys whose values are booleans.
+const BOOLEAN_SELECTOR_KEYS: [&str; 6] = [
+    "latest",
+    "mainBranch",
+    "matchingBranch",
+    "deployed",
+    "released",
+    "deployedOrReleased",
+];
+
+/// `include_pending_status` -> `includePendingStatus`.
+fn camel_case(key: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for ch in key.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(ch.to_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// `"true"`/`"false"` become booleans; anything else stays a string, so the
+/// validation of the body reports it.
+fn query_boolean(value: &str) -> Value {
+    match value {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        other => Value::String(other.to_string()),
+    }
+}
+
+/// The POST body the GET query stands for.
+fn body_from_query(query: &NestedQuery) -> Value {
+    let mut body = serde_json::Map::new();
+    let either = |snake: &str| query.get(snake).or_else(|| query.get(&camel_case(snake)));
+    if let Some(branch) = either("provider_version_branch") {
+        body.insert("providerVersionBranch".into(), json!(branch));
+    }
+    let mut tags: Vec<String> = query.list("provider_version_tags").to_vec();
+    tags.extend(query.list("providerVersionTags").iter().cloned());
+    if !tags.is_empty() {
+        body.insert("providerVersionTags".into(), json!(tags));
+    }
+    if let Some(pending) = either("include_pending_status") {
+        body.insert("includePendingStatus".into(), query_boolean(pending));
+    }
+    if let Some(since) = either("include_wip_pacts_since") {
+        body.insert("includeWipPactsSince".into(), json!(since));
+    }
+    let selectors: Vec<Value> = query
+        .groups("consumer_version_selectors")
+        .iter()
+        .chain(query.groups("consumerVersionSelectors"))
+        .map(|group| {
+            let mut selector = serde_json::Map::new();
+            for (key, value) in group {
+                let key = camel_case(key);
+                let value = if BOOLEAN_SELECTOR_KEYS.contains(&key.as_str()) {
+                    query_boolean(value)
+                } else {
+                    json!(value)
+                };
+                selector.insert(key, value);
+            }
+            Value::Object(selector)
+        })
+        .collect();
+    if !selectors.is_empty() {
+        body.insert("consumerVersionSelectors".into(), Value::Array(selectors));
+    }
+    Value::Object(body)
 }
 
 async fn post_pacts(
@@ -919,4 +1004,33 @@ async fn post_pacts(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     respond(&state, &base, &provider, &body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_get_query_reads_as_the_post_body() {
+        let query = NestedQuery::parse(
+            "provider_version_branch=main&provider_version_tags[]=dev&include_pending_status=true\
+             &include_wip_pacts_since=2024-01-01&consumer_version_selectors[][main_branch]=true\
+             &consumer_version_selectors[][tag]=prod&consumer_version_selectors[][latest]=true\
+             &consumerVersionSelectors[][deployedOrReleased]=true",
+        );
+        assert_eq!(
+            body_from_query(&query),
+            json!({
+                "providerVersionBranch": "main",
+                "providerVersionTags": ["dev"],
+                "includePendingStatus": true,
+                "includeWipPactsSince": "2024-01-01",
+                "consumerVersionSelectors": [
+                    { "mainBranch": true, "tag": "prod", "latest": true },
+                    { "deployedOrReleased": true }
+                ]
+            })
+        );
+        assert_eq!(body_from_query(&NestedQuery::parse("")), json!({}));
+    }
 }

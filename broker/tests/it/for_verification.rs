@@ -4,7 +4,11 @@ use serde_json::json;
 
 use crate::{Backend, backend_tests, pact, spawn_app};
 
-backend_tests!(selectors_pending_and_wip, selector_validation);
+backend_tests!(
+    selectors_pending_and_wip,
+    selector_validation,
+    get_takes_the_body_as_query_parameters
+);
 
 async fn selectors_pending_and_wip(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -222,5 +226,68 @@ async fn selector_validation(backend: Backend) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+async fn get_takes_the_body_as_query_parameters(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.publish("Foo", "1", "Bar", Some("main"), &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    app.publish("Foo", "2", "Bar", Some("feat-x"), &pact("Foo", "Bar", "b"))
+        .await
+        .expect(200);
+
+    let got = app
+        .get("/pacts/provider/Bar/for-verification?consumer_version_selectors[][branch]=feat-x&provider_version_branch=main&include_pending_status=true")
+        .await
+        .expect(200);
+    let posted = app
+        .post(
+            "/pacts/provider/Bar/for-verification",
+            json!({
+                "consumerVersionSelectors": [{ "branch": "feat-x" }],
+                "providerVersionBranch": "main",
+                "includePendingStatus": true,
+            }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(got.body, posted.body);
+    let pacts = got.body["_embedded"]["pacts"].as_array().unwrap();
+    assert_eq!(pacts.len(), 1);
+    assert_eq!(
+        pacts[0]["_links"]["self"]["name"],
+        "Pact between Foo (2) and Bar"
+    );
+    assert_eq!(pacts[0]["verificationProperties"]["pending"], true);
+
+    // Without parameters: the default selectors (the main branch head here).
+    let defaults = app
+        .get("/pacts/provider/Bar/for-verification")
+        .await
+        .expect(200);
+    let pacts = defaults.body["_embedded"]["pacts"].as_array().unwrap();
+    assert_eq!(pacts.len(), 1);
+    assert_eq!(
+        pacts[0]["_links"]["self"]["name"],
+        "Pact between Foo (1) and Bar"
+    );
+    assert!(pacts[0]["verificationProperties"].get("pending").is_none());
+
+    // Query values are validated like body fields.
+    let invalid = app
+        .get("/pacts/provider/Bar/for-verification?include_pending_status=maybe&consumer_version_selectors[][latest]=often")
+        .await
+        .expect(400);
+    assert_eq!(
+        invalid.body["errors"]["includePendingStatus"][0],
+        "must be a boolean"
+    );
+    assert!(
+        invalid.body["errors"]["consumerVersionSelectors"][0]
+            .as_str()
+            .unwrap()
+            .contains("latest must be a boolean")
     );
 }
