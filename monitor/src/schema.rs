@@ -18,6 +18,7 @@
 //! Matching rules are read from the `pact_models` representation, so V2 (`$.body...`) and
 //! V3/V4 (categories) pacts give the same schema.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use accord_contract::Contract;
@@ -191,6 +192,10 @@ pub fn derive_pact(contract: &Contract) -> DerivedPact {
     };
     let mut interactions = Vec::new();
     let mut skipped = Vec::new();
+    // Interactions often expect the same shape (a list and its filtered variants, one
+    // resource in several states); compiling a validator is the costly part of derivation,
+    // so identical schemas share one.
+    let mut compiled: HashMap<String, JsonBodySchema> = HashMap::new();
     for interaction in contract.pact().interactions() {
         let description = interaction.description();
         let Some(http) = interaction.as_v4_http() else {
@@ -201,7 +206,7 @@ pub fn derive_pact(contract: &Contract) -> DerivedPact {
             });
             continue;
         };
-        match derive_response(&http.response) {
+        match derive_response(&http.response, &mut compiled) {
             Ok(response) => interactions.push(InteractionExpectation {
                 consumer: consumer.clone(),
                 description,
@@ -253,6 +258,7 @@ fn recorded_request(request: &pact_models::v4::http_parts::HttpRequest) -> Recor
 
 fn derive_response(
     response: &pact_models::v4::http_parts::HttpResponse,
+    compiled: &mut HashMap<String, JsonBodySchema>,
 ) -> Result<ResponseExpectation, String> {
     let status = response
         .matching_rules
@@ -282,7 +288,16 @@ fn derive_response(
             Ok(example) if declared.as_ref().is_none_or(|ct| ct.is_json()) => {
                 let rules = response.matching_rules.rules_for_category(Category::BODY);
                 let schema = derive_body_schema(&example, rules.as_ref());
-                Some(BodyExpectation::Json(JsonBodySchema::compile(schema)?))
+                let key = schema.to_string();
+                let body = match compiled.get(&key) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let fresh = JsonBodySchema::compile(schema)?;
+                        compiled.insert(key, fresh.clone());
+                        fresh
+                    }
+                };
+                Some(BodyExpectation::Json(body))
             }
             _ => Some(BodyExpectation::Other),
         },

@@ -5,3 +5,4 @@ mod drift;
 mod helpers;
 mod probing;
 mod service;
+mod snapshots;
