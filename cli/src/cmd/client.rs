@@ -26,6 +26,25 @@ use url::Url;
 
 use super::{EXIT_FAILURE, EXIT_USAGE};
 
+/// Prints to stdout. A closed stdout (`accord ... | head`) is not an error worth a panic:
+/// what could not be written was not wanted.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+pub(crate) use out;
+
 /// The broker could not be used: unreachable, refused credentials, not found, refused request.
 pub(crate) const EXIT_BROKER: u8 = 2;
 
@@ -123,9 +142,9 @@ fn print_notices(notices: &[Notice]) {
     for notice in notices {
         match notice.kind.as_str() {
             "warning" | "error" | "danger" => {
-                println!("{}: {}", notice.kind.to_uppercase(), notice.text)
+                outln!("{}: {}", notice.kind.to_uppercase(), notice.text)
             }
-            _ => println!("{}", notice.text),
+            _ => outln!("{}", notice.text),
         }
     }
 }
@@ -280,7 +299,7 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.output == TextOrJson::Json {
-        println!("{}", serde_json::to_string_pretty(&answers)?);
+        outln!("{}", serde_json::to_string_pretty(&answers)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -428,8 +447,8 @@ pub async fn can_i_deploy(args: CanIDeployArgs) -> anyhow::Result<ExitCode> {
     };
 
     match args.output {
-        TableOrJson::Json => println!("{}", serde_json::to_string_pretty(&matrix_json(&matrix))?),
-        TableOrJson::Table => print!("{}", matrix_table(&matrix)),
+        TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&matrix_json(&matrix))?),
+        TableOrJson::Table => out!("{}", matrix_table(&matrix)),
     }
     let deployable = matrix.summary.deployable == Some(true);
     if args.dry_run {
@@ -577,12 +596,13 @@ pub async fn create_environment(args: CreateEnvironmentArgs) -> anyhow::Result<E
     match client.create_environment(&request).await {
         Ok(environment) => {
             match args.output {
-                EnvironmentOutput::Text => println!(
+                EnvironmentOutput::Text => outln!(
                     "Created {} environment in the broker with UUID {}",
-                    environment.name, environment.uuid
+                    environment.name,
+                    environment.uuid
                 ),
-                EnvironmentOutput::Id => println!("{}", environment.uuid),
-                EnvironmentOutput::Json => println!(
+                EnvironmentOutput::Id => outln!("{}", environment.uuid),
+                EnvironmentOutput::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&json!({
                         "uuid": environment.uuid,
@@ -650,12 +670,14 @@ pub async fn record_deployment(args: RecordDeploymentArgs) -> anyhow::Result<Exi
                         .as_ref()
                         .map(|instance| format!(" (application instance {instance})"))
                         .unwrap_or_default();
-                    println!(
+                    outln!(
                         "Recorded deployment of {} version {} to {} environment{instance} in the broker.",
-                        args.pacticipant, args.version, args.environment
+                        args.pacticipant,
+                        args.version,
+                        args.environment
                     );
                 }
-                TextOrJson::Json => println!(
+                TextOrJson::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&json!({
                         "uuid": deployed.uuid,
@@ -704,11 +726,13 @@ pub async fn record_release(args: RecordReleaseArgs) -> anyhow::Result<ExitCode>
     {
         Ok(released) => {
             match args.output {
-                TextOrJson::Text => println!(
+                TextOrJson::Text => outln!(
                     "Recorded release of {} version {} to {} environment in the broker.",
-                    args.pacticipant, args.version, args.environment
+                    args.pacticipant,
+                    args.version,
+                    args.environment
                 ),
-                TextOrJson::Json => println!(
+                TextOrJson::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&json!({
                         "uuid": released.uuid,
@@ -767,8 +791,8 @@ pub async fn describe_version(args: DescribeVersionArgs) -> anyhow::Result<ExitC
     match result {
         Ok(version) => {
             match args.output {
-                TableOrJson::Json => println!("{}", serde_json::to_string_pretty(&version.body)?),
-                TableOrJson::Table => print!("{}", version_table(&args.pacticipant, &version)),
+                TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&version.body)?),
+                TableOrJson::Table => out!("{}", version_table(&args.pacticipant, &version)),
             }
             Ok(ExitCode::SUCCESS)
         }
