@@ -187,6 +187,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(crate::http::HAL_JSON),
         );
+        if matches!(self, ApiError::Unavailable(_)) {
+            // Clients and proxies may retry; the pool gives up on a connection after
+            // a few seconds, so asking again sooner would only queue.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if matches!(self, ApiError::Unauthorized) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -10,6 +10,7 @@ mod auth;
 mod basics;
 mod for_verification;
 mod matrix;
+mod outage;
 mod pacticipants;
 mod publishing;
 mod verifications;

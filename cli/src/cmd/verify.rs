@@ -227,8 +227,9 @@ pub struct VerifyFlags {
     )]
     pub json: Option<PathBuf>,
 
-    /// How long to wait for the provider to start answering, in seconds (or `500ms`, `1m`).
-    #[arg(long, env = "ACCORD_PROVIDER_READY_TIMEOUT", default_value = "0", value_parser = parse_seconds, value_name = "SECS")]
+    /// How long to wait for the provider to start answering, in seconds (or `500ms`, `1m`);
+    /// `0` tries once. A provider already up costs one request, not a wait.
+    #[arg(long, env = "ACCORD_PROVIDER_READY_TIMEOUT", default_value = "30", value_parser = parse_seconds, value_name = "SECS")]
     pub provider_ready_timeout: Duration,
 
     /// Time allowed for each request to the provider and the state change URL, in
