@@ -5,5 +5,7 @@
 //! `scripts/test`); a test that cannot find them fails and says how to fix it.
 
 mod broker_client_pact;
+mod common;
+mod monitor;
 mod official_clients;
 mod official_verifier;
