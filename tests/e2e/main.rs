@@ -6,6 +6,7 @@
 
 mod broker_client_pact;
 mod common;
+mod mock_cli;
 mod monitor;
 mod official_clients;
 mod official_verifier;
