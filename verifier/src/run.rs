@@ -74,6 +74,12 @@ impl Verifier {
         let pacts = load_all(options).await?;
         info!(count = pacts.len(), provider = %options.provider, "verifying pacts");
 
+        // pact_verifier installs the process-wide TLS crypto provider (ring) lazily, for
+        // every interaction; pacts verified in parallel race to do it and the losers log a
+        // warning. Installing the same provider once, first, removes the race.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let context = Arc::new(RunContext {
             options: options.clone(),
             provider: provider_info(&options.provider, &base_url),
