@@ -344,6 +344,12 @@ impl VerificationReport {
             if let Some(selection) = &pact.selection {
                 let _ = writeln!(out, "  selected as: {selection}");
             }
+            // The broker's explanations of why the pact is verified and whether it is pending.
+            for notice in &pact.notices {
+                for line in notice.lines() {
+                    let _ = writeln!(out, "  | {line}");
+                }
+            }
             if let Some(error) = &pact.error {
                 let _ = writeln!(out, "  ERROR   {error}");
             }
