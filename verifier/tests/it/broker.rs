@@ -187,6 +187,13 @@ async fn verifies_what_the_broker_selects_and_publishes_the_results() {
         "{}",
         report.summary()
     );
+    assert!(
+        report
+            .summary()
+            .contains("  | web is verified because it is on main"),
+        "{}",
+        report.summary()
+    );
 
     let requests = broker.received_requests().await.unwrap();
     let asked = requests
