@@ -289,3 +289,106 @@ impl<'a> Fields<'a> {
         }
     }
 }
+
+/// The page of a collection a request asks for with `page` and `size` (or the
+/// legacy `pageNumber` and `pageSize`). Without either, the whole collection is
+/// answered, as before pagination existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based.
+    pub number: usize,
+    pub size: usize,
+}
+
+impl Page {
+    /// The page size when only `page` is given.
+    pub const DEFAULT_SIZE: usize = 100;
+
+    /// Reads the page from a raw query string; `None` when none is asked for.
+    pub fn from_query(raw: Option<&str>) -> Result<Option<Page>, ApiError> {
+        let query = crate::query::NestedQuery::parse(raw.unwrap_or_default());
+        let read = |keys: [&str; 2]| -> Result<Option<usize>, ApiError> {
+            let Some((key, value)) = keys.iter().find_map(|k| query.get(k).map(|v| (*k, v))) else {
+                return Ok(None);
+            };
+            match value.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(Some(n)),
+                _ => Err(ApiError::validation(
+                    key,
+                    format!("must be a whole number of 1 or more, not {value:?}"),
+                )),
+            }
+        };
+        let number = read(["page", "pageNumber"])?;
+        let size = read(["size", "pageSize"])?;
+        if number.is_none() && size.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Page {
+            number: number.unwrap_or(1),
+            size: size.unwrap_or(Self::DEFAULT_SIZE),
+        }))
+    }
+
+    /// The items of this page, and how many there were in all.
+    pub fn cut<T>(self, items: Vec<T>) -> (Vec<T>, usize) {
+        let total = items.len();
+        let start = (self.number - 1).saturating_mul(self.size);
+        (
+            items.into_iter().skip(start).take(self.size).collect(),
+            total,
+        )
+    }
+
+    /// Adds `page` and the `next`/`previous` links to a collection body whose
+    /// `self` link is `self_url` (without a query).
+    pub fn describe(self, body: &mut Value, self_url: &str, total: usize) {
+        let pages = total.div_ceil(self.size);
+        body["page"] = json!({
+            "number": self.number,
+            "size": self.size,
+            "totalElements": total,
+            "totalPages": pages,
+        });
+        let link_to = |number: usize| json!({ "href": format!("{self_url}?size={}&page={number}", self.size), "title": "Page" });
+        if self.number < pages {
+            body["_links"]["next"] = link_to(self.number + 1);
+        }
+        if self.number > 1 {
+            body["_links"]["previous"] = link_to((self.number - 1).min(pages.max(1)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cut_collections_and_link_their_neighbours() {
+        assert_eq!(Page::from_query(None).unwrap(), None);
+        let page = Page::from_query(Some("page=2&size=2")).unwrap().unwrap();
+        let (items, total) = page.cut(vec![1, 2, 3, 4, 5]);
+        assert_eq!((items, total), (vec![3, 4], 5));
+        let mut body = json!({ "_links": {} });
+        page.describe(&mut body, "http://b/things", total);
+        assert_eq!(body["page"]["totalPages"], 3);
+        assert_eq!(
+            body["_links"]["next"]["href"],
+            "http://b/things?size=2&page=3"
+        );
+        assert_eq!(
+            body["_links"]["previous"]["href"],
+            "http://b/things?size=2&page=1"
+        );
+        let legacy = Page::from_query(Some("pageNumber=3")).unwrap().unwrap();
+        assert_eq!(
+            legacy,
+            Page {
+                number: 3,
+                size: 100
+            }
+        );
+        assert!(Page::from_query(Some("size=0")).is_err());
+    }
+}

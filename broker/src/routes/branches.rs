@@ -1,7 +1,7 @@
 //! `/pacticipants/{p}/branches`: branches and branch versions.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{find_pacticipant, find_version};
 use crate::domain::{BranchName, PacticipantName, VersionNumber};
 use crate::error::ApiError;
-use crate::http::{Base, JsonBody, created_or_ok, hal, link, named_link};
+use crate::http::{Base, JsonBody, Page, created_or_ok, hal, link, named_link};
 use crate::repr::{self, Urls, time};
 use crate::startup::AppState;
 use crate::store::{Branch, Pacticipant};
@@ -74,11 +74,18 @@ async fn list(
     State(state): State<AppState>,
     Base(base): Base,
     Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let page = Page::from_query(raw.as_deref())?;
     let p = find_pacticipant(&state, &name).await?;
+    let mut branches = state.store.branches(p.id).await?;
+    let total = branches.len();
+    if let Some(page) = page {
+        branches = page.cut(branches).0;
+    }
     let mut items = Vec::new();
     let mut links = Vec::new();
-    for b in state.store.branches(p.id).await? {
+    for b in branches {
         links.push(named_link(
             Urls(&base).branch(&p.name, &b.name),
             "Branch",
@@ -86,13 +93,15 @@ async fn list(
         ));
         items.push(branch_json(&state, &base, &p, &b).await?);
     }
-    Ok(hal(
-        StatusCode::OK,
-        json!({
-            "_embedded": { "branches": items },
-            "_links": { "self": link(format!("{}/branches", Urls(&base).pacticipant(&p.name))), "pb:branches": links }
-        }),
-    ))
+    let self_url = format!("{}/branches", Urls(&base).pacticipant(&p.name));
+    let mut body = json!({
+        "_embedded": { "branches": items },
+        "_links": { "self": link(self_url.clone()), "pb:branches": links }
+    });
+    if let Some(page) = page {
+        page.describe(&mut body, &self_url, total);
+    }
+    Ok(hal(StatusCode::OK, body))
 }
 
 async fn show(

@@ -1,7 +1,7 @@
 //! `/pacticipants`: consumers and providers.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use super::find_pacticipant;
 use crate::domain::{BranchName, PacticipantName, optional_line};
 use crate::error::ApiError;
 use crate::http::{
-    Base, Fields, JsonBody, created, created_or_ok, hal, link, named_link, templated,
+    Base, Fields, JsonBody, Page, created, created_or_ok, hal, link, named_link, templated,
 };
 use crate::repr::{self, Urls};
 use crate::startup::AppState;
@@ -36,8 +36,10 @@ async fn list(
     State(state): State<AppState>,
     Base(base): Base,
     Query(query): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut items = Vec::new();
+    let page = Page::from_query(raw.as_deref())?;
+    let mut found = Vec::new();
     for p in state.store.pacticipants().await? {
         if let Some(q) = &query.q {
             let q = q.to_lowercase();
@@ -46,7 +48,15 @@ async fn list(
                 continue;
             }
         }
-        items.push(repr::pacticipant(&state, &base, &p).await?);
+        found.push(p);
+    }
+    let total = found.len();
+    if let Some(page) = page {
+        found = page.cut(found).0;
+    }
+    let mut items = Vec::new();
+    for p in &found {
+        items.push(repr::pacticipant(&state, &base, p).await?);
     }
     let deprecated: Vec<Value> = items
         .iter()
@@ -76,9 +86,7 @@ async fn list(
             )
         })
         .collect();
-    Ok(hal(
-        StatusCode::OK,
-        json!({
+    let mut body = json!({
             "_embedded": { "pacticipants": items },
             "pacticipants": deprecated,
             "_links": {
@@ -87,8 +95,11 @@ async fn list(
                 "pb:pacticipants": links,
                 "pacticipants": deprecated_links,
             }
-        }),
-    ))
+    });
+    if let Some(page) = page {
+        page.describe(&mut body, &format!("{base}/pacticipants"), total);
+    }
+    Ok(hal(StatusCode::OK, body))
 }
 
 /// Reads the writable fields of a pacticipant body.

@@ -1,7 +1,7 @@
 //! `/pacticipants/{p}/versions`: pacticipant versions.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{find_pacticipant, find_version};
 use crate::domain::{BranchName, PacticipantName, TagName, VersionNumber, optional_line};
 use crate::error::ApiError;
-use crate::http::{Base, Fields, JsonBody, created_or_ok, hal, link, named_link};
+use crate::http::{Base, Fields, JsonBody, Page, created_or_ok, hal, link, named_link};
 use crate::repr::{self, Urls};
 use crate::startup::AppState;
 use crate::store::{SaveVersion, Version};
@@ -74,14 +74,21 @@ async fn list(
     State(state): State<AppState>,
     Base(base): Base,
     Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let page = Page::from_query(raw.as_deref())?;
     let p = find_pacticipant(&state, &name).await?;
-    let versions = state.store.versions(p.id).await?;
+    let mut versions = state.store.versions(p.id).await?;
+    let total = versions.len();
+    if let Some(page) = page {
+        versions = page.cut(versions).0;
+    }
     let self_url = format!("{}/versions", Urls(&base).pacticipant(&p.name));
-    Ok(hal(
-        StatusCode::OK,
-        collection(&state, &base, self_url, &p.name, &versions).await?,
-    ))
+    let mut body = collection(&state, &base, self_url.clone(), &p.name, &versions).await?;
+    if let Some(page) = page {
+        page.describe(&mut body, &self_url, total);
+    }
+    Ok(hal(StatusCode::OK, body))
 }
 
 async fn show(

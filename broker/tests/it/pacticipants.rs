@@ -7,7 +7,8 @@ use crate::{Backend, backend_tests, spawn_app};
 backend_tests!(
     pacticipant_lifecycle,
     versions_branches_and_tags,
-    validation_names_the_field
+    validation_names_the_field,
+    collections_are_paginated
 );
 
 async fn pacticipant_lifecycle(backend: Backend) {
@@ -268,4 +269,94 @@ async fn validation_names_the_field(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 415);
+}
+
+async fn collections_are_paginated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for name in ["Alpha", "Beta", "Gamma"] {
+        app.post("/pacticipants", json!({ "name": name }))
+            .await
+            .expect(201);
+    }
+    let last = app.get("/pacticipants?size=2&page=2").await.expect(200);
+    let names: Vec<&str> = last.body["_embedded"]["pacticipants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Gamma"]);
+    assert_eq!(
+        last.body["page"],
+        json!({ "number": 2, "size": 2, "totalElements": 3, "totalPages": 2 })
+    );
+    assert!(last.body["_links"].get("next").is_none());
+    let first = app
+        .get(last.body["_links"]["previous"]["href"].as_str().unwrap())
+        .await
+        .expect(200);
+    assert_eq!(
+        first.body["_embedded"]["pacticipants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(first.body["pacticipants"].as_array().unwrap().len(), 2);
+    // Without page parameters the whole collection comes, without a page object.
+    let all = app.get("/pacticipants").await.expect(200);
+    assert_eq!(
+        all.body["_embedded"]["pacticipants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(all.body.get("page").is_none());
+
+    for number in ["1", "2", "3"] {
+        app.put(
+            &format!("/pacticipants/Alpha/branches/b{number}/versions/{number}"),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    }
+    // The legacy parameter names work too; versions come newest first.
+    let versions = app
+        .get("/pacticipants/Alpha/versions?pageSize=2&pageNumber=1")
+        .await
+        .expect(200);
+    let numbers: Vec<&str> = versions.body["_embedded"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["3", "2"]);
+    let next = app
+        .get(versions.body["_links"]["next"]["href"].as_str().unwrap())
+        .await
+        .expect(200);
+    assert_eq!(next.body["_embedded"]["versions"][0]["number"], "1");
+    let branches = app
+        .get("/pacticipants/Alpha/branches?size=1")
+        .await
+        .expect(200);
+    assert_eq!(
+        branches.body["_embedded"]["branches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(branches.body["page"]["totalElements"], 3);
+
+    let invalid = app.get("/pacticipants?size=0").await.expect(400);
+    assert!(
+        invalid.body["errors"]["size"][0]
+            .as_str()
+            .unwrap()
+            .contains("1 or more")
+    );
 }
