@@ -10,3 +10,4 @@ mod mock_cli;
 mod monitor;
 mod official_clients;
 mod official_verifier;
+mod provider_ci;

@@ -430,16 +430,28 @@ fn options(args: &VerifyFlags) -> Result<VerifyOptions, String> {
 
 fn write_reports(args: &VerifyFlags, report: &VerificationReport) -> Result<(), String> {
     if let Some(path) = &args.junit {
-        std::fs::write(path, report.to_junit_xml()).map_err(|error| {
+        write_report_file(path, report.to_junit_xml().as_bytes()).map_err(|error| {
             format!("cannot write the JUnit report {}: {error}", path.display())
         })?;
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
-        std::fs::write(path, text)
+        write_report_file(path, text.as_bytes())
             .map_err(|error| format!("cannot write the JSON report {}: {error}", path.display()))?;
     }
     Ok(())
+}
+
+/// Writes a report, creating its folder first: CI jobs point reports into build
+/// folders (`target/…`) that a fresh checkout does not have yet.
+fn write_report_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, contents)
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
