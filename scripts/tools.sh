@@ -19,3 +19,17 @@ ensure_official_tools() {
     export ACCORD_PACT_BIN="$venv/bin/pact"
     export ACCORD_PYTHON="$venv/bin/python"
 }
+
+# Headless Chromium for the web UI's browser tests, from Debian's packages. Without
+# root or apt-get those tests report themselves as skipped.
+ensure_browser() {
+    if [ -x /usr/bin/chromium ]; then
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing chromium (Debian package) for the web UI's browser tests" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "==> chromium is not installed and cannot be installed here: the browser tests will be skipped" >&2
+    fi
+}
