@@ -350,7 +350,9 @@ impl Page {
             "totalElements": total,
             "totalPages": pages,
         });
-        let link_to = |number: usize| json!({ "href": format!("{self_url}?size={}&page={number}", self.size), "title": "Page" });
+        // The self URL may already carry a query (`?environment=production`).
+        let separator = if self_url.contains('?') { '&' } else { '?' };
+        let link_to = |number: usize| json!({ "href": format!("{self_url}{separator}size={}&page={number}", self.size), "title": "Page" });
         if self.number < pages {
             body["_links"]["next"] = link_to(self.number + 1);
         }

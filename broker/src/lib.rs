@@ -12,7 +12,9 @@
 //! - `routes/` holds one module per resource; handlers parse input into `domain`
 //!   types and call the `store::Store` trait, implemented for SQLite and PostgreSQL;
 //! - `matrix` holds the rules of the matrix and can-i-deploy, written once above
-//!   the store; `query` reads Rack-style nested query strings (`q[][pacticipant]`).
+//!   the store; `query` reads Rack-style nested query strings (`q[][pacticipant]`);
+//! - [`drift`] keeps what the drift monitor posts (`/drift/provider/{provider}`, an
+//!   Accord extension) and tells can-i-deploy which open drift concerns a deployment.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), accord_broker::BrokerError> {
@@ -27,6 +29,7 @@
 mod auth;
 mod config;
 pub mod domain;
+pub mod drift;
 mod error;
 mod http;
 mod matrix;

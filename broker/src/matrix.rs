@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
+use crate::drift::{self, CandidatePact, CandidateProvider, DriftConcern, DriftMode};
 use crate::query::{Group, NestedQuery, field};
 use crate::repr::Urls;
 use crate::store::{
@@ -63,6 +64,8 @@ pub struct Options {
     pub success: Vec<bool>,
     /// At most this many rows in the answer (the decision still sees every row).
     pub limit: Option<usize>,
+    /// How open drift in `environment` counts (`drift=`, `ignoreDrift=`).
+    pub drift: DriftMode,
 }
 
 impl Options {
@@ -139,7 +142,13 @@ impl MatrixQuery {
         for value in query.list("success") {
             success.push(boolean("success[]", value, &mut errors));
         }
+        let drift = DriftMode::from_params(query.get("drift"), query.get("ignoreDrift"))
+            .unwrap_or_else(|error| {
+                errors.push(error);
+                DriftMode::default()
+            });
         let options = Options {
+            drift,
             latestby,
             latest: query
                 .get("latest")
@@ -413,6 +422,19 @@ pub struct Outcome {
     pub notices: Vec<Notice>,
     /// Considered rows, then ignored rows, cut to the query's limit.
     pub rows: Vec<Row>,
+    /// What open drift in the query's environment means for the answer; `None` when the
+    /// query names no environment.
+    pub drift: Option<DriftOutcome>,
+}
+
+/// Open drift that concerns the versions being deployed.
+#[derive(Debug, Clone)]
+pub struct DriftOutcome {
+    pub mode: DriftMode,
+    pub environment: String,
+    /// Open findings against the pacts of the consumer versions being deployed (empty
+    /// when the mode is `ignore`: nothing was looked up).
+    pub concerns: Vec<DriftConcern>,
 }
 
 impl Outcome {
@@ -1014,7 +1036,7 @@ pub async fn evaluate(
         .filter(|s| s.versions.as_ref().is_some_and(Vec::is_empty))
         .collect();
 
-    let deployable = if empty_sides.iter().any(|s| !s.ignored) {
+    let mut deployable = if empty_sides.iter().any(|s| !s.ignored) {
         Some(false)
     } else if considered.iter().any(|r| r.success().is_none()) || !missing_links.is_empty() {
         None
@@ -1108,6 +1130,76 @@ pub async fn evaluate(
     }
     notices.extend(words.partially_verified(&considered));
 
+    // Open drift in the target environment (an Accord extension).
+    let drift = match &o.environment {
+        None => None,
+        Some(environment) if o.drift == DriftMode::Ignore => Some(DriftOutcome {
+            mode: o.drift,
+            environment: environment.clone(),
+            concerns: vec![],
+        }),
+        Some(environment) => {
+            let mut pacts = Vec::new();
+            let mut providers = Vec::new();
+            for side in &sides[..specified_count] {
+                let Some(versions) = side.versions.as_ref().filter(|vs| !vs.is_empty()) else {
+                    continue;
+                };
+                for version in versions {
+                    for pp in reader.publications_of_version(version.id).await? {
+                        if !ignores_pacticipant(pp.provider_id) {
+                            pacts.push(CandidatePact {
+                                consumer: pp.consumer_name,
+                                consumer_version: pp.consumer_version_number,
+                                provider_id: pp.provider_id,
+                                provider: pp.provider_name,
+                                pact_version_id: pp.pact_version_id,
+                            });
+                        }
+                    }
+                }
+                let id = side.pacticipant.id;
+                let consumed = reader
+                    .integrations(id)
+                    .await?
+                    .iter()
+                    .any(|i| i.provider_id == id && i.consumer_id != id);
+                if consumed {
+                    providers.push(CandidateProvider {
+                        pacticipant_id: id,
+                        name: side.name().to_string(),
+                        version: versions
+                            .iter()
+                            .map(|v| v.number.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                    });
+                }
+            }
+            let assessment =
+                drift::assess(store, base, environment, o.drift, &pacts, &providers).await?;
+            for concern in &assessment.concerns {
+                match o.drift {
+                    DriftMode::Block => {
+                        reasons.push(Notice::new(NoticeKind::Error, concern.text.clone()));
+                        deployable = Some(false);
+                    }
+                    DriftMode::Warn | DriftMode::Ignore => {
+                        notices.push(Notice::new(NoticeKind::Warning, concern.text.clone()));
+                    }
+                }
+            }
+            for note in assessment.notes {
+                notices.push(Notice::new(NoticeKind::Info, note));
+            }
+            Some(DriftOutcome {
+                mode: o.drift,
+                environment: environment.clone(),
+                concerns: assessment.concerns,
+            })
+        }
+    };
+
     let total = considered.len() + ignored.len();
     let mut rows: Vec<Row> = considered.into_iter().chain(ignored).collect();
     if let Some(limit) = query.options.limit
@@ -1127,6 +1219,7 @@ pub async fn evaluate(
         reasons,
         notices,
         rows,
+        drift,
     })
 }
 

@@ -185,6 +185,20 @@ const RELATIONS: &[(&str, &str, bool, &str)] = &[
         true,
         "Environment",
     ),
+    // Accord's own relations, in their own namespace so they never clash with the
+    // Pact Broker's.
+    (
+        "accord:drift",
+        "/drift/provider/{provider}",
+        true,
+        "Current drift of a provider from its consumers' pacts (GET), or a drift monitor report to store (POST)",
+    ),
+    (
+        "accord:drift-runs",
+        "/drift/provider/{provider}/runs",
+        true,
+        "Recent drift monitor runs of a provider",
+    ),
 ];
 
 async fn index(Base(base): Base) -> Response {
@@ -210,6 +224,10 @@ async fn index(Base(base): Base) -> Response {
             "templated": true
         }),
     );
-    links.insert("curies".into(), curies(&base, "index"));
+    let mut curies = curies(&base, "index");
+    if let Value::Array(items) = &mut curies {
+        items.push(json!({ "name": "accord", "href": format!("{base}/doc/{{rel}}?context=index"), "templated": true }));
+    }
+    links.insert("curies".into(), curies);
     hal(StatusCode::OK, json!({ "_links": links }))
 }

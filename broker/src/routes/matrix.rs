@@ -15,10 +15,12 @@ use serde_json::{Value, json};
 
 use super::find_pacticipant;
 use crate::domain::{BranchName, EnvironmentName, TagName, ValidationError};
+use crate::drift::{self, DriftMode};
 use crate::error::ApiError;
 use crate::http::{Base, hal, link};
 use crate::matrix::{
-    self, IgnoreSpec, LatestBy, MatrixError, MatrixQuery, Options, Outcome, Row, SelectorSpec,
+    self, DriftOutcome, IgnoreSpec, LatestBy, MatrixError, MatrixQuery, Options, Outcome, Row,
+    SelectorSpec,
 };
 use crate::query::{NestedQuery, field};
 use crate::repr::{self, Urls};
@@ -117,6 +119,10 @@ async fn can_i_deploy(
     {
         errors.push(err);
     }
+    let drift = drift_mode(&params).unwrap_or_else(|err| {
+        errors.push(err);
+        DriftMode::default()
+    });
     let mut ignore = Vec::new();
     for name in params.list("ignore") {
         if !name.trim().is_empty() {
@@ -167,6 +173,7 @@ async fn can_i_deploy(
         (None, environment) => Options {
             environment: environment.map(str::to_string),
             latestby: Some(LatestBy::Cvpv),
+            drift,
             ..Default::default()
         },
     };
@@ -180,6 +187,12 @@ async fn can_i_deploy(
         ignore,
     };
     answer(&state, &base, &query).await
+}
+
+/// `drift=block|warn|ignore` or `ignoreDrift=true`.
+fn drift_mode(params: &NestedQuery) -> Result<DriftMode, ValidationError> {
+    DriftMode::from_params(params.get("drift"), params.get("ignoreDrift"))
+        .map_err(|message| ValidationError::new("drift", message))
 }
 
 async fn check_environment(
@@ -210,7 +223,9 @@ async fn branch_to_environment(
     State(state): State<AppState>,
     Base(base): Base,
     Path((pacticipant, branch, environment)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let drift = drift_mode(&NestedQuery::parse(raw.as_deref().unwrap_or_default()))?;
     let p = find_pacticipant(&state, &pacticipant).await?;
     let branch_name = BranchName::parse("branch", &branch)?;
     if state.store.branch_head(p.id, &branch_name).await?.is_none() {
@@ -240,6 +255,7 @@ async fn branch_to_environment(
         options: Options {
             environment: Some(environment),
             latestby: Some(LatestBy::Cvpv),
+            drift,
             ..Default::default()
         },
         ignore: vec![],
@@ -318,7 +334,46 @@ async fn body(state: &AppState, base: &str, outcome: &Outcome) -> Result<Value, 
     for row in &outcome.rows {
         rows.push(row_json(state, base, row, &mut versions).await?);
     }
-    Ok(json!({ "summary": summary, "notices": notices, "matrix": rows }))
+    let mut body = json!({ "summary": summary, "notices": notices, "matrix": rows });
+    if let Some(drift) = &outcome.drift {
+        body["drift"] = drift_json(base, drift);
+    }
+    Ok(body)
+}
+
+/// The `drift` section (an Accord extension): the mode, and each open finding that
+/// concerns the deployment, with the line that also appears in the reason or notices.
+fn drift_json(base: &str, drift: &DriftOutcome) -> Value {
+    let findings: Vec<Value> = drift
+        .concerns
+        .iter()
+        .map(|c| {
+            let f = &c.finding;
+            json!({
+                "provider": f.provider_name,
+                "consumer": c.consumer,
+                "consumerVersion": c.consumer_version,
+                "environment": c.environment,
+                "fingerprint": f.fingerprint,
+                "interaction": f.interaction,
+                "request": f.request,
+                "pointer": f.pointer,
+                "class": f.class,
+                "expected": f.expected,
+                "actual": f.actual,
+                "firstSeenAt": repr::time(&f.first_seen_at),
+                "lastSeenAt": repr::time(&f.last_seen_at),
+                "text": c.text,
+                "_links": { "accord:drift": link(drift::state_url(base, &f.provider_name, Some(&c.environment))) }
+            })
+        })
+        .collect();
+    json!({
+        "mode": drift.mode.as_str(),
+        "environment": drift.environment,
+        "blocking": drift.mode == DriftMode::Block && !drift.concerns.is_empty(),
+        "findings": findings,
+    })
 }
 
 /// Version details, read once per version however many rows show it.

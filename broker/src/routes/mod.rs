@@ -2,6 +2,7 @@
 
 mod branches;
 mod diagnostic;
+mod drift;
 mod environments;
 mod for_verification;
 mod index;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(verifications::router())
         .merge(for_verification::router())
         .merge(matrix::router())
+        .merge(drift::router())
 }
 
 /// The pacticipant named in the path, or 404.

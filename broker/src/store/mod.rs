@@ -350,6 +350,121 @@ pub struct EnvironmentRecordFilter {
     pub current_only: bool,
 }
 
+/// Which environment drift records belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvironmentScope {
+    /// Every environment, and runs posted without one.
+    Any,
+    /// Only runs posted without an environment.
+    Unnamed,
+    /// One environment.
+    Id(i64),
+}
+
+impl EnvironmentScope {
+    /// The value of the `COALESCE(environment_id, 0) = $n` filter; `None` for any.
+    /// Ids start at 1, so 0 stands for "no environment".
+    fn key(self) -> Option<i64> {
+        match self {
+            EnvironmentScope::Any => None,
+            EnvironmentScope::Unnamed => Some(0),
+            EnvironmentScope::Id(id) => Some(id),
+        }
+    }
+}
+
+/// A drift report to store: one run of the monitor against a provider.
+#[derive(Debug, Clone)]
+pub struct NewDriftRun {
+    pub provider_id: i64,
+    pub environment_id: Option<i64>,
+    pub base_url: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub probes: i64,
+    pub interactions_checked: i64,
+    pub findings: Vec<crate::drift::ObservedFinding>,
+    pub probe_errors: Vec<crate::drift::ObservedProbeError>,
+    pub skipped: Vec<crate::drift::ObservedSkip>,
+    /// The report as posted, kept whole.
+    pub report: Value,
+}
+
+/// A stored run of the drift monitor (without its report).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DriftRun {
+    pub id: i64,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub environment_id: Option<i64>,
+    pub environment_name: Option<String>,
+    pub base_url: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub probes: i64,
+    pub interactions_checked: i64,
+    pub finding_count: i64,
+    pub probe_error_count: i64,
+    pub skipped_count: i64,
+    /// Whether the run changed the drift state (false for a run that arrived after a
+    /// run that finished later).
+    pub applied: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A finding of the drift monitor, open or resolved.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DriftFinding {
+    pub id: i64,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub environment_id: Option<i64>,
+    pub environment_name: Option<String>,
+    pub fingerprint: String,
+    #[sqlx(json)]
+    pub consumers: Vec<String>,
+    pub interaction: String,
+    pub request: String,
+    pub pointer: String,
+    pub class: String,
+    pub expected: String,
+    pub actual: String,
+    pub occurrences: i64,
+    pub hint: Option<String>,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The latest run that saw it.
+    pub last_run_id: Option<i64>,
+    /// The latest run that could not check it again, and why.
+    pub unchecked_run_id: Option<i64>,
+    pub unchecked_reason: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_run_id: Option<i64>,
+}
+
+/// What storing a run changed in the drift state of its provider and environment.
+#[derive(Debug, Clone, Default)]
+pub struct DriftChanges {
+    /// Findings that were not open before this run.
+    pub new: Vec<DriftFinding>,
+    /// Findings this run checked and no longer saw.
+    pub resolved: Vec<DriftFinding>,
+    /// Findings this run could not check again (they stay open).
+    pub unchecked: Vec<DriftFinding>,
+    /// Every finding open after this run, oldest first.
+    pub open: Vec<DriftFinding>,
+}
+
+/// The outcome of [`Store::record_drift_run`].
+#[derive(Debug, Clone)]
+pub struct RecordedDriftRun {
+    pub run: DriftRun,
+    /// False when the same run (same provider, environment, start and end) was stored
+    /// before: a retried post. Nothing changes then.
+    pub created: bool,
+    pub changes: DriftChanges,
+}
+
 /// The broker's storage. See the module documentation.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -536,6 +651,40 @@ pub trait Store: Send + Sync + 'static {
         filter: EnvironmentRecordFilter,
     ) -> Result<Vec<ReleasedVersion>, StoreError>;
     async fn end_support(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError>;
+
+    // Drift.
+    /// Stores a run of the drift monitor and, in the same transaction, updates the open
+    /// findings of its provider and environment as [`crate::drift::reconcile`] decides.
+    /// Runs of one provider are stored one at a time.
+    async fn record_drift_run(&self, run: &NewDriftRun) -> Result<RecordedDriftRun, StoreError>;
+    async fn drift_run(&self, id: i64) -> Result<Option<DriftRun>, StoreError>;
+    /// The report of a run, as posted.
+    async fn drift_run_report(&self, id: i64) -> Result<Option<Value>, StoreError>;
+    /// Runs of a provider, newest first, `limit` of them after skipping `offset`.
+    async fn drift_runs(
+        &self,
+        provider_id: i64,
+        environment: EnvironmentScope,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<DriftRun>, StoreError>;
+    async fn drift_run_count(
+        &self,
+        provider_id: i64,
+        environment: EnvironmentScope,
+    ) -> Result<i64, StoreError>;
+    /// The latest applied run of a provider in each environment (and without one).
+    async fn latest_drift_runs(
+        &self,
+        provider_id: i64,
+        environment: EnvironmentScope,
+    ) -> Result<Vec<DriftRun>, StoreError>;
+    /// The open findings of a provider, oldest first.
+    async fn open_drift_findings(
+        &self,
+        provider_id: i64,
+        environment: EnvironmentScope,
+    ) -> Result<Vec<DriftFinding>, StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://path`, `sqlite::memory:`,

@@ -39,6 +39,20 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Serialises drift runs of one provider: both would otherwise read the same open
+    /// findings and both insert a new one. `FOR NO KEY UPDATE` leaves rows that refer to
+    /// the pacticipant (pacts, versions) free to be written meanwhile.
+    async fn lock_drift_scope(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        provider_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT id FROM pacticipants WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(provider_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }
 
 sql_store!(PostgresStore, sqlx::Postgres);

@@ -45,6 +45,15 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// Write transactions already run one at a time (`BEGIN IMMEDIATE`), so drift runs
+    /// of one provider cannot interleave; nothing more to lock.
+    async fn lock_drift_scope(
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        _provider_id: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);

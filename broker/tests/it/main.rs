@@ -8,6 +8,7 @@ mod helpers;
 
 mod auth;
 mod basics;
+mod drift;
 mod for_verification;
 mod matrix;
 mod outage;

@@ -18,7 +18,7 @@ backend_tests!(
 );
 
 /// Publishes a pact whose content is unique to the consumer version.
-async fn publish(app: &TestApp, consumer: &str, version: &str, provider: &str) {
+pub async fn publish(app: &TestApp, consumer: &str, version: &str, provider: &str) {
     app.publish(
         consumer,
         version,
@@ -31,7 +31,7 @@ async fn publish(app: &TestApp, consumer: &str, version: &str, provider: &str) {
 }
 
 /// Publishes a verification result of the pact of a consumer version.
-async fn verify(
+pub async fn verify(
     app: &TestApp,
     provider: &str,
     consumer: &str,
@@ -57,7 +57,7 @@ async fn verify(
     .expect(201);
 }
 
-async fn environment(app: &TestApp, name: &str) -> String {
+pub async fn environment(app: &TestApp, name: &str) -> String {
     let created = app
         .post(
             "/environments",
@@ -68,7 +68,7 @@ async fn environment(app: &TestApp, name: &str) -> String {
     created.body["uuid"].as_str().unwrap().to_string()
 }
 
-async fn deploy(
+pub async fn deploy(
     app: &TestApp,
     pacticipant: &str,
     version: &str,
@@ -106,7 +106,7 @@ async fn release(app: &TestApp, pacticipant: &str, version: &str, env: &str) -> 
 }
 
 /// The reason and every notice, for assertions on wording.
-fn texts(resp: &Resp) -> String {
+pub fn texts(resp: &Resp) -> String {
     let mut out = resp.body["summary"]["reason"]
         .as_str()
         .unwrap_or_default()
@@ -123,7 +123,7 @@ fn texts(resp: &Resp) -> String {
 }
 
 #[track_caller]
-fn assert_decision(resp: &Resp, deployable: Value) {
+pub fn assert_decision(resp: &Resp, deployable: Value) {
     assert_eq!(
         resp.body["summary"]["deployable"],
         deployable,
@@ -132,7 +132,7 @@ fn assert_decision(resp: &Resp, deployable: Value) {
     );
 }
 
-fn has_notice(resp: &Resp, kind: &str, fragment: &str) -> bool {
+pub fn has_notice(resp: &Resp, kind: &str, fragment: &str) -> bool {
     resp.body["notices"]
         .as_array()
         .into_iter()
