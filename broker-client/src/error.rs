@@ -99,6 +99,17 @@ pub enum BrokerError {
         name: String,
         available: Vec<String>,
     },
+
+    /// The broker does not accept drift reports (no `accord:drift` relation).
+    #[error(
+        "the broker at {url} does not accept drift reports (its index has no `accord:drift` \
+         link): drift results need Accord's broker (`accord broker`)"
+    )]
+    DriftNotSupported { url: String },
+
+    /// A drift report cannot be posted as it is.
+    #[error("cannot post the drift report: {problem}")]
+    InvalidDriftReport { problem: &'static str },
 }
 
 impl BrokerError {

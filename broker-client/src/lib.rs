@@ -13,6 +13,10 @@
 //!   [`BrokerClient::record_deployment`], [`BrokerClient::record_release`],
 //!   [`BrokerClient::describe_version`], [`BrokerClient::latest_version`], and a generic
 //!   [`BrokerClient::get`] returning a [`HalDocument`] for everything else.
+//! - Accord's broker extensions: [`BrokerClient::publish_drift_report`] and
+//!   [`BrokerClient::drift_state`] (through the `accord:drift` relation), and
+//!   [`BrokerClient::can_i_deploy_with_drift`]. The drift monitor's report travels as
+//!   JSON, so this crate does not depend on the monitor.
 //! - Server errors (5xx) and network errors are retried with exponential backoff and full
 //!   jitter; client errors (4xx) never are. Every failure is a [`BrokerError`] whose message
 //!   says what failed and what to do. Credentials are never logged or printed. Failed

@@ -318,6 +318,30 @@ pub struct CanIDeployQuery {
     pub ignore: Vec<String>,
 }
 
+/// How can-i-deploy treats open drift of the providers in the target environment
+/// (Accord's broker only; other brokers ignore the parameter).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DriftMode {
+    /// Open drift against the version's pacts makes the answer no (the broker's default).
+    #[default]
+    Block,
+    /// Open drift is reported as warnings; the answer is unchanged.
+    Warn,
+    /// Drift is not looked at.
+    Ignore,
+}
+
+impl DriftMode {
+    /// The value of the `drift` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftMode::Block => "block",
+            DriftMode::Warn => "warn",
+            DriftMode::Ignore => "ignore",
+        }
+    }
+}
+
 /// The broker's answer to a matrix / can-i-deploy query.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Matrix {
@@ -326,6 +350,47 @@ pub struct Matrix {
     pub notices: Vec<Notice>,
     #[serde(default)]
     pub matrix: Vec<MatrixRow>,
+    /// Open drift in the target environment that concerns the answer (Accord's broker,
+    /// when the question names an environment).
+    #[serde(default)]
+    pub drift: Option<MatrixDrift>,
+}
+
+/// The `drift` section of a can-i-deploy answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MatrixDrift {
+    /// `block`, `warn` or `ignore`: how the broker counted the drift.
+    pub mode: String,
+    pub environment: String,
+    /// Whether the drift made the answer no.
+    #[serde(default)]
+    pub blocking: bool,
+    #[serde(default)]
+    pub findings: Vec<MatrixDriftFinding>,
+}
+
+/// An open finding that concerns a consumer version being deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixDriftFinding {
+    pub provider: String,
+    pub consumer: String,
+    pub consumer_version: String,
+    pub environment: String,
+    pub interaction: String,
+    #[serde(default)]
+    pub request: String,
+    pub pointer: String,
+    pub class: String,
+    pub expected: String,
+    pub actual: String,
+    #[serde(default)]
+    pub first_seen_at: Option<String>,
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+    /// The same finding as one line, as in the reason or notices.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// `summary` of a matrix answer. `deployable` is `None` when the answer is unknown
@@ -490,4 +555,125 @@ impl Version {
             body,
         })
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Drift (Accord's broker only).
+
+/// The broker's answer to a posted drift report.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedDriftRun {
+    /// The run's id in the broker.
+    pub id: i64,
+    pub provider: String,
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// False when a run that finished later was already stored: this one is kept but
+    /// does not change the drift state.
+    #[serde(default = "yes")]
+    pub applied: bool,
+    /// True when the broker had this run already (a retried post).
+    #[serde(default)]
+    pub duplicate: bool,
+    /// Findings this run opened.
+    #[serde(default)]
+    pub new: Vec<DriftFindingState>,
+    /// Findings this run no longer saw.
+    #[serde(default)]
+    pub resolved: Vec<DriftFindingState>,
+    /// Open findings this run could not check again (probe failed or skipped).
+    #[serde(default)]
+    pub not_rechecked: Vec<DriftFindingState>,
+    /// Every finding open after this run.
+    #[serde(default)]
+    pub open: Vec<DriftFindingState>,
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The current drift of a provider (`GET` on `accord:drift`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftState {
+    pub provider: String,
+    /// The environment asked for, if one was.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Whether any finding is open.
+    pub drifting: bool,
+    pub open_findings: u64,
+    /// One entry per environment with a run (`environment: None` for runs without one).
+    #[serde(default)]
+    pub environments: Vec<EnvironmentDrift>,
+}
+
+/// The drift of a provider in one environment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentDrift {
+    #[serde(default)]
+    pub environment: Option<String>,
+    pub drifting: bool,
+    /// Open findings the latest run could not check again.
+    #[serde(default)]
+    pub not_rechecked: u64,
+    pub latest_run: DriftRunSummary,
+    /// The probe errors of the latest run, as the monitor reported them.
+    #[serde(default)]
+    pub probe_errors: Vec<Value>,
+    /// The open findings, oldest first.
+    #[serde(default)]
+    pub findings: Vec<DriftFindingState>,
+}
+
+/// A stored run of the drift monitor.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftRunSummary {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: String,
+    #[serde(default)]
+    pub received_at: Option<String>,
+    pub probes: u64,
+    pub interactions_checked: u64,
+    /// How many findings, probe errors and skipped interactions the run had.
+    pub findings: u64,
+    pub probe_errors: u64,
+    pub skipped: u64,
+}
+
+/// A finding as the broker keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftFindingState {
+    /// The SHA-256 (hex) of the monitor's fingerprint of the finding.
+    pub fingerprint: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub consumers: Vec<String>,
+    pub interaction: String,
+    pub request: String,
+    pub pointer: String,
+    pub class: String,
+    pub expected: String,
+    pub actual: String,
+    #[serde(default)]
+    pub occurrences: u64,
+    #[serde(default)]
+    pub hint: Option<String>,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+    /// For open findings: whether the run the answer is about checked it again.
+    #[serde(default)]
+    pub rechecked_by_latest_run: Option<bool>,
+    #[serde(default)]
+    pub not_rechecked_because: Option<String>,
 }

@@ -6,7 +6,7 @@ use tracing::instrument;
 
 use crate::client::BrokerClient;
 use crate::error::BrokerError;
-use crate::types::{CanIDeployQuery, DeployTarget, Matrix, VersionSelector};
+use crate::types::{CanIDeployQuery, DeployTarget, DriftMode, Matrix, VersionSelector};
 
 impl BrokerClient {
     /// Asks whether a pacticipant version can be deployed to an environment (or alongside
@@ -17,8 +17,19 @@ impl BrokerClient {
     /// The official clients build this query directly rather than discover it from the
     /// index (section 12.1 of the API reference), and so does this client, so that
     /// brokers answer it the same way for every client.
-    #[instrument(skip_all, fields(pacticipant = %query.pacticipant), err(level = "debug"))]
     pub async fn can_i_deploy(&self, query: &CanIDeployQuery) -> Result<Matrix, BrokerError> {
+        self.can_i_deploy_with_drift(query, None).await
+    }
+
+    /// [`BrokerClient::can_i_deploy`], saying how open drift in the target environment
+    /// counts (`drift=block|warn|ignore`; `None` leaves it to the broker, which blocks).
+    /// Accord's broker answers drift in [`Matrix::drift`]; other brokers ignore it.
+    #[instrument(skip_all, fields(pacticipant = %query.pacticipant), err(level = "debug"))]
+    pub async fn can_i_deploy_with_drift(
+        &self,
+        query: &CanIDeployQuery,
+        drift: Option<DriftMode>,
+    ) -> Result<Matrix, BrokerError> {
         let mut url = self.resolve("/matrix")?;
         {
             let mut pairs = url.query_pairs_mut();
@@ -59,6 +70,9 @@ impl BrokerClient {
                     pairs.append_pair("latest", "true");
                     pairs.append_pair("latestby", "cvp");
                 }
+            }
+            if let Some(drift) = drift {
+                pairs.append_pair("drift", drift.as_str());
             }
         }
         let what = format!("the matrix for pacticipant {:?}", query.pacticipant);

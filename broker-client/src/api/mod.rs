@@ -1,6 +1,7 @@
 //! The API calls, grouped by resource. Each module adds methods to [`crate::BrokerClient`].
 
 mod contracts;
+mod drift;
 mod environments;
 mod matrix;
 mod verification;

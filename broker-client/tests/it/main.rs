@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod drift;
 mod errors;
 mod navigation;
 mod operations;
