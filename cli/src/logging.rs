@@ -16,7 +16,12 @@ pub enum LogFormat {
 pub struct LogArgs {
     /// Log filter, in `tracing` EnvFilter syntax (e.g. `debug`, `accord_broker=debug`).
     /// The default shows Accord's own information and only warnings from libraries.
-    #[arg(long, global = true, env = "ACCORD_LOG", default_value = "warn,accord=info")]
+    #[arg(
+        long,
+        global = true,
+        env = "ACCORD_LOG",
+        default_value = "warn,accord=info"
+    )]
     pub log: String,
 
     /// Log output format.
@@ -27,7 +32,10 @@ pub struct LogArgs {
 /// Installs the global subscriber. Logs go to stderr: stdout belongs to command output.
 pub fn init(args: &LogArgs) {
     let filter = EnvFilter::try_new(&args.log).unwrap_or_else(|err| {
-        eprintln!("warning: invalid --log filter {:?} ({err}); using `info`", args.log);
+        eprintln!(
+            "warning: invalid --log filter {:?} ({err}); using `info`",
+            args.log
+        );
         EnvFilter::new("info")
     });
     let builder = tracing_subscriber::fmt()

@@ -26,7 +26,8 @@ fn help_lists_every_subcommand() {
         "monitor",
     ] {
         assert!(
-            help.lines().any(|line| line.trim_start().starts_with(command)),
+            help.lines()
+                .any(|line| line.trim_start().starts_with(command)),
             "`accord --help` does not list `{command}`:\n{help}"
         );
     }
