@@ -14,6 +14,12 @@ pub enum MonitorError {
     /// The broker could not be asked for pacts.
     #[error("could not fetch pacts from the broker: {0}")]
     Broker(#[from] accord_broker_client::BrokerError),
+    /// A report could not be posted to the broker.
+    #[error("could not post the drift report to the broker: {0}")]
+    PublishReport(#[source] accord_broker_client::BrokerError),
+    /// A report could not be turned into JSON.
+    #[error("could not encode the drift report as JSON: {0}")]
+    EncodeReport(#[source] serde_json::Error),
     /// The broker has no pact the monitor should check.
     #[error("the broker has no pact for provider {provider:?}{} ({pending} pending or work-in-progress pacts are not monitored); publish the consumers' pacts, record their deployments, or pass --pact-file", environment.as_ref().map(|e| format!(" in environment {e:?}")).unwrap_or_default())]
     NoPactsInBroker {

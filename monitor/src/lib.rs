@@ -19,6 +19,9 @@
 //!    (not drift), and skipped interactions with the reason.
 //! 4. [`service::Application`] runs checks on a schedule, serves Prometheus metrics and
 //!    alerts through [`alert`] once per new finding and once when it is resolved.
+//! 5. With pacts from a broker, [`publish::BrokerPublisher`] posts every report back to it,
+//!    so the broker shows the provider's current drift and can-i-deploy takes it into
+//!    account.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), accord_monitor::MonitorError> {
@@ -43,6 +46,7 @@ pub(crate) mod matcher;
 pub mod metrics;
 mod monitor;
 mod probe;
+pub mod publish;
 pub mod rate;
 pub mod report;
 pub mod schema;

@@ -23,6 +23,7 @@ pub struct MonitorMetrics {
     probe_duration: HistogramVec,
     circuit_state: IntGaugeVec,
     last_check: Gauge,
+    broker_reports: IntCounterVec,
 }
 
 impl MonitorMetrics {
@@ -70,7 +71,15 @@ impl MonitorMetrics {
         registry.register(Box::new(probe_errors.clone()))?;
         registry.register(Box::new(probe_duration.clone()))?;
         registry.register(Box::new(circuit_state.clone()))?;
+        let broker_reports = IntCounterVec::new(
+            Opts::new(
+                "broker_reports_total",
+                "Reports posted to the broker, by outcome (posted, failed).",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(last_check.clone()))?;
+        registry.register(Box::new(broker_reports.clone()))?;
         // Every class is exported from the start, so a dashboard shows zeros rather than
         // missing series before the first drift.
         for class in FindingClass::ALL {
@@ -78,6 +87,9 @@ impl MonitorMetrics {
         }
         for outcome in ["clean", "drift", "probe_errors"] {
             checks.with_label_values(&[outcome]);
+        }
+        for outcome in ["posted", "failed"] {
+            broker_reports.with_label_values(&[outcome]);
         }
         Ok(Self {
             registry,
@@ -87,6 +99,7 @@ impl MonitorMetrics {
             probe_duration,
             circuit_state,
             last_check,
+            broker_reports,
         })
     }
 
@@ -123,6 +136,12 @@ impl MonitorMetrics {
         self.update_circuits(circuits);
         self.last_check
             .set(report.finished_at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// Counts a report posted to the broker, or a post that failed.
+    pub fn record_broker_report(&self, posted: bool) {
+        let outcome = if posted { "posted" } else { "failed" };
+        self.broker_reports.with_label_values(&[outcome]).inc();
     }
 
     pub(crate) fn update_circuits(&self, circuits: &[(String, CircuitState)]) {

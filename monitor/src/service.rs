@@ -32,6 +32,7 @@ use tracing::{error, info};
 use crate::alert::{AlertTracker, WebhookSender, WebhookSettings};
 use crate::error::MonitorError;
 use crate::monitor::Monitor;
+use crate::publish::BrokerPublisher;
 use crate::report::DriftReport;
 
 /// Reports kept for receivers that are a little behind.
@@ -51,6 +52,8 @@ pub struct ServiceConfig {
     /// The report of an earlier run (typically read back from `report_path`): its findings
     /// count as already alerted.
     pub previous_report: Option<DriftReport>,
+    /// Where to post every report (the broker the pacts came from).
+    pub publisher: Option<BrokerPublisher>,
 }
 
 impl ServiceConfig {
@@ -61,6 +64,7 @@ impl ServiceConfig {
             alert_webhook: None,
             report_path: None,
             previous_report: None,
+            publisher: None,
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct Application {
     report_path: Option<PathBuf>,
     tracker: AlertTracker,
     reports: broadcast::Sender<Arc<DriftReport>>,
+    publisher: Option<BrokerPublisher>,
 }
 
 impl Application {
@@ -103,6 +108,7 @@ impl Application {
                 .map(AlertTracker::from_report)
                 .unwrap_or_default(),
             reports,
+            publisher: config.publisher,
         })
     }
 
@@ -111,8 +117,9 @@ impl Application {
         self.port
     }
 
-    /// Every report, sent after its check's alerts went out and its file was written. A
-    /// receiver that falls more than a few reports behind misses the oldest ones.
+    /// Every report, sent after its check's alerts went out, its file was written and it
+    /// was posted to the broker. A receiver that falls more than a few reports behind
+    /// misses the oldest ones.
     pub fn reports(&self) -> broadcast::Receiver<Arc<DriftReport>> {
         self.reports.subscribe()
     }
@@ -142,6 +149,7 @@ impl Application {
             alerts: self.alerts,
             report_path: self.report_path,
             reports: self.reports,
+            publisher: self.publisher,
         });
         let every = self.every;
         info!(%address, ?every, "drift monitor running");
@@ -163,6 +171,7 @@ struct Checks {
     alerts: Option<WebhookSender>,
     report_path: Option<PathBuf>,
     reports: broadcast::Sender<Arc<DriftReport>>,
+    publisher: Option<BrokerPublisher>,
 }
 
 impl Checks {
@@ -180,6 +189,12 @@ impl Checks {
                 && let Err(err) = write_report(path, &report)
             {
                 error!(error = %err, "report not written");
+            }
+            // A broker that cannot be reached is logged and counted; the check stands.
+            if let Some(publisher) = &self.publisher
+                && let Err(err) = publisher.publish(&report, self.monitor.metrics()).await
+            {
+                error!(error = %err, "report not posted to the broker");
             }
             // Nobody listening is fine: the service runs without an audience too.
             let _ = self.reports.send(Arc::new(report));

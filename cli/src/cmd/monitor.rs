@@ -4,18 +4,27 @@
 //! optionally `--environment`). `--once` checks once and exits; `--every 5m` runs as a
 //! service with Prometheus metrics on `--metrics-bind` and alerts on `--alert-webhook`.
 //!
+//! With `--broker-url`, every run's report is posted back to the broker (unless
+//! `--no-publish`), which then shows the provider's current drift and lets can-i-deploy
+//! take it into account. A report that cannot be posted (after the client's retries) is
+//! logged and counted in `accord_monitor_broker_reports_total{outcome="failed"}`, but does
+//! not change the exit code: the exit code says whether the provider drifts, not whether
+//! the broker was reachable.
+//!
 //! Exit codes of `--once`: 0 no drift and every probe answered; 1 drift found; 2 no drift
 //! but some probes failed (unreachable, timeouts, open circuit), or the broker could not be
-//! used; 64 bad usage (a pact or config file that is missing or invalid).
+//! used to fetch the pacts; 64 bad usage (a pact or config file that is missing or invalid).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use accord_broker_client::{BrokerClient, BrokerClientConfig, RetryPolicy};
 use accord_monitor::alert::{AlertTracker, WebhookSender, WebhookSettings};
 use accord_monitor::config::MonitorConfig;
+use accord_monitor::publish::BrokerPublisher;
 use accord_monitor::service::{Application, ServiceConfig, read_report, write_report};
 use accord_monitor::source::{pacts_from_broker, pacts_from_files};
 use accord_monitor::{Monitor, MonitorError, Outcome};
@@ -115,6 +124,24 @@ pub struct MonitorArgs {
     )]
     pub metrics_bind: SocketAddr,
 
+    /// Post each run's report to the broker the pacts came from (the default with
+    /// --broker-url), so the broker shows the drift and can-i-deploy takes it into account.
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_PUBLISH_TO_BROKER",
+        requires = "broker_url",
+        overrides_with = "no_publish"
+    )]
+    pub publish_to_broker: bool,
+
+    /// Do not post reports to the broker.
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_NO_PUBLISH",
+        overrides_with = "publish_to_broker"
+    )]
+    pub no_publish: bool,
+
     /// How many times to retry broker requests that fail with 5xx or a network error.
     #[arg(
         long,
@@ -139,6 +166,7 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
             "--alert-webhook with --once needs --json FILE: the report file remembers which findings were already alerted, so each is alerted once",
         ));
     }
+    let mut publisher = None;
     let contracts = match &args.broker_url {
         Some(broker_url) => {
             let provider = args.provider.as_deref().unwrap_or_default();
@@ -151,6 +179,10 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
                 .with_retry(RetryPolicy::with_retries(args.broker_retries));
             let fetched = match BrokerClient::new(config) {
                 Ok(client) => {
+                    let client = Arc::new(client);
+                    if !args.no_publish {
+                        publisher = Some(BrokerPublisher::new(client.clone()));
+                    }
                     pacts_from_broker(&client, provider, args.environment.as_deref()).await
                 }
                 Err(err) => Err(MonitorError::from(err)),
@@ -185,8 +217,8 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     };
 
     match args.every {
-        Some(every) => run_service(monitor, &args, every, previous).await,
-        None => run_once(monitor, &args, previous).await,
+        Some(every) => run_service(monitor, &args, every, previous, publisher).await,
+        None => run_once(monitor, &args, previous, publisher).await,
     }
 }
 
@@ -194,9 +226,23 @@ async fn run_once(
     monitor: Monitor,
     args: &MonitorArgs,
     previous: Option<accord_monitor::DriftReport>,
+    publisher: Option<BrokerPublisher>,
 ) -> anyhow::Result<ExitCode> {
     let report = monitor.check().await;
     print!("{}", report.to_table());
+    if let Some(publisher) = &publisher {
+        // The exit code stays about the provider: a broker that is away is only reported.
+        match publisher.publish(&report, monitor.metrics()).await {
+            Ok(run) => eprintln!(
+                "Report posted to the broker as run {} ({} new, {} resolved, {} open finding(s)).",
+                run.id,
+                run.new.len(),
+                run.resolved.len(),
+                run.open.len()
+            ),
+            Err(err) => eprintln!("warning: {err}"),
+        }
+    }
     if let Some(webhook) = &args.alert_webhook {
         let mut tracker = previous
             .as_ref()
@@ -224,8 +270,10 @@ async fn run_service(
     args: &MonitorArgs,
     every: Duration,
     previous: Option<accord_monitor::DriftReport>,
+    publisher: Option<BrokerPublisher>,
 ) -> anyhow::Result<ExitCode> {
     let mut config = ServiceConfig::new(every, args.metrics_bind);
+    config.publisher = publisher;
     config.alert_webhook = args.alert_webhook.clone().map(WebhookSettings::new);
     config.report_path = args.json.clone();
     config.previous_report = previous;
@@ -270,7 +318,9 @@ fn failure(error: &MonitorError) -> ExitCode {
         | MonitorError::HttpClient(_)
         | MonitorError::Metrics { .. }
         | MonitorError::AlertDelivery { .. }
-        | MonitorError::WriteReport { .. } => EXIT_PROBE_ERRORS,
+        | MonitorError::WriteReport { .. }
+        | MonitorError::PublishReport(_)
+        | MonitorError::EncodeReport(_) => EXIT_PROBE_ERRORS,
         _ => EXIT_USAGE,
     };
     ExitCode::from(code)
@@ -361,6 +411,38 @@ mod tests {
             .collect();
         let args = parse(&broker).unwrap();
         assert_eq!(args.provider.as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn reports_go_to_the_broker_unless_turned_off() {
+        let base = [
+            "--base-url",
+            "http://127.0.0.1:8080",
+            "--once",
+            "--broker-url",
+            "http://broker",
+            "--provider",
+            "orders",
+        ];
+        let default = parse(&base).unwrap();
+        assert!(!default.no_publish);
+        let off: Vec<&str> = base.iter().copied().chain(["--no-publish"]).collect();
+        assert!(parse(&off).unwrap().no_publish);
+        let on_again: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--no-publish", "--publish-to-broker"])
+            .collect();
+        assert!(!parse(&on_again).unwrap().no_publish);
+        let without_broker = parse(&[
+            "--base-url",
+            "http://127.0.0.1:8080",
+            "--once",
+            "--pact-file",
+            "a.json",
+            "--publish-to-broker",
+        ]);
+        assert!(without_broker.is_err());
     }
 
     #[test]

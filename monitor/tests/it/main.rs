@@ -4,5 +4,6 @@ mod broker;
 mod drift;
 mod helpers;
 mod probing;
+mod published;
 mod service;
 mod snapshots;
