@@ -40,6 +40,7 @@ mod repr;
 mod routes;
 mod startup;
 pub mod store;
+mod ui;
 
 pub use config::{AuthConfig, BasicCredentials, Config};
 pub use error::BrokerError;

@@ -160,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
     });
     routes::router()
+        .merge(crate::ui::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,7 +1,8 @@
 //! The index resource: every relation a client can navigate from.
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
@@ -201,7 +202,16 @@ const RELATIONS: &[(&str, &str, bool, &str)] = &[
     ),
 ];
 
-async fn index(Base(base): Base) -> Response {
+async fn index(
+    State(state): State<AppState>,
+    Base(base): Base,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    // Browsers get the web UI's home page; API clients keep getting HAL.
+    if crate::ui::wants_html(&headers) {
+        return crate::ui::index_page(&state, &base, raw.as_deref()).await;
+    }
     let mut links = Map::new();
     links.insert("self".into(), json!({ "href": base, "title": "Index" }));
     for (relation, path, templated, title) in RELATIONS {

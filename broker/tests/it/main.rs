@@ -14,6 +14,7 @@ mod matrix;
 mod outage;
 mod pacticipants;
 mod publishing;
+mod ui;
 mod verifications;
 
 pub use helpers::*;

@@ -1,0 +1,883 @@
+//! The web UI: HTML pages for a person in a browser, served next to the API.
+//!
+//! Every page is rendered on the server from the same [`Store`](crate::store::Store)
+//! and matrix rules the API uses; there is no JavaScript framework and nothing is
+//! loaded from elsewhere. `GET /` answers the home page to browsers (an `Accept`
+//! header naming `text/html`, see [`wants_html`]) and the HAL index to API clients;
+//! the other pages live under `/ui/` and link to each other and to the HAL
+//! resources they show.
+//!
+//! - `/ui` (and `/` for browsers): pacticipants and their latest pacts with the
+//!   latest verification result, paged with `?page=&size=` (50 a page by default);
+//! - `/ui/pacts/provider/{p}/consumer/{c}/version/{v}` and `.../latest`: a pact as
+//!   documentation ([`pact_doc`]);
+//! - `/ui/matrix?pacticipant=&version=&branch=`: the matrix rows of a pacticipant;
+//! - `/ui/can-i-deploy?pacticipant=&version=&environment=`: the answer and its reasons;
+//! - `/ui/environments`: what is deployed and released where;
+//! - `/ui/network`: who depends on whom, as an SVG ([`network`]) and a table.
+
+mod html;
+mod network;
+mod pact_doc;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use self::html::{Status, a, esc, page};
+use crate::domain::{PacticipantName, VersionNumber};
+use crate::http::{Base, enc, enc_query};
+use crate::matrix::{
+    self, LatestBy, MatrixError, MatrixQuery, NoticeKind, Options, Row, SelectorSpec,
+};
+use crate::query::NestedQuery;
+use crate::repr::{Urls, generated_display_name, time};
+use crate::startup::AppState;
+use crate::store::{
+    EnvironmentRecordFilter, Pacticipant, Publication, PublicationFilter, StoreError,
+    VerificationFilter,
+};
+
+/// Pacticipants on one page of the home page unless `size` says otherwise.
+const DEFAULT_PAGE_SIZE: usize = 50;
+/// The largest page a client may ask for, so one request cannot ask for everything.
+const MAX_PAGE_SIZE: usize = 500;
+/// Matrix rows shown at most; the can-i-deploy answer still considers every row.
+const MAX_ROWS: usize = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ui", get(home))
+        .route(
+            "/ui/pacts/provider/{provider}/consumer/{consumer}/version/{version}",
+            get(pact_of_version),
+        )
+        .route(
+            "/ui/pacts/provider/{provider}/consumer/{consumer}/latest",
+            get(latest_pact),
+        )
+        .route("/ui/matrix", get(matrix_page))
+        .route("/ui/can-i-deploy", get(can_i_deploy_page))
+        .route("/ui/environments", get(environments_page))
+        .route("/ui/network", get(network_page))
+}
+
+/// Whether a request comes from a browser: its `Accept` names `text/html` and not
+/// HAL. Browsers send `text/html,application/xhtml+xml,...`; Pact clients send
+/// `application/hal+json` and curl sends `*/*`, and both keep getting JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    accept.contains("text/html") && !accept.contains("application/hal+json")
+}
+
+/// Why a page could not be shown. Rendered as an HTML page with the right status.
+#[derive(Debug)]
+pub enum UiError {
+    NotFound(String),
+    BadRequest(Vec<String>),
+    Store(StoreError),
+}
+
+impl From<StoreError> for UiError {
+    fn from(err: StoreError) -> Self {
+        UiError::Store(err)
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let (status, title, lines) = match self {
+            UiError::NotFound(message) => (StatusCode::NOT_FOUND, "Not found", vec![message]),
+            UiError::BadRequest(lines) => (StatusCode::BAD_REQUEST, "Bad request", lines),
+            UiError::Store(err) => {
+                tracing::error!(error = &err as &dyn std::error::Error, "web UI page failed");
+                let status = match err {
+                    StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (
+                    status,
+                    "Something went wrong",
+                    vec!["The broker could not read its database; try again shortly.".to_string()],
+                )
+            }
+        };
+        let mut body = String::from("<div class=\"errors\"><ul>");
+        for line in &lines {
+            let _ = write!(body, "<li>{}</li>", esc(line));
+        }
+        body.push_str("</ul></div>");
+        // Error pages link relative to the host: the base URL may be what failed.
+        html::html(status, page("", title, &body))
+    }
+}
+
+/// The home page, for `GET /` from a browser.
+pub async fn index_page(state: &AppState, base: &str, raw_query: Option<&str>) -> Response {
+    match home_page(state, base, raw_query).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn home(
+    State(state): State<AppState>,
+    Base(base): Base,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    index_page(&state, &base, raw.as_deref()).await
+}
+
+/// `page` and `size` from the query string, 1-based, with the defaults.
+fn paging(query: &NestedQuery) -> Result<(usize, usize), UiError> {
+    let read = |key: &str, default: usize, max: usize| -> Result<usize, UiError> {
+        match query.get(key).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(value) => match value.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(UiError::BadRequest(vec![format!(
+                    "{key} must be a whole number from 1 to {max}, not {value:?}"
+                )])),
+            },
+        }
+    };
+    Ok((
+        read("page", 1, usize::MAX)?,
+        read("size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?,
+    ))
+}
+
+/// The latest pact of each provider a consumer has published for, with the latest
+/// verification result of its content.
+async fn latest_pacts(
+    state: &AppState,
+    consumer: &Pacticipant,
+) -> Result<Vec<(Publication, Option<bool>)>, UiError> {
+    let publications = state
+        .store
+        .publications(PublicationFilter {
+            consumer_id: Some(consumer.id),
+            ..Default::default()
+        })
+        .await?;
+    // Oldest first, so the last one seen per provider is the latest.
+    let mut latest: BTreeMap<String, Publication> = BTreeMap::new();
+    for publication in publications {
+        latest.insert(publication.provider_name.clone(), publication);
+    }
+    let mut out = Vec::with_capacity(latest.len());
+    for (_, publication) in latest {
+        let verifications = state
+            .store
+            .verifications(VerificationFilter {
+                pact_version_id: Some(publication.pact_version_id),
+                ..Default::default()
+            })
+            .await?;
+        let success = verifications.last().map(|v| v.success);
+        out.push((publication, success));
+    }
+    Ok(out)
+}
+
+async fn home_page(
+    state: &AppState,
+    base: &str,
+    raw_query: Option<&str>,
+) -> Result<Response, UiError> {
+    let query = NestedQuery::parse(raw_query.unwrap_or_default());
+    let (number, size) = paging(&query)?;
+    let all = state.store.pacticipants().await?;
+    let total = all.len();
+    let pages = total.div_ceil(size).max(1);
+    let shown: Vec<Pacticipant> = all
+        .into_iter()
+        .skip((number - 1).saturating_mul(size))
+        .take(size)
+        .collect();
+    let urls = Urls(base);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p class=\"muted\">{total} pacticipant{}. {} for the API.</p>",
+        if total == 1 { "" } else { "s" },
+        a(&format!("{base}/pacticipants"), "Pacticipants as HAL JSON")
+    );
+    body.push_str(
+        "<table id=\"pacticipants\"><tr><th>Pacticipant</th><th>Latest version</th>\
+         <th>Its pacts (as consumer): latest version and verification</th>\
+         <th>Consumers</th></tr>",
+    );
+    for pacticipant in &shown {
+        let latest_version = state.store.latest_version(pacticipant.id).await?;
+        let pacts = latest_pacts(state, pacticipant).await?;
+        let integrations = state.store.integrations_of(pacticipant.id).await?;
+        let _ = write!(
+            body,
+            "<tr class=\"pacticipant\"><td>{} <small>({})</small></td><td>{}</td><td>",
+            a(
+                &format!(
+                    "{base}/ui/matrix?pacticipant={}",
+                    enc_query(&pacticipant.name)
+                ),
+                &pacticipant.name
+            ),
+            a(&urls.pacticipant(&pacticipant.name), "API"),
+            latest_version
+                .as_ref()
+                .map(|v| esc(&v.number))
+                .unwrap_or_else(|| "<span class=\"muted\">none</span>".into())
+        );
+        if pacts.is_empty() {
+            body.push_str("<span class=\"muted\">none</span>");
+        }
+        body.push_str("<ul>");
+        for (publication, success) in &pacts {
+            let doc = format!(
+                "{base}/ui/pacts/provider/{}/consumer/{}/version/{}",
+                enc(&publication.provider_name),
+                enc(&publication.consumer_name),
+                enc(&publication.consumer_version_number)
+            );
+            let _ = write!(
+                body,
+                "<li class=\"pact\">→ {} {} {} <small class=\"muted\">published {}</small></li>",
+                a(&doc, &publication.provider_name),
+                esc(&publication.consumer_version_number),
+                Status::of(*success).badge(),
+                esc(&time(&publication.created_at))
+            );
+        }
+        body.push_str("</ul></td><td>");
+        let consumers: Vec<String> = integrations
+            .iter()
+            .filter(|i| i.provider_id == pacticipant.id)
+            .map(|i| {
+                a(
+                    &format!(
+                        "{base}/ui/pacts/provider/{}/consumer/{}/latest",
+                        enc(&i.provider_name),
+                        enc(&i.consumer_name)
+                    ),
+                    &i.consumer_name,
+                )
+            })
+            .collect();
+        if consumers.is_empty() {
+            body.push_str("<span class=\"muted\">none</span>");
+        } else {
+            body.push_str(&consumers.join(", "));
+        }
+        body.push_str("</td></tr>");
+    }
+    body.push_str("</table>");
+    pager(&mut body, base, number, pages, size, total);
+    Ok(html::html(
+        StatusCode::OK,
+        page(base, "Pacticipants", &body),
+    ))
+}
+
+fn pager(body: &mut String, base: &str, number: usize, pages: usize, size: usize, total: usize) {
+    let _ = write!(
+        body,
+        "<nav class=\"pages\" aria-label=\"Pages\"><span>Page {number} of {pages} ({total} in all)</span>"
+    );
+    if number > 1 {
+        let previous = (number - 1).min(pages);
+        let _ = write!(
+            body,
+            "<a rel=\"prev\" href=\"{}\">← previous</a>",
+            esc(&format!("{base}/ui?page={previous}&size={size}"))
+        );
+    }
+    if number < pages {
+        let _ = write!(
+            body,
+            "<a rel=\"next\" href=\"{}\">next →</a>",
+            esc(&format!("{base}/ui?page={}&size={size}", number + 1))
+        );
+    }
+    body.push_str("</nav>");
+}
+
+async fn find(state: &AppState, name: &str) -> Result<Pacticipant, UiError> {
+    let parsed = PacticipantName::parse("pacticipant", name)
+        .map_err(|err| UiError::BadRequest(vec![err.to_string()]))?;
+    state
+        .store
+        .pacticipant(&parsed)
+        .await?
+        .ok_or_else(|| UiError::NotFound(format!("No pacticipant named '{name}'")))
+}
+
+async fn pact_of_version(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer, version)): Path<(String, String, String)>,
+) -> Result<Response, UiError> {
+    pact_page(&state, &base, &provider, &consumer, Some(&version)).await
+}
+
+async fn latest_pact(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    pact_page(&state, &base, &provider, &consumer, None).await
+}
+
+/// A pact as documentation: the one published by a consumer version, or the latest.
+async fn pact_page(
+    state: &AppState,
+    base: &str,
+    provider: &str,
+    consumer: &str,
+    version: Option<&str>,
+) -> Result<Response, UiError> {
+    let provider = find(state, provider).await?;
+    let consumer = find(state, consumer).await?;
+    let consumer_version_id = match version {
+        Some(number) => {
+            let parsed = VersionNumber::parse("version", number)
+                .map_err(|err| UiError::BadRequest(vec![err.to_string()]))?;
+            let found = state
+                .store
+                .version(consumer.id, &parsed)
+                .await?
+                .ok_or_else(|| {
+                    UiError::NotFound(format!(
+                        "No version '{number}' of pacticipant '{}'",
+                        consumer.name
+                    ))
+                })?;
+            Some(found.id)
+        }
+        None => None,
+    };
+    let publications = state
+        .store
+        .publications(PublicationFilter {
+            consumer_id: Some(consumer.id),
+            provider_id: Some(provider.id),
+            consumer_version_id,
+            ..Default::default()
+        })
+        .await?;
+    let publication = publications.last().ok_or_else(|| {
+        UiError::NotFound(format!(
+            "No pact between consumer '{}' and provider '{}'{}",
+            consumer.name,
+            provider.name,
+            version
+                .map(|v| format!(" for consumer version '{v}'"))
+                .unwrap_or_default()
+        ))
+    })?;
+    let content = state
+        .store
+        .pact_version(publication.pact_version_id)
+        .await?
+        .ok_or_else(|| UiError::NotFound("The pact's content is gone".to_string()))?;
+    let verifications = state
+        .store
+        .verifications(VerificationFilter {
+            pact_version_id: Some(publication.pact_version_id),
+            ..Default::default()
+        })
+        .await?;
+    let json: serde_json::Value = serde_json::from_str(&content.content).unwrap_or_default();
+    let urls = Urls(base);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p>Consumer {} version <strong>{}</strong>, provider {}; published {}.</p>",
+        a(
+            &format!("{base}/ui/matrix?pacticipant={}", enc_query(&consumer.name)),
+            &consumer.name
+        ),
+        esc(&publication.consumer_version_number),
+        a(
+            &format!("{base}/ui/matrix?pacticipant={}", enc_query(&provider.name)),
+            &provider.name
+        ),
+        esc(&time(&publication.created_at))
+    );
+    match verifications.last() {
+        Some(v) => {
+            let _ = write!(
+                body,
+                "<p>Latest verification: {} by {} version {} at {}.</p>",
+                Status::of(Some(v.success)).badge(),
+                esc(&v.provider_name),
+                esc(&v.provider_version_number),
+                esc(&time(&v.created_at))
+            );
+        }
+        None => {
+            let _ = write!(
+                body,
+                "<p>Latest verification: {}</p>",
+                Status::Never.badge()
+            );
+        }
+    }
+    let _ = write!(
+        body,
+        "<p>{} · {} · {}</p>",
+        a(
+            &urls.pact(
+                &provider.name,
+                &consumer.name,
+                &publication.consumer_version_number
+            ),
+            "This pact as JSON (API)"
+        ),
+        a(
+            &format!(
+                "{base}/ui/matrix?pacticipant={}&version={}",
+                enc_query(&consumer.name),
+                enc_query(&publication.consumer_version_number)
+            ),
+            "Matrix of this version"
+        ),
+        a(
+            &format!(
+                "{base}/ui/can-i-deploy?pacticipant={}&version={}",
+                enc_query(&consumer.name),
+                enc_query(&publication.consumer_version_number)
+            ),
+            "Can I deploy it?"
+        ),
+    );
+    body.push_str(&pact_doc::render(&json));
+    let title = format!("A pact between {} and {}", consumer.name, provider.name);
+    Ok(html::html(StatusCode::OK, page(base, &title, &body)))
+}
+
+/// One text input of a form, keeping what was typed.
+fn input(name: &str, label: &str, value: Option<&str>) -> String {
+    format!(
+        "<label>{label}<input name=\"{name}\" value=\"{}\"></label>",
+        esc(value.unwrap_or_default())
+    )
+}
+
+/// The matrix rows as a table.
+fn rows_table(body: &mut String, base: &str, rows: &[Row]) {
+    if rows.is_empty() {
+        body.push_str("<p class=\"muted\">No rows.</p>");
+        return;
+    }
+    body.push_str(
+        "<table id=\"matrix\"><tr><th>Consumer</th><th>Consumer version</th><th>Provider</th>\
+         <th>Provider version</th><th>Published</th><th>Verified</th><th>Result</th></tr>",
+    );
+    for row in rows {
+        let p = &row.publication;
+        let doc = format!(
+            "{base}/ui/pacts/provider/{}/consumer/{}/version/{}",
+            enc(&p.provider_name),
+            enc(&p.consumer_name),
+            enc(&p.consumer_version_number)
+        );
+        let (provider_version, verified_at) = match &row.verification {
+            Some(v) => (esc(&v.provider_version_number), esc(&time(&v.created_at))),
+            None => (String::new(), String::new()),
+        };
+        let _ = write!(
+            body,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            if row.ignored { " class=\"muted\"" } else { "" },
+            esc(&p.consumer_name),
+            a(&doc, &p.consumer_version_number),
+            esc(&p.provider_name),
+            provider_version,
+            esc(&time(&p.created_at)),
+            verified_at,
+            Status::of(row.verification.as_ref().map(|v| v.success)).badge(),
+            if row.ignored { " (ignored)" } else { "" }
+        );
+    }
+    body.push_str("</table>");
+}
+
+fn non_blank<'a>(query: &'a NestedQuery, key: &str) -> Option<&'a str> {
+    query.get(key).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `/ui/matrix?pacticipant=&version=&branch=`.
+async fn matrix_page(
+    State(state): State<AppState>,
+    Base(base): Base,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let query = NestedQuery::parse(raw.as_deref().unwrap_or_default());
+    let pacticipant = non_blank(&query, "pacticipant");
+    let version = non_blank(&query, "version");
+    let branch = non_blank(&query, "branch");
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"{}\">{}{}{}<button type=\"submit\">Show</button></form>",
+        esc(&format!("{base}/ui/matrix")),
+        input("pacticipant", "Pacticipant", pacticipant),
+        input("version", "Version (optional)", version),
+        input("branch", "Branch (optional)", branch),
+    );
+    let Some(name) = pacticipant else {
+        body.push_str("<p>Name a pacticipant to see its pacts and verification results.</p>");
+        return Ok(html::html(StatusCode::OK, page(&base, "Matrix", &body)));
+    };
+    let matrix_query = MatrixQuery {
+        selectors: vec![SelectorSpec {
+            pacticipant: name.to_string(),
+            version: version.map(str::to_string),
+            branch: branch.map(str::to_string),
+            ..Default::default()
+        }],
+        options: Options {
+            latestby: Some(LatestBy::Cvpv),
+            limit: Some(MAX_ROWS),
+            ..Default::default()
+        },
+        ignore: vec![],
+    };
+    let mut api = format!("{base}/matrix?q[][pacticipant]={}", enc_query(name));
+    for (key, value) in [("version", version), ("branch", branch)] {
+        if let Some(value) = value {
+            let _ = write!(api, "&q[][{key}]={}", enc_query(value));
+        }
+    }
+    api.push_str("&latestby=cvpv");
+    let status = match matrix::evaluate(state.store.as_ref(), &base, &matrix_query).await {
+        Ok(outcome) => {
+            let c = &outcome.counts;
+            let _ = write!(
+                body,
+                "<p>{} verified, {} failed, {} not verified. {}</p>",
+                c.success,
+                c.failed,
+                c.unknown,
+                a(&api, "This matrix as JSON (API)")
+            );
+            rows_table(&mut body, &base, &outcome.rows);
+            if outcome.rows.len() >= MAX_ROWS {
+                let _ = write!(
+                    body,
+                    "<p class=\"muted\">Showing the first {MAX_ROWS} rows.</p>"
+                );
+            }
+            StatusCode::OK
+        }
+        Err(MatrixError::Invalid(errors)) => {
+            errors_list(&mut body, &errors);
+            StatusCode::BAD_REQUEST
+        }
+        Err(MatrixError::Store(err)) => return Err(err.into()),
+    };
+    let title = format!("Matrix of {name}");
+    Ok(html::html(status, page(&base, &title, &body)))
+}
+
+fn errors_list(body: &mut String, errors: &[String]) {
+    body.push_str("<div class=\"errors\"><ul>");
+    for error in errors {
+        let _ = write!(body, "<li>{}</li>", esc(error));
+    }
+    body.push_str("</ul></div>");
+}
+
+/// `/ui/can-i-deploy?pacticipant=&version=&environment=`: a form, and the answer.
+async fn can_i_deploy_page(
+    State(state): State<AppState>,
+    Base(base): Base,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let query = NestedQuery::parse(raw.as_deref().unwrap_or_default());
+    let pacticipant = non_blank(&query, "pacticipant");
+    let version = non_blank(&query, "version");
+    let environment = non_blank(&query, "environment");
+    let environments = state.store.environments().await?;
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"{}\">{}{}<label>Environment<select name=\"environment\">",
+        esc(&format!("{base}/ui/can-i-deploy")),
+        input("pacticipant", "Pacticipant", pacticipant),
+        input("version", "Version", version),
+    );
+    body.push_str("<option value=\"\">(choose)</option>");
+    for env in &environments {
+        let _ = write!(
+            body,
+            "<option value=\"{}\"{}>{}</option>",
+            esc(&env.name),
+            if Some(env.name.as_str()) == environment {
+                " selected"
+            } else {
+                ""
+            },
+            esc(&env.name)
+        );
+    }
+    body.push_str("</select></label><button type=\"submit\">Ask</button></form>");
+    if pacticipant.is_none() && version.is_none() && environment.is_none() {
+        body.push_str("<p>Name a pacticipant version and the environment it is going to.</p>");
+        return Ok(html::html(
+            StatusCode::OK,
+            page(&base, "Can I deploy?", &body),
+        ));
+    }
+    let mut missing = Vec::new();
+    for (key, value) in [
+        ("pacticipant", pacticipant),
+        ("version", version),
+        ("environment", environment),
+    ] {
+        if value.is_none() {
+            missing.push(format!("{key} is missing"));
+        }
+    }
+    let (Some(pacticipant), Some(version), Some(environment)) = (pacticipant, version, environment)
+    else {
+        errors_list(&mut body, &missing);
+        return Ok(html::html(
+            StatusCode::BAD_REQUEST,
+            page(&base, "Can I deploy?", &body),
+        ));
+    };
+    let matrix_query = MatrixQuery {
+        selectors: vec![SelectorSpec {
+            pacticipant: pacticipant.to_string(),
+            version: Some(version.to_string()),
+            ..Default::default()
+        }],
+        options: Options {
+            environment: Some(environment.to_string()),
+            latestby: Some(LatestBy::Cvpv),
+            limit: Some(MAX_ROWS),
+            ..Default::default()
+        },
+        ignore: vec![],
+    };
+    let api = format!(
+        "{base}/can-i-deploy?pacticipant={}&version={}&environment={}",
+        enc_query(pacticipant),
+        enc_query(version),
+        enc_query(environment)
+    );
+    let title = format!("Can I deploy {pacticipant} {version} to {environment}?");
+    let status = match matrix::evaluate(state.store.as_ref(), &base, &matrix_query).await {
+        Ok(outcome) => {
+            let (class, answer) = match outcome.deployable {
+                Some(true) => ("ok", "Yes"),
+                Some(false) => ("fail", "No"),
+                None => ("none", "Unknown: some results are missing"),
+            };
+            let _ = write!(
+                body,
+                "<p id=\"answer\" class=\"answer {class}\" data-deployable=\"{}\">{answer}</p>\
+                 <h2>Why</h2><ul id=\"reasons\">",
+                match outcome.deployable {
+                    Some(true) => "true",
+                    Some(false) => "false",
+                    None => "unknown",
+                }
+            );
+            for reason in &outcome.reasons {
+                let _ = write!(
+                    body,
+                    "<li class=\"{}\">{}</li>",
+                    kind_class(reason.kind),
+                    esc(&reason.text)
+                );
+            }
+            body.push_str("</ul>");
+            if !outcome.notices.is_empty() {
+                body.push_str("<h2>Notices</h2><ul id=\"notices\">");
+                for notice in &outcome.notices {
+                    let _ = write!(
+                        body,
+                        "<li class=\"{}\">{}</li>",
+                        kind_class(notice.kind),
+                        esc(&notice.text)
+                    );
+                }
+                body.push_str("</ul>");
+            }
+            let _ = write!(
+                body,
+                "<p>{}</p><h2>Matrix</h2>",
+                a(&api, "This answer as JSON (API)")
+            );
+            rows_table(&mut body, &base, &outcome.rows);
+            StatusCode::OK
+        }
+        Err(MatrixError::Invalid(errors)) => {
+            errors_list(&mut body, &errors);
+            StatusCode::BAD_REQUEST
+        }
+        Err(MatrixError::Store(err)) => return Err(err.into()),
+    };
+    Ok(html::html(status, page(&base, &title, &body)))
+}
+
+fn kind_class(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::Success => "ok",
+        NoticeKind::Error => "fail",
+        NoticeKind::Info | NoticeKind::Warning => "none",
+    }
+}
+
+/// `/ui/environments`: what is currently deployed and released in each environment.
+async fn environments_page(
+    State(state): State<AppState>,
+    Base(base): Base,
+) -> Result<Response, UiError> {
+    let environments = state.store.environments().await?;
+    let urls = Urls(&base);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p class=\"muted\">{}</p>",
+        a(&format!("{base}/environments"), "Environments as HAL JSON")
+    );
+    if environments.is_empty() {
+        body.push_str("<p>No environments yet.</p>");
+    }
+    for env in &environments {
+        let filter = EnvironmentRecordFilter {
+            environment_id: Some(env.id),
+            current_only: true,
+            ..Default::default()
+        };
+        let deployed = state.store.deployed_versions(filter).await?;
+        let released = state.store.released_versions(filter).await?;
+        let _ = write!(
+            body,
+            "<section class=\"environment\"><h2>{}{}</h2><p>{}</p>",
+            esc(&env
+                .display_name
+                .clone()
+                .unwrap_or_else(|| generated_display_name(&env.name))),
+            if env.production {
+                " <small>(production)</small>"
+            } else {
+                ""
+            },
+            a(&urls.environment(&env.uuid), "API")
+        );
+        if deployed.is_empty() && released.is_empty() {
+            body.push_str("<p class=\"muted\">Nothing deployed or released.</p></section>");
+            continue;
+        }
+        body.push_str(
+            "<table><tr><th>Pacticipant</th><th>Version</th><th>How</th><th>Since</th><th></th></tr>",
+        );
+        let mut record = |name: &str, number: &str, how: String, since: &str| {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                a(
+                    &format!("{base}/ui/matrix?pacticipant={}", enc_query(name)),
+                    name
+                ),
+                esc(number),
+                esc(&how),
+                esc(since),
+                a(
+                    &format!(
+                        "{base}/ui/can-i-deploy?pacticipant={}&version={}&environment={}",
+                        enc_query(name),
+                        enc_query(number),
+                        enc_query(&env.name)
+                    ),
+                    "can I deploy?"
+                )
+            );
+        };
+        for d in &deployed {
+            let how = match &d.application_instance {
+                Some(instance) => format!("deployed (instance {instance})"),
+                None => "deployed".to_string(),
+            };
+            record(
+                &d.pacticipant_name,
+                &d.version_number,
+                how,
+                &time(&d.created_at),
+            );
+        }
+        for r in &released {
+            record(
+                &r.pacticipant_name,
+                &r.version_number,
+                "released".to_string(),
+                &time(&r.created_at),
+            );
+        }
+        body.push_str("</table></section>");
+    }
+    Ok(html::html(
+        StatusCode::OK,
+        page(&base, "Environments", &body),
+    ))
+}
+
+/// `/ui/network`: who depends on whom, as an SVG and as a table.
+async fn network_page(
+    State(state): State<AppState>,
+    Base(base): Base,
+) -> Result<Response, UiError> {
+    let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
+    // Each integration is listed by both of its pacticipants; the set keeps one.
+    for pacticipant in state.store.pacticipants().await? {
+        for integration in state.store.integrations_of(pacticipant.id).await? {
+            edges.insert((integration.consumer_name, integration.provider_name));
+        }
+    }
+    let mut body = String::new();
+    if edges.is_empty() {
+        body.push_str("<p>No pacts yet, so no one depends on anyone.</p>");
+        return Ok(html::html(StatusCode::OK, page(&base, "Network", &body)));
+    }
+    body.push_str(
+        "<p class=\"muted\">Arrows point from a consumer to the provider it depends on.</p>",
+    );
+    body.push_str(&network::svg(&base, &edges));
+    body.push_str(
+        "<table id=\"integrations\"><tr><th>Consumer</th><th>depends on</th><th>Pact</th></tr>",
+    );
+    for (consumer, provider) in &edges {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{} · {}</td></tr>",
+            esc(consumer),
+            esc(provider),
+            a(
+                &format!(
+                    "{base}/ui/pacts/provider/{}/consumer/{}/latest",
+                    enc(provider),
+                    enc(consumer)
+                ),
+                "latest pact"
+            ),
+            a(&Urls(&base).integration(provider, consumer), "API")
+        );
+    }
+    body.push_str("</table>");
+    Ok(html::html(StatusCode::OK, page(&base, "Network", &body)))
+}
