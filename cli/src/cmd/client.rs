@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use accord_broker_client::{
     BrokerAuth, BrokerClient, BrokerClientConfig, BrokerError, CanIDeployQuery, ContractToPublish,
-    DeployTarget, Matrix, NewEnvironment, Notice, OnConflict, PublishContracts, RetryPolicy,
-    Version, VersionSelector,
+    DeployTarget, DriftMode, Matrix, MatrixDrift, NewEnvironment, Notice, OnConflict,
+    PublishContracts, RetryPolicy, Version, VersionSelector,
 };
 use accord_contract::Contract;
 use anyhow::Context;
@@ -380,6 +380,13 @@ pub struct CanIDeployArgs {
     #[arg(long, default_value = "10", value_parser = parse_seconds, value_name = "SECONDS", env = "ACCORD_RETRY_INTERVAL")]
     pub retry_interval: Duration,
 
+    /// How open drift counts (Accord's broker): when the drift monitor has found a
+    /// provider in the target environment drifting from this version's pact, `block`
+    /// makes the answer no, `warn` reports it without changing the answer, `ignore`
+    /// does not look.
+    #[arg(long, value_enum, default_value_t = DriftArg::Block, value_name = "MODE", env = "ACCORD_DRIFT_MODE")]
+    pub drift: DriftArg,
+
     /// Always exit 0, whatever the answer (for setting pipelines up, or to knowingly
     /// deploy a breaking change).
     #[arg(long, env = "PACT_BROKER_CAN_I_DEPLOY_DRY_RUN")]
@@ -387,6 +394,27 @@ pub struct CanIDeployArgs {
 
     #[command(flatten)]
     pub broker: BrokerArgs,
+}
+
+/// How can-i-deploy treats open drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriftArg {
+    /// Open drift against the version's pacts makes the answer no.
+    Block,
+    /// Open drift is reported as a warning; the answer is unchanged.
+    Warn,
+    /// Drift is not looked at.
+    Ignore,
+}
+
+impl From<DriftArg> for DriftMode {
+    fn from(arg: DriftArg) -> Self {
+        match arg {
+            DriftArg::Block => DriftMode::Block,
+            DriftArg::Warn => DriftMode::Warn,
+            DriftArg::Ignore => DriftMode::Ignore,
+        }
+    }
 }
 
 /// A duration given as plain seconds (`10`, `0.5`) or with a unit (`500ms`, `2m`).
@@ -428,7 +456,10 @@ pub async fn can_i_deploy(args: CanIDeployArgs) -> anyhow::Result<ExitCode> {
     let client = args.broker.client()?;
     let mut asked = 0;
     let matrix = loop {
-        let matrix = match client.can_i_deploy(&query).await {
+        let matrix = match client
+            .can_i_deploy_with_drift(&query, Some(args.drift.into()))
+            .await
+        {
             Ok(matrix) => matrix,
             Err(error) => return Ok(broker_failure(&error)),
         };
@@ -479,6 +510,26 @@ fn matrix_json(matrix: &Matrix) -> serde_json::Value {
             "provider": {"name": row.provider.name, "version": row.provider.version.as_ref().map(|v| &v.number)},
             "verificationResult": row.verification_result.as_ref().map(|v| json!({"success": v.success, "verifiedAt": v.verified_at})),
         })).collect::<Vec<_>>(),
+        "drift": matrix.drift.as_ref().map(|drift| json!({
+            "mode": drift.mode,
+            "environment": drift.environment,
+            "blocking": drift.blocking,
+            "findings": drift.findings.iter().map(|f| json!({
+                "provider": f.provider,
+                "consumer": f.consumer,
+                "consumerVersion": f.consumer_version,
+                "environment": f.environment,
+                "interaction": f.interaction,
+                "request": f.request,
+                "pointer": f.pointer,
+                "class": f.class,
+                "expected": f.expected,
+                "actual": f.actual,
+                "firstSeenAt": f.first_seen_at,
+                "lastSeenAt": f.last_seen_at,
+                "text": f.text,
+            })).collect::<Vec<_>>(),
+        })),
     })
 }
 
@@ -537,16 +588,82 @@ fn matrix_table(matrix: &Matrix) -> String {
         Some(false) => "Computer says no ¯\\_(ツ)_/¯\n",
         None => "Computer says no ¯\\_(ツ)_/¯ (the answer is not known yet: results are missing)\n",
     });
-    if !matrix.summary.reason.is_empty() {
-        out.push('\n');
-        out.push_str(&matrix.summary.reason);
-        out.push('\n');
+    // Each line once: the reason's lines come back as notices, and drift findings are
+    // shown in their own section.
+    let drift_lines: Vec<&str> = matrix
+        .drift
+        .iter()
+        .flat_map(|d| d.findings.iter().map(|f| f.text.as_str()))
+        .collect();
+    let mut printed: Vec<&str> = Vec::new();
+    let mut lines: Vec<&str> = Vec::new();
+    for line in matrix
+        .summary
+        .reason
+        .lines()
+        .chain(matrix.notices.iter().map(|n| n.text.as_str()))
+    {
+        if !line.trim().is_empty() && !printed.contains(&line) && !drift_lines.contains(&line) {
+            printed.push(line);
+            lines.push(line);
+        }
     }
-    for notice in &matrix.notices {
-        if notice.text != matrix.summary.reason {
-            out.push_str(&notice.text);
+    if !lines.is_empty() {
+        out.push('\n');
+        for line in lines {
+            out.push_str(line);
             out.push('\n');
         }
+    }
+    if let Some(drift) = matrix.drift.as_ref().filter(|d| !d.findings.is_empty()) {
+        out.push('\n');
+        out.push_str(&drift_section(drift));
+    }
+    out
+}
+
+/// Open drift, one block per finding, readable in a terminal.
+fn drift_section(drift: &MatrixDrift) -> String {
+    let mut out = String::new();
+    let heading = if drift.blocking {
+        format!(
+            "Drift blocks this deployment: the monitor found providers in {} answering differently from the pacts.\n",
+            drift.environment
+        )
+    } else {
+        format!(
+            "Drift in {} (not blocking, --drift {}):\n",
+            drift.environment, drift.mode
+        )
+    };
+    out.push_str(&heading);
+    for f in &drift.findings {
+        out.push_str(&format!(
+            "\n  {} drifts from the pact of {} {}: {} at {}\n",
+            f.provider,
+            f.consumer,
+            f.consumer_version,
+            f.class.replace('_', " "),
+            if f.pointer.is_empty() {
+                "the whole response"
+            } else {
+                &f.pointer
+            }
+        ));
+        out.push_str(&format!(
+            "    interaction: {} ({})\n",
+            f.interaction, f.request
+        ));
+        out.push_str(&format!("    expected:    {}\n", f.expected));
+        out.push_str(&format!("    actual:      {}\n", f.actual));
+        if let (Some(first), Some(last)) = (&f.first_seen_at, &f.last_seen_at) {
+            out.push_str(&format!("    seen:        since {first}, last {last}\n"));
+        }
+    }
+    if drift.blocking {
+        out.push_str(
+            "\nFix the provider (or deploy a consumer version whose pact tolerates its answer) and let the monitor check again; to deploy anyway, run again with --drift warn.\n",
+        );
     }
     out
 }
@@ -852,6 +969,104 @@ mod tests {
         assert_eq!(parse_seconds("0.5").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_seconds("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_seconds("soon").unwrap_err().contains("soon"));
+    }
+
+    #[test]
+    fn each_blocker_line_is_printed_once() {
+        let matrix: Matrix = serde_json::from_value(json!({
+            "summary": {"deployable": false, "reason": "first blocker\nsecond blocker"},
+            "notices": [
+                {"type": "error", "text": "first blocker"},
+                {"type": "error", "text": "second blocker"},
+                {"type": "warning", "text": "a warning"}
+            ],
+            "matrix": []
+        }))
+        .unwrap();
+        let table = matrix_table(&matrix);
+        assert_eq!(table.matches("first blocker").count(), 1, "{table}");
+        assert_eq!(table.matches("second blocker").count(), 1, "{table}");
+        assert_eq!(table.matches("a warning").count(), 1, "{table}");
+    }
+
+    fn drifting(mode: &str, blocking: bool) -> Matrix {
+        let line = "orders drifts in production from the pact of web 1: format changed ...";
+        serde_json::from_value(json!({
+            "summary": {"deployable": !blocking, "reason": if blocking { line } else { "All required verification results are published and successful" }},
+            "notices": [{"type": if blocking { "error" } else { "warning" }, "text": line}],
+            "matrix": [],
+            "drift": {"mode": mode, "environment": "production", "blocking": blocking, "findings": [{
+                "provider": "orders", "consumer": "web", "consumerVersion": "1",
+                "environment": "production", "interaction": "get order 1", "request": "GET /orders/1",
+                "pointer": "/body/created", "class": "format_changed",
+                "expected": "string in date-time format", "actual": "integer 1714557600",
+                "firstSeenAt": "2024-05-01T10:00:01+00:00", "lastSeenAt": "2024-05-01T10:05:01+00:00",
+                "text": line
+            }]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn drift_blockers_get_their_own_readable_section() {
+        let table = matrix_table(&drifting("block", true));
+        assert!(table.contains("Computer says no"), "{table}");
+        assert!(table.contains("Drift blocks this deployment"), "{table}");
+        assert!(
+            table.contains("orders drifts from the pact of web 1: format changed at /body/created"),
+            "{table}"
+        );
+        assert!(
+            table.contains("    expected:    string in date-time format"),
+            "{table}"
+        );
+        assert!(
+            table.contains("    actual:      integer 1714557600"),
+            "{table}"
+        );
+        assert!(table.contains("--drift warn"), "{table}");
+        // The one-line form is not repeated above the section.
+        assert!(!table.contains("format changed ..."), "{table}");
+
+        let warned = matrix_table(&drifting("warn", false));
+        assert!(warned.contains("Computer says yes"), "{warned}");
+        assert!(
+            warned.contains("Drift in production (not blocking, --drift warn)"),
+            "{warned}"
+        );
+        let json = matrix_json(&drifting("warn", false));
+        assert_eq!(json["drift"]["findings"][0]["pointer"], "/body/created");
+    }
+
+    #[test]
+    fn drift_mode_defaults_to_block() {
+        use clap::Parser;
+
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: CanIDeployArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let base = [
+                "can-i-deploy",
+                "-a",
+                "web",
+                "-e",
+                "1",
+                "-b",
+                "http://broker",
+            ];
+            Cli::try_parse_from(base.iter().chain(extra.iter())).map(|cli| cli.args.drift)
+        };
+        // The environment may set ACCORD_DRIFT_MODE; a flag always wins.
+        assert_eq!(parse(&["--drift", "block"]).unwrap(), DriftArg::Block);
+        assert_eq!(parse(&["--drift", "warn"]).unwrap(), DriftArg::Warn);
+        assert_eq!(DriftMode::from(DriftArg::Ignore), DriftMode::Ignore);
+        assert!(parse(&["--drift", "loud"]).is_err());
+        if std::env::var_os("ACCORD_DRIFT_MODE").is_none() {
+            assert_eq!(parse(&[]).unwrap(), DriftArg::Block);
+        }
     }
 
     #[test]
