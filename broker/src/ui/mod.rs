@@ -14,7 +14,8 @@
 //! - `/ui/matrix?pacticipant=&version=&branch=`: the matrix rows of a pacticipant;
 //! - `/ui/can-i-deploy?pacticipant=&version=&environment=`: the answer and its reasons;
 //! - `/ui/environments`: what is deployed and released where;
-//! - `/ui/network`: who depends on whom, as an SVG ([`network`]) and a table.
+//! - `/ui/network`: who depends on whom, as an SVG ([`network`]) and a table;
+//! - `/ui/drift` (or `?provider=`): the drift monitor's latest runs and open findings.
 
 mod html;
 mod network;
@@ -39,8 +40,8 @@ use crate::query::NestedQuery;
 use crate::repr::{Urls, generated_display_name, time};
 use crate::startup::AppState;
 use crate::store::{
-    EnvironmentRecordFilter, Pacticipant, Publication, PublicationFilter, StoreError,
-    VerificationFilter,
+    EnvironmentRecordFilter, EnvironmentScope, Pacticipant, Publication, PublicationFilter,
+    StoreError, VerificationFilter,
 };
 
 /// Pacticipants on one page of the home page unless `size` says otherwise.
@@ -65,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/can-i-deploy", get(can_i_deploy_page))
         .route("/ui/environments", get(environments_page))
         .route("/ui/network", get(network_page))
+        .route("/ui/drift", get(drift_page))
 }
 
 /// Whether a request comes from a browser: its `Accept` names `text/html` and not
@@ -880,4 +882,99 @@ async fn network_page(
     }
     body.push_str("</table>");
     Ok(html::html(StatusCode::OK, page(&base, "Network", &body)))
+}
+
+/// `/ui/drift?provider=`: the latest runs of the drift monitor and the findings still
+/// open, for one provider or for every provider the monitor has reported on.
+async fn drift_page(
+    State(state): State<AppState>,
+    Base(base): Base,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let query = NestedQuery::parse(raw.as_deref().unwrap_or_default());
+    let providers = match non_blank(&query, "provider") {
+        Some(name) => vec![find(&state, name).await?],
+        None => state.store.pacticipants().await?,
+    };
+    let mut body = String::new();
+    let mut reported = 0;
+    for provider in &providers {
+        let runs = state
+            .store
+            .latest_drift_runs(provider.id, EnvironmentScope::Any)
+            .await?;
+        if runs.is_empty() {
+            continue;
+        }
+        reported += 1;
+        let findings = state
+            .store
+            .open_drift_findings(provider.id, EnvironmentScope::Any)
+            .await?;
+        let _ = write!(
+            body,
+            "<section class=\"drift\"><h2>{}</h2><p>{} · {}</p>\
+             <table><tr><th>Environment</th><th>Base URL</th><th>Latest run finished</th>\
+             <th>Interactions checked</th><th>Findings</th><th>Probe errors</th></tr>",
+            esc(&provider.name),
+            a(
+                &format!("{base}/drift/provider/{}", enc(&provider.name)),
+                "Drift as JSON (API)"
+            ),
+            a(
+                &format!("{base}/ui/matrix?pacticipant={}", enc_query(&provider.name)),
+                "Matrix"
+            ),
+        );
+        for run in &runs {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(run.environment_name.as_deref().unwrap_or("(none)")),
+                esc(&run.base_url),
+                esc(&time(&run.finished_at)),
+                run.interactions_checked,
+                run.finding_count,
+                run.probe_error_count
+            );
+        }
+        body.push_str("</table>");
+        if findings.is_empty() {
+            body.push_str("<p><span class=\"badge ok\">no open drift</span></p></section>");
+            continue;
+        }
+        body.push_str(
+            "<table class=\"findings\"><tr><th>Environment</th><th>Consumers</th>\
+             <th>Interaction</th><th>Where</th><th>Expected</th><th>Actual</th>\
+             <th>Seen</th></tr>",
+        );
+        for f in &findings {
+            let _ = write!(
+                body,
+                "<tr class=\"finding\"><td>{}</td><td>{}</td><td>{}<br><code>{}</code></td>\
+                 <td><code>{}</code> <small>{}</small></td><td>{}</td><td>{}</td>\
+                 <td>{} time{} since {}{}</td></tr>",
+                esc(f.environment_name.as_deref().unwrap_or("(none)")),
+                esc(&f.consumers.join(", ")),
+                esc(&f.interaction),
+                esc(&f.request),
+                esc(&f.pointer),
+                esc(&f.class),
+                esc(&f.expected),
+                esc(&f.actual),
+                f.occurrences,
+                if f.occurrences == 1 { "" } else { "s" },
+                esc(&time(&f.first_seen_at)),
+                f.hint
+                    .as_deref()
+                    .map(|h| format!("<br><small>{}</small>", esc(h)))
+                    .unwrap_or_default()
+            );
+        }
+        body.push_str("</table></section>");
+    }
+    if reported == 0 {
+        body.push_str("<p>The drift monitor has not reported on any provider yet.</p>");
+    }
+    Ok(html::html(StatusCode::OK, page(&base, "Drift", &body)))
 }

@@ -16,6 +16,8 @@ const NODE_HEIGHT: usize = 30;
 const COLUMN_GAP: usize = 30;
 const ROW_GAP: usize = 70;
 const MARGIN: usize = 20;
+/// How far an arrow that skips a row bends sideways, per row skipped.
+const BEND: usize = 60;
 
 /// Edges from consumer to provider, by name.
 pub fn svg(base: &str, edges: &BTreeSet<(String, String)>) -> String {
@@ -30,7 +32,8 @@ pub fn svg(base: &str, edges: &BTreeSet<(String, String)>) -> String {
         rows.entry(layer[node]).or_default().push(node);
     }
     let widest = rows.values().map(Vec::len).max().unwrap_or(0);
-    let width = MARGIN * 2 + widest * (NODE_WIDTH + COLUMN_GAP);
+    // Room on the right for the arrows that bend around the rows they skip.
+    let width = MARGIN * 2 + widest * (NODE_WIDTH + COLUMN_GAP) + BEND * rows.len();
     let height = MARGIN * 2 + rows.len() * (NODE_HEIGHT + ROW_GAP);
     let mut position: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (row_index, (_, names)) in rows.iter().enumerate() {
@@ -59,14 +62,25 @@ pub fn svg(base: &str, edges: &BTreeSet<(String, String)>) -> String {
         let (x2, y2) = if py > cy {
             (px + NODE_WIDTH / 2, py)
         } else {
-            // Same row or upwards (a cycle): join the sides instead.
+            // Same row or upwards (a cycle): join the bottoms instead.
             (px + NODE_WIDTH / 2, py + NODE_HEIGHT)
+        };
+        // An arrow that skips rows would run through the boxes between; it bends
+        // sideways instead, further for longer spans.
+        let rows_skipped = py.abs_diff(cy) / (NODE_HEIGHT + ROW_GAP);
+        let d = if py > cy && rows_skipped <= 1 {
+            format!("M {x1} {y1} L {x2} {y2}")
+        } else {
+            let bend = BEND * rows_skipped.max(1);
+            let control_x = x1.max(x2) + bend;
+            let control_y = (y1 + y2) / 2;
+            format!("M {x1} {y1} Q {control_x} {control_y} {x2} {y2}")
         };
         let _ = write!(
             out,
-            "<line class=\"edge\" x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" \
+            "<path class=\"edge\" d=\"{d}\" fill=\"none\" \
              stroke=\"#5a6472\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\">\
-             <title>{} depends on {}</title></line>",
+             <title>{} depends on {}</title></path>",
             esc(consumer),
             esc(provider)
         );
@@ -142,8 +156,10 @@ mod tests {
             &edges(&[("Web", "Orders"), ("Orders", "Stock"), ("Web", "Stock")]),
         );
         assert_eq!(drawn.matches("<rect").count(), 3);
-        assert_eq!(drawn.matches("<line").count(), 3);
+        assert_eq!(drawn.matches("class=\"edge\"").count(), 3);
         assert!(drawn.contains("Web depends on Orders"));
+        // Web to Stock skips the row of Orders, so it bends around it.
+        assert_eq!(drawn.matches(" Q ").count(), 1);
     }
 
     #[test]

@@ -18,6 +18,7 @@ backend_tests!(
     matrix_and_can_i_deploy_pages,
     environments_page_shows_what_is_deployed_where,
     network_page_draws_who_depends_on_whom,
+    drift_page_shows_latest_runs_and_open_findings,
 );
 
 /// What a browser gets for a page.
@@ -383,7 +384,7 @@ async fn network_page_draws_who_depends_on_whom(backend: Backend) {
     let text = html(&app, "/ui/network").await;
     assert!(text.contains("<svg"));
     assert_eq!(text.matches("<rect").count(), 3);
-    assert_eq!(text.matches("<line").count(), 3);
+    assert_eq!(text.matches("class=\"edge\"").count(), 3);
     for edge in [
         "Web depends on Orders",
         "Web depends on Stock",
@@ -392,6 +393,52 @@ async fn network_page_draws_who_depends_on_whom(backend: Backend) {
         assert!(text.contains(edge), "{edge}");
     }
     assert!(text.contains("/ui/pacts/provider/Stock/consumer/Orders/latest"));
+}
+
+async fn drift_page_shows_latest_runs_and_open_findings(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed(&app).await;
+    let none = html(&app, "/ui/drift").await;
+    assert!(none.contains("has not reported on any provider yet"));
+    environment(&app, "production").await;
+    let report = json!({
+        "provider": "Orders",
+        "environment": "production",
+        "baseUrl": "http://orders.internal",
+        "startedAt": "2024-05-01T10:00:00Z",
+        "finishedAt": "2024-05-01T10:00:01Z",
+        "pacts": [{"consumer": "Web", "provider": "Orders", "origin": "http://broker/pacts/1", "contentHash": "abc"}],
+        "probes": 1,
+        "interactionsChecked": 1,
+        "findings": [{
+            "consumers": ["Web"],
+            "interaction": "a request for Web-1.0.0",
+            "request": "GET /things/Web-1.0.0",
+            "pointer": "/name",
+            "class": "type",
+            "expected": "a string",
+            "actual": "<script>alert(3)</script>",
+            "occurrences": 2
+        }],
+        "probeErrors": [],
+        "skipped": []
+    });
+    app.post("/drift/provider/Orders", report).await.expect(201);
+    for path in ["/ui/drift", "/ui/drift?provider=Orders"] {
+        let text = html(&app, path).await;
+        assert!(text.contains("<h2>Orders</h2>"), "{text}");
+        assert!(text.contains("http://orders.internal"));
+        assert!(text.contains("class=\"finding\""));
+        assert!(text.contains("<code>/name</code>"));
+        assert!(text.contains("&lt;script&gt;alert(3)&lt;/script&gt;"));
+        assert!(!text.contains("<script>"));
+        assert!(text.contains("2 times since"));
+        assert!(text.contains("/drift/provider/Orders"));
+    }
+    // Stock has no runs, so asking for it shows nothing; a stranger is not found.
+    let stock = html(&app, "/ui/drift?provider=Stock").await;
+    assert!(stock.contains("has not reported"));
+    assert_eq!(browse(&app, "/ui/drift?provider=Nobody").await.status, 404);
 }
 
 const CHROMIUM: &str = "/usr/bin/chromium";
