@@ -978,3 +978,30 @@ async fn drift_page(
     }
     Ok(html::html(StatusCode::OK, page(&base, "Drift", &body)))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::wants_html;
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn browsers_get_html_and_api_clients_get_hal() {
+        assert!(wants_html(&accepting(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )));
+        assert!(wants_html(&accepting("TEXT/HTML")));
+        assert!(!wants_html(&accepting(
+            "application/hal+json, application/json"
+        )));
+        assert!(!wants_html(&accepting("text/html, application/hal+json")));
+        assert!(!wants_html(&accepting("*/*")));
+        assert!(!wants_html(&HeaderMap::new()));
+    }
+}
