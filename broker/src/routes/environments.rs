@@ -14,7 +14,10 @@ use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, created, created_or_ok, hal, link, named_link};
 use crate::repr::{self, Urls};
 use crate::startup::AppState;
-use crate::store::{Environment, EnvironmentFields, EnvironmentRecordFilter, StoreError};
+use crate::store::{
+    DeployedVersion, Environment, EnvironmentFields, EnvironmentRecordFilter, ReleasedVersion,
+    StoreError,
+};
 
 pub fn router() -> Router<AppState> {
     let version = "/pacticipants/{pacticipant}/versions/{version}";
@@ -389,14 +392,8 @@ async fn show_deployed(
     Base(base): Base,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let d = state.store.deployed_version(&uuid).await?.ok_or_else(|| {
-        ApiError::not_found(format!("No deployed version with uuid '{uuid}' found"))
-    })?;
-    let env = state
-        .store
-        .environment_by_id(d.environment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The environment no longer exists"))?;
+    let d = deployed_or_404(&state, &uuid).await?;
+    let env = environment_of(&state, d.environment_id).await?;
     Ok(hal(StatusCode::OK, repr::deployed_version(&base, &d, &env)))
 }
 
@@ -407,9 +404,7 @@ async fn update_deployed(
     Path(uuid): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let d = state.store.deployed_version(&uuid).await?.ok_or_else(|| {
-        ApiError::not_found(format!("No deployed version with uuid '{uuid}' found"))
-    })?;
+    let d = deployed_or_404(&state, &uuid).await?;
     let mut f = Fields::new(&body, "");
     let currently = f.optional_bool("currentlyDeployed");
     f.finish()?;
@@ -423,11 +418,7 @@ async fn update_deployed(
         Some(false) => state.store.undeploy(&uuid).await?.unwrap_or(d),
         _ => d,
     };
-    let env = state
-        .store
-        .environment_by_id(d.environment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The environment no longer exists"))?;
+    let env = environment_of(&state, d.environment_id).await?;
     Ok(hal(StatusCode::OK, repr::deployed_version(&base, &d, &env)))
 }
 
@@ -436,14 +427,8 @@ async fn show_released(
     Base(base): Base,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let r = state.store.released_version(&uuid).await?.ok_or_else(|| {
-        ApiError::not_found(format!("No released version with uuid '{uuid}' found"))
-    })?;
-    let env = state
-        .store
-        .environment_by_id(r.environment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The environment no longer exists"))?;
+    let r = released_or_404(&state, &uuid).await?;
+    let env = environment_of(&state, r.environment_id).await?;
     Ok(hal(StatusCode::OK, repr::released_version(&base, &r, &env)))
 }
 
@@ -454,9 +439,7 @@ async fn update_released(
     Path(uuid): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let r = state.store.released_version(&uuid).await?.ok_or_else(|| {
-        ApiError::not_found(format!("No released version with uuid '{uuid}' found"))
-    })?;
+    let r = released_or_404(&state, &uuid).await?;
     let mut f = Fields::new(&body, "");
     let currently = f.optional_bool("currentlySupported");
     f.finish()?;
@@ -470,10 +453,32 @@ async fn update_released(
         Some(false) => state.store.end_support(&uuid).await?.unwrap_or(r),
         _ => r,
     };
-    let env = state
-        .store
-        .environment_by_id(r.environment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The environment no longer exists"))?;
+    let env = environment_of(&state, r.environment_id).await?;
     Ok(hal(StatusCode::OK, repr::released_version(&base, &r, &env)))
+}
+
+async fn deployed_or_404(state: &AppState, uuid: &str) -> Result<DeployedVersion, ApiError> {
+    state
+        .store
+        .deployed_version(uuid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No deployed version with uuid '{uuid}' found")))
+}
+
+async fn released_or_404(state: &AppState, uuid: &str) -> Result<ReleasedVersion, ApiError> {
+    state
+        .store
+        .released_version(uuid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No released version with uuid '{uuid}' found")))
+}
+
+/// The environment a deployment or release belongs to. It can only be missing if the
+/// environment was deleted between two reads.
+async fn environment_of(state: &AppState, environment_id: i64) -> Result<Environment, ApiError> {
+    state
+        .store
+        .environment_by_id(environment_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("The environment no longer exists"))
 }

@@ -205,23 +205,33 @@ fn no_pact(provider: &Pacticipant, consumer: &Pacticipant, which: &str) -> ApiEr
     ))
 }
 
+/// The pact a consumer version published for a provider, or 404.
+async fn publication_for_version(
+    state: &AppState,
+    provider: &Pacticipant,
+    consumer: &Pacticipant,
+    version: &str,
+) -> Result<Publication, ApiError> {
+    integration_publications(state, provider, consumer)
+        .await?
+        .into_iter()
+        .find(|pp| pp.consumer_version_number == version)
+        .ok_or_else(|| {
+            no_pact(
+                provider,
+                consumer,
+                &format!("for consumer version {version}"),
+            )
+        })
+}
+
 async fn by_version(
     State(state): State<AppState>,
     Base(base): Base,
     Path((provider, consumer, version)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let (provider, consumer) = parties(&state, &provider, &consumer).await?;
-    let pp = integration_publications(&state, &provider, &consumer)
-        .await?
-        .into_iter()
-        .find(|pp| pp.consumer_version_number == version)
-        .ok_or_else(|| {
-            no_pact(
-                &provider,
-                &consumer,
-                &format!("for consumer version {version}"),
-            )
-        })?;
+    let pp = publication_for_version(&state, &provider, &consumer, &version).await?;
     let body = pact_json(&state, &base, &pp, None).await?;
     Ok(pact_response(body, &pp.consumer_version_number))
 }
@@ -232,17 +242,7 @@ async fn delete_by_version(
     Path((provider, consumer, version)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let (provider, consumer) = parties(&state, &provider, &consumer).await?;
-    let pp = integration_publications(&state, &provider, &consumer)
-        .await?
-        .into_iter()
-        .find(|pp| pp.consumer_version_number == version)
-        .ok_or_else(|| {
-            no_pact(
-                &provider,
-                &consumer,
-                &format!("for consumer version {version}"),
-            )
-        })?;
+    let pp = publication_for_version(&state, &provider, &consumer, &version).await?;
     state
         .store
         .delete_publications(PublicationFilter {
