@@ -14,7 +14,8 @@
 //! - `/ui/matrix?pacticipant=&version=&branch=`: the matrix rows of a pacticipant;
 //! - `/ui/can-i-deploy?pacticipant=&version=&environment=`: the answer and its reasons;
 //! - `/ui/environments`: what is deployed and released where;
-//! - `/ui/network`: who depends on whom, as an SVG ([`network`]) and a table;
+//! - `/ui/network` (or `?pacticipant=` for one pacticipant's integrations): who
+//!   depends on whom, as an SVG ([`network`]) and a table;
 //! - `/ui/drift` (or `?provider=`): the drift monitor's latest runs and open findings.
 
 mod html;
@@ -48,6 +49,8 @@ use crate::store::{
 const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest page a client may ask for, so one request cannot ask for everything.
 const MAX_PAGE_SIZE: usize = 500;
+/// Pacticipants drawn at most in the network graph; beyond, only the table is shown.
+const MAX_DRAWN_NODES: usize = 150;
 /// Matrix rows shown at most; the can-i-deploy answer still considers every row.
 const MAX_ROWS: usize = 500;
 
@@ -235,7 +238,17 @@ async fn home_page(
                 ),
                 &pacticipant.name
             ),
-            a(&urls.pacticipant(&pacticipant.name), "API"),
+            [
+                a(&urls.pacticipant(&pacticipant.name), "API"),
+                a(
+                    &format!(
+                        "{base}/ui/network?pacticipant={}",
+                        enc_query(&pacticipant.name)
+                    ),
+                    "network"
+                ),
+            ]
+            .join(" · "),
             latest_version
                 .as_ref()
                 .map(|v| esc(&v.number))
@@ -843,23 +856,53 @@ async fn environments_page(
 async fn network_page(
     State(state): State<AppState>,
     Base(base): Base,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
+    let query = NestedQuery::parse(raw.as_deref().unwrap_or_default());
+    let focus = non_blank(&query, "pacticipant");
+    let pacticipants = match focus {
+        Some(name) => vec![find(&state, name).await?],
+        None => state.store.pacticipants().await?,
+    };
     let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
     // Each integration is listed by both of its pacticipants; the set keeps one.
-    for pacticipant in state.store.pacticipants().await? {
+    for pacticipant in &pacticipants {
         for integration in state.store.integrations_of(pacticipant.id).await? {
             edges.insert((integration.consumer_name, integration.provider_name));
         }
     }
+    let title = match focus {
+        Some(name) => format!("Network of {name}"),
+        None => "Network".to_string(),
+    };
     let mut body = String::new();
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"{}\">{}<button type=\"submit\">Focus</button></form>",
+        esc(&format!("{base}/ui/network")),
+        input("pacticipant", "Only the integrations of", focus),
+    );
     if edges.is_empty() {
         body.push_str("<p>No pacts yet, so no one depends on anyone.</p>");
-        return Ok(html::html(StatusCode::OK, page(&base, "Network", &body)));
+        return Ok(html::html(StatusCode::OK, page(&base, &title, &body)));
     }
-    body.push_str(
-        "<p class=\"muted\">Arrows point from a consumer to the provider it depends on.</p>",
-    );
-    body.push_str(&network::svg(&base, &edges));
+    let nodes: BTreeSet<&str> = edges
+        .iter()
+        .flat_map(|(c, p)| [c.as_str(), p.as_str()])
+        .collect();
+    if nodes.len() <= MAX_DRAWN_NODES {
+        body.push_str(
+            "<p class=\"muted\">Arrows point from a consumer to the provider it depends on.</p>",
+        );
+        body.push_str(&network::svg(&base, &edges));
+    } else {
+        let _ = write!(
+            body,
+            "<p>{} pacticipants are too many to draw readably; focus on one to see its \
+             integrations drawn.</p>",
+            nodes.len()
+        );
+    }
     body.push_str(
         "<table id=\"integrations\"><tr><th>Consumer</th><th>depends on</th><th>Pact</th></tr>",
     );
@@ -881,7 +924,7 @@ async fn network_page(
         );
     }
     body.push_str("</table>");
-    Ok(html::html(StatusCode::OK, page(&base, "Network", &body)))
+    Ok(html::html(StatusCode::OK, page(&base, &title, &body)))
 }
 
 /// `/ui/drift?provider=`: the latest runs of the drift monitor and the findings still

@@ -393,6 +393,15 @@ async fn network_page_draws_who_depends_on_whom(backend: Backend) {
         assert!(text.contains(edge), "{edge}");
     }
     assert!(text.contains("/ui/pacts/provider/Stock/consumer/Orders/latest"));
+    // Focused on Web: its two integrations, not Orders' with Stock.
+    let focused = html(&app, "/ui/network?pacticipant=Web").await;
+    assert!(focused.contains("Network of Web"), "{focused}");
+    assert_eq!(focused.matches("class=\"edge\"").count(), 2);
+    assert!(!focused.contains("Orders depends on Stock"));
+    assert_eq!(
+        browse(&app, "/ui/network?pacticipant=Nobody").await.status,
+        404
+    );
 }
 
 async fn drift_page_shows_latest_runs_and_open_findings(backend: Backend) {
