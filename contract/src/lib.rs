@@ -160,7 +160,10 @@ fn validate_shape(json: &Value, origin: &str) -> Result<(), ContractError> {
                         ));
                     }
                     None => {
-                        return Err(invalid(&format!("/{key}/{index}/description"), "is missing"));
+                        return Err(invalid(
+                            &format!("/{key}/{index}/description"),
+                            "is missing",
+                        ));
                     }
                 }
             }
@@ -201,16 +204,25 @@ mod tests {
     fn shape_errors_name_the_json_pointer() {
         let text = r#"{"consumer":{"name":"web"},"provider":{},"interactions":[]}"#;
         let err = Contract::from_json_text(text, "p.json").unwrap_err();
-        assert!(err.to_string().contains("/provider/name is missing"), "{err}");
+        assert!(
+            err.to_string().contains("/provider/name is missing"),
+            "{err}"
+        );
 
         let text = r#"{"consumer":{"name":"web"},"provider":{"name":"o"},"interactions":[{}]}"#;
         let err = Contract::from_json_text(text, "p.json").unwrap_err();
-        assert!(err.to_string().contains("/interactions/0/description"), "{err}");
+        assert!(
+            err.to_string().contains("/interactions/0/description"),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_files_name_the_path() {
         let err = Contract::from_file("/nonexistent/accord/pact.json").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/accord/pact.json"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/accord/pact.json"),
+            "{err}"
+        );
     }
 }
