@@ -58,11 +58,11 @@ for args in "--file $WORK/pact-200.json" "--file $WORK/pact-3.json" "--dir $WORK
 done
 
 machine
-HF=(hyperfine --style basic --shell=none --warmup 2 --runs "$RUNS" --output=null)
+HF=(hyperfine --style basic --shell=none --warmup 2 --output=null)
 
 echo
 echo "== 1. a 200-interaction pact with provider states"
-"${HF[@]}" --export-markdown "$WORK/200.md" \
+"${HF[@]}" --runs "$RUNS" --export-markdown "$WORK/200.md" \
     -n "accord verify" "$(accord_verify "$FAST_URL" --pact-file "$WORK/pact-200.json")" \
     -n "pact verifier" "$(pact_verify "$FAST_PORT" --file "$WORK/pact-200.json")"
 cat "$WORK/200.md"
@@ -79,7 +79,7 @@ for speed in fast slow; do
     else url="$SLOW_URL" port="$SLOW_PORT" what="provider taking 5 ms per answer"; fi
     echo
     echo "== 3. four 50-interaction pacts, $what"
-    "${HF[@]}" --export-markdown "$WORK/parallel-$speed.md" \
+    "${HF[@]}" --runs "$RUNS" --export-markdown "$WORK/parallel-$speed.md" \
         -n "accord verify --parallel 1" "$(accord_verify "$url" --pact-dir "$WORK/four" --parallel 1)" \
         -n "accord verify --parallel 2" "$(accord_verify "$url" --pact-dir "$WORK/four" --parallel 2)" \
         -n "accord verify --parallel 4" "$(accord_verify "$url" --pact-dir "$WORK/four" --parallel 4)" \
