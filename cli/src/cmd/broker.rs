@@ -15,10 +15,7 @@ use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
 
-use super::EXIT_USAGE;
-
-/// Probe or runtime error: the address is taken, the database is unreachable.
-const EXIT_RUNTIME: u8 = 2;
+use super::{EXIT_RUNTIME, EXIT_USAGE};
 
 #[derive(Debug, Args)]
 pub struct BrokerArgs {

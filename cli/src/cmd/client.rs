@@ -45,8 +45,9 @@ macro_rules! outln {
 
 pub(crate) use out;
 
-/// The broker could not be used: unreachable, refused credentials, not found, refused request.
-pub(crate) const EXIT_BROKER: u8 = 2;
+/// The broker could not be used (unreachable, refused credentials, not found, refused
+/// request): the shared runtime-error code.
+pub(crate) const EXIT_BROKER: u8 = super::EXIT_RUNTIME;
 
 /// How to reach the broker; shared by every client command.
 #[derive(Debug, Args)]

@@ -18,10 +18,7 @@ use accord_mock_server::stub::{StubApplication, StubConfig};
 use accord_mock_server::{Error, PactFileOptions, PactSpecification};
 use clap::Args;
 
-use super::EXIT_USAGE;
-
-/// Runtime errors (a port in use, a target that is down), as documented in `cmd/mod.rs`.
-const EXIT_RUNTIME: u8 = 2;
+use super::{EXIT_RUNTIME, EXIT_USAGE};
 
 fn parse_spec(text: &str) -> Result<PactSpecification, String> {
     parse_specification(text).ok_or_else(|| format!("{text:?} is not one of V2, V3, V4"))

@@ -15,7 +15,9 @@ pub mod monitor;
 pub mod verify;
 
 /// The command ran and the answer is negative (failed verification, not deployable).
-#[allow(dead_code)] // reason: used by the commands as they are filled in.
 pub const EXIT_FAILURE: u8 = 1;
+/// The command could not do its job: the broker or provider could not be used, a port
+/// is taken, probes got no usable answer. (`accord verify` refines this; see its help.)
+pub const EXIT_RUNTIME: u8 = 2;
 /// Bad usage or configuration.
 pub const EXIT_USAGE: u8 = 64;

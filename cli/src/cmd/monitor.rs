@@ -35,7 +35,7 @@ use super::client::broker_auth;
 use super::{EXIT_FAILURE, EXIT_USAGE};
 
 /// Some probes got no usable answer (and nothing drifted), or the broker could not be used.
-const EXIT_PROBE_ERRORS: u8 = 2;
+const EXIT_PROBE_ERRORS: u8 = super::EXIT_RUNTIME;
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["pact_files", "broker_url"])))]
