@@ -14,6 +14,7 @@ use secrecy::ExposeSecret;
 use crate::config::{AuthConfig, BasicCredentials};
 use crate::error::ApiError;
 use crate::startup::AppState;
+use crate::store::events::{Actor, with_actor};
 
 /// What the presented credentials allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,18 +59,19 @@ fn token_matches(token: &Option<secrecy::SecretString>, presented: &str) -> bool
         .is_some_and(|t| constant_time_eq(t.expose_secret().as_bytes(), presented.as_bytes()))
 }
 
-fn access_of(auth: &AuthConfig, authorization: Option<&str>) -> Access {
+fn access_of(auth: &AuthConfig, authorization: Option<&str>) -> (Access, String) {
+    let denied = (Access::None, String::new());
     let Some(value) = authorization else {
-        return Access::None;
+        return denied;
     };
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
         if token_matches(&auth.token, rest) {
-            return Access::ReadWrite;
+            return (Access::ReadWrite, "token".into());
         }
         if token_matches(&auth.read_only_token, rest) {
-            return Access::Read;
+            return (Access::Read, "read-only token".into());
         }
     } else if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
@@ -79,21 +81,48 @@ fn access_of(auth: &AuthConfig, authorization: Option<&str>) -> Access {
         if let Some(decoded) = decoded {
             let (username, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
             if basic_matches(&auth.basic, username, password) {
-                return Access::ReadWrite;
+                return (Access::ReadWrite, username.to_string());
             }
             if basic_matches(&auth.read_only_basic, username, password) {
-                return Access::Read;
+                return (Access::Read, username.to_string());
             }
         }
     }
-    Access::None
+    denied
+}
+
+/// Whether the `Authorization` header carries read-write credentials (for
+/// resources that only writers may read, such as the audit log, even when reads
+/// are public).
+pub(crate) fn can_write(auth: &AuthConfig, authorization: Option<&str>) -> bool {
+    access_of(auth, authorization).0 == Access::ReadWrite
+}
+
+/// Runs the request as `actor`, so the writes it commits are audited under that name.
+async fn run_as(name: String, request: Request, next: Next) -> Response {
+    let actor = Actor {
+        name,
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+        request_id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        traceparent: request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    with_actor(actor, next.run(request)).await
 }
 
 /// The middleware: lets the request through or answers 401/403.
 pub async fn require_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let auth = &state.config.auth;
     if !auth.is_enabled() || is_public(request.uri().path()) {
-        return next.run(request).await;
+        return run_as("anonymous".into(), request, next).await;
     }
     let read = is_read(request.method(), request.uri().path());
     if read && auth.public_read {
@@ -104,10 +133,10 @@ pub async fn require_auth(State(state): State<AppState>, request: Request, next:
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match access_of(auth, authorization) {
-        Access::ReadWrite => next.run(request).await,
-        Access::Read if read => next.run(request).await,
-        Access::Read => ApiError::Forbidden.into_response(),
-        Access::None => ApiError::Unauthorized.into_response(),
+        (Access::ReadWrite, name) => run_as(name, request, next).await,
+        (Access::Read, _) if read => next.run(request).await,
+        (Access::Read, _) => ApiError::Forbidden.into_response(),
+        (Access::None, _) => ApiError::Unauthorized.into_response(),
     }
 }
 
@@ -144,17 +173,20 @@ mod tests {
         let auth = config();
         assert_eq!(
             access_of(&auth, Some(&basic("rw", "rw-pass"))),
-            Access::ReadWrite
+            (Access::ReadWrite, "rw".to_string())
         );
         assert_eq!(
             access_of(&auth, Some(&basic("ro", "ro-pass"))),
-            Access::Read
+            (Access::Read, "ro".to_string())
         );
-        assert_eq!(access_of(&auth, Some(&basic("rw", "wrong"))), Access::None);
-        assert_eq!(access_of(&auth, Some("Bearer tok-rw")), Access::ReadWrite);
-        assert_eq!(access_of(&auth, Some("bearer tok-ro")), Access::Read);
-        assert_eq!(access_of(&auth, Some("Bearer nope")), Access::None);
-        assert_eq!(access_of(&auth, None), Access::None);
+        assert_eq!(
+            access_of(&auth, Some(&basic("rw", "wrong"))).0,
+            Access::None
+        );
+        assert_eq!(access_of(&auth, Some("Bearer tok-rw")).0, Access::ReadWrite);
+        assert_eq!(access_of(&auth, Some("bearer tok-ro")).0, Access::Read);
+        assert_eq!(access_of(&auth, Some("Bearer nope")).0, Access::None);
+        assert_eq!(access_of(&auth, None).0, Access::None);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Config {
     pub public_base_url: Option<Url>,
     /// Requests taking longer than this are cut off.
     pub request_timeout: Duration,
+    /// Which hosts webhooks may call, and how deliveries are retried.
+    pub webhooks: crate::webhooks::WebhookConfig,
+    /// What retention keeps, and whether it runs on a schedule.
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl Config {
@@ -37,6 +41,8 @@ impl Config {
             body_limit_bytes: Self::DEFAULT_BODY_LIMIT,
             public_base_url: None,
             request_timeout: Duration::from_secs(30),
+            webhooks: crate::webhooks::WebhookConfig::default(),
+            retention: crate::retention::RetentionConfig::default(),
         }
     }
 }

@@ -512,6 +512,68 @@ impl<'a> Reader<'a> {
         Ok(found)
     }
 
+    /// Reads the publications of many versions at once (those not read before).
+    async fn prefetch_publications(&mut self, version_ids: &[i64]) -> Result<(), StoreError> {
+        let mut missing: Vec<i64> = version_ids
+            .iter()
+            .copied()
+            .filter(|id| !self.publications_of_version.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for id in &missing {
+            self.publications_of_version.insert(*id, Vec::new());
+        }
+        for pp in self.store.publications_of_versions(None, &missing).await? {
+            self.publications_of_version
+                .entry(pp.consumer_version_id)
+                .or_default()
+                .push(pp);
+        }
+        Ok(())
+    }
+
+    /// Reads the verifications of many pact contents by a provider at once (those not
+    /// read before).
+    async fn prefetch_verifications(
+        &mut self,
+        provider_id: i64,
+        pact_version_ids: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut missing: Vec<i64> = pact_version_ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                !self
+                    .verifications_of_content
+                    .contains_key(&(*id, provider_id))
+            })
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for id in &missing {
+            self.verifications_of_content
+                .insert((*id, provider_id), Vec::new());
+        }
+        for v in self
+            .store
+            .verifications_of_contents(provider_id, &missing)
+            .await?
+        {
+            self.verifications_of_content
+                .entry((v.pact_version_id, provider_id))
+                .or_default()
+                .push(v);
+        }
+        Ok(())
+    }
+
     /// Every verification of a pact content by a provider, oldest first.
     async fn verifications(
         &mut self,
@@ -789,6 +851,13 @@ pub async fn evaluate(
     let mut links: Vec<Link> = Vec::new();
     let mut inferred: HashMap<i64, usize> = HashMap::new();
     if infer {
+        let specified_versions: Vec<i64> = sides
+            .iter()
+            .filter_map(|s| s.versions.as_ref())
+            .flatten()
+            .map(|v| v.id)
+            .collect();
+        reader.prefetch_publications(&specified_versions).await?;
         for index in 0..specified_count {
             let me = sides[index].pacticipant.clone();
             let integrations = reader.integrations(me.id).await?;
@@ -909,7 +978,36 @@ pub async fn evaluate(
     }
     let links = unique;
 
-    // The rows.
+    // The rows. The publications of every selected consumer version, and then the
+    // results for every content they name, are read in one go.
+    let selected_versions: Vec<i64> = links
+        .iter()
+        .filter_map(|l| sides[l.consumer].versions.as_ref())
+        .flatten()
+        .map(|v| v.id)
+        .collect();
+    reader.prefetch_publications(&selected_versions).await?;
+    let mut contents_by_provider: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for link in &links {
+        let provider_id = sides[link.provider].pacticipant.id;
+        if let Some(versions) = &sides[link.consumer].versions {
+            for v in versions {
+                for pp in &reader.publications_of_version[&v.id] {
+                    if pp.provider_id == provider_id {
+                        contents_by_provider
+                            .entry(provider_id)
+                            .or_default()
+                            .push(pp.pact_version_id);
+                    }
+                }
+            }
+        }
+    }
+    for (provider_id, contents) in &contents_by_provider {
+        reader
+            .prefetch_verifications(*provider_id, contents)
+            .await?;
+    }
     let mut rows: Vec<Row> = Vec::new();
     let mut seen: HashSet<(i64, Option<i64>)> = HashSet::new();
     for (link_index, link) in links.iter().enumerate() {

@@ -17,8 +17,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::{ApiError, BrokerError};
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::store::{self, Store};
+use crate::trace::{TRACEPARENT_HEADER, TraceParent};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The port the broker listens on, for links when a request has no `Host` header.
     pub port: u16,
+    /// This broker's Prometheus registry (served at `/metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// A broker bound to a listener, ready to serve.
@@ -34,6 +38,10 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    /// The webhook dispatcher and delivery worker, started with the server.
+    webhooks: crate::webhooks::Background,
+    /// The retention schedule (idle unless an interval is configured).
+    retention: crate::retention::Schedule,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,10 +56,24 @@ impl Application {
             store,
             config: Arc::new(config),
             port: address.port(),
+            metrics: Arc::new(Metrics::new()),
         };
+        let webhook_base = match &state.config.public_base_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", local_address(address)),
+        };
+        let webhooks = crate::webhooks::Background::new(
+            state.store.clone(),
+            state.config.webhooks.clone(),
+            webhook_base,
+        );
+        let retention =
+            crate::retention::Schedule::new(state.store.clone(), state.config.retention.clone());
         Ok(Application {
             listener,
             address,
+            webhooks,
+            retention,
             router: router(state),
         })
     }
@@ -68,11 +90,7 @@ impl Application {
 
     /// `http://IP:PORT`, with an unspecified bind address (0.0.0.0) shown as 127.0.0.1.
     pub fn base_url(&self) -> String {
-        let ip = match self.address.ip() {
-            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.address.port()))
+        format!("http://{}", local_address(self.address))
     }
 
     /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
@@ -86,12 +104,26 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), BrokerError> {
         tracing::info!(address = %self.address, "broker serving");
-        axum::serve(self.listener, self.router)
+        let webhooks = self.webhooks.start();
+        let retention = self.retention.start();
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        webhooks.stop().await;
+        retention.stop().await;
+        served?;
         tracing::info!("broker stopped");
         Ok(())
     }
+}
+
+/// `address` with an unspecified IP (0.0.0.0) shown as 127.0.0.1.
+fn local_address(address: SocketAddr) -> SocketAddr {
+    let ip = match address.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, address.port())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -138,6 +170,28 @@ async fn broker_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// Continues the caller's W3C trace, or starts one: the request carries the
+/// broker's own `traceparent` (a child of the caller's) from here on, so the span
+/// records its trace id and the outbox stores it for the webhook calls a write
+/// causes; the response echoes it.
+async fn continue_trace(mut request: Request, next: Next) -> Response {
+    let incoming = TraceParent::from_header(
+        request
+            .headers()
+            .get(TRACEPARENT_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let ours = incoming.map_or_else(TraceParent::fresh, |parent| parent.child());
+    let Ok(value) = HeaderValue::from_str(&ours.to_string()) else {
+        return next.run(request).await;
+    };
+    let name = HeaderName::from_static(TRACEPARENT_HEADER);
+    request.headers_mut().insert(name.clone(), value.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(name, value);
+    response
+}
+
 async fn not_found(request: Request) -> Response {
     ApiError::not_found(format!("No resource at {}", request.uri().path())).into_response()
 }
@@ -156,11 +210,22 @@ pub fn router(state: AppState) -> Router {
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        // Only method, path and request id: headers (and so credentials) are never logged.
-        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        let trace_id = TraceParent::from_header(
+            request
+                .headers()
+                .get(TRACEPARENT_HEADER)
+                .and_then(|v| v.to_str().ok()),
+        )
+        .map(|t| t.trace_id())
+        .unwrap_or_default();
+        // Only method, path, request id and trace id: headers (and so credentials) are
+        // never logged.
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, trace_id)
     });
+    let metrics_state = state.clone();
     routes::router()
         .merge(crate::ui::router())
+        .merge(crate::metrics::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -176,5 +241,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
+        .layer(middleware::from_fn(continue_trace))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost, so time-outs and panics are counted too.
+        .layer(middleware::from_fn_with_state(
+            metrics_state,
+            crate::metrics::track,
+        ))
 }

@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
@@ -38,11 +39,121 @@ pub fn init(args: &LogArgs) {
         );
         EnvFilter::new("info")
     });
+    // `init` also routes the `log` records of libraries that use it into `tracing`.
+    // Colours only for a person at a terminal, never into a file or a collector.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    subscriber(filter, args.log_format, ansi, std::io::stderr).init();
+}
+
+/// The subscriber for `format`, writing to `writer`. Both formats carry the fields
+/// of every span an event happens in: a broker request's span holds its
+/// `request_id` and `trace_id`, so every line a request logs (including errors
+/// logged deep in the store) names the request. Text lines prefix them as
+/// `request{method=.. path=.. request_id=.. trace_id=..}:`; JSON lines list them
+/// under `spans` (outermost first) and the innermost under `span`.
+fn subscriber<W>(
+    filter: EnvFilter,
+    format: LogFormat,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(true)
+                .finish(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A writer that keeps what is logged, for the test to read.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'w self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// Logs as a broker request does: an event in the request span, and an error
+    /// in a store span inside it. Returns the lines written.
+    fn log_a_request(format: LogFormat) -> Vec<String> {
+        let captured = Captured::default();
+        let subscriber = subscriber(EnvFilter::new("info"), format, false, captured.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!(
+                "request",
+                method = "GET",
+                path = "/pacticipants",
+                request_id = "req-42",
+                trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+            );
+            let _request = request.enter();
+            tracing::info!("answered");
+            let store = tracing::info_span!("pacticipants", pacticipant = "Web");
+            let _store = store.enter();
+            tracing::error!(error = "database error", "store call failed");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn text_lines_of_a_request_carry_its_request_and_trace_ids() {
+        let lines = log_a_request(LogFormat::Text);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for line in &lines {
+            assert!(line.contains("request_id=\"req-42\""), "{line}");
+            assert!(
+                line.contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_lines_of_a_request_carry_its_request_and_trace_ids() {
+        let lines = log_a_request(LogFormat::Json);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for line in &lines {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let request = &value["spans"][0];
+            assert_eq!(request["name"], "request", "{line}");
+            assert_eq!(request["request_id"], "req-42", "{line}");
+            assert_eq!(request["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        }
+        let error: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(error["level"], "ERROR");
+        assert_eq!(error["span"]["name"], "pacticipants");
     }
 }

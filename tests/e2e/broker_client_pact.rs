@@ -25,59 +25,7 @@ use harness::{Harness, STATES_PATH};
 /// Interactions the broker fails today, by [`interaction_key`], each with what
 /// the broker does wrong. Remove an entry when the broker is fixed (the test
 /// fails until you do).
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    // Webhooks (issue 6).
-    (
-        "a request to create a webhook with a JSON body for a consumer and provider / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with every possible event type / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a non-JSON body for a consumer and provider / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "an invalid request to create a webhook for a consumer and provider / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a JSON body for a consumer / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a JSON body for a consumer specified by a label / no state",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a JSON body for a consumer that does not exist / no state",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a JSON body for a provider / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a JSON body for a provider specified by a label / no state",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a global webhook with a JSON body / no state",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to create a webhook with a JSON body and a uuid / given the 'Pricing Service' and 'Condor' already exist in the pact-broker",
-        NO_WEBHOOKS,
-    ),
-    (
-        "a request to update a webhook / given a webhook with the uuid 696c5f93-1b7f-44bc-8d03-59440fcaa9a0 exists",
-        "webhooks are not built: the state cannot be set up (PUT /webhooks/{uuid} answers 404)",
-    ),
-];
-
-const NO_WEBHOOKS: &str = "webhooks are not built: POST/PUT under /webhooks answers 404";
+const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 /// How an interaction is named here: its description and its provider state
 /// (descriptions alone repeat across states).

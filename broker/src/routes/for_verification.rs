@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::find_pacticipant;
-use crate::domain::{EnvironmentName, ValidationError};
+use crate::domain::{BranchName, EnvironmentName, ValidationError};
 use crate::error::ApiError;
 use crate::http::{Base, JsonBody, enc, hal};
 use crate::metadata::PactMetadata;
@@ -20,8 +20,7 @@ use crate::query::NestedQuery;
 use crate::repr::Urls;
 use crate::startup::AppState;
 use crate::store::{
-    BranchVersion, EnvironmentRecordFilter, Pacticipant, Publication, PublicationFilter, Tag,
-    Verification, VerificationFilter,
+    BranchVersion, EnvironmentRecordFilter, Pacticipant, Publication, Tag, Verification,
 };
 
 pub fn router() -> Router<AppState> {
@@ -293,12 +292,21 @@ fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-/// What the broker knows about one consumer of the provider.
+/// What the selectors need to know about one consumer of the provider: only the
+/// heads, tags, deployments and publications they can select, never the history.
 struct ConsumerData {
     pacticipant: Pacticipant,
-    /// Publications for the provider, by consumer version id.
+    /// Publications for the provider of the versions the selectors can pick, by
+    /// consumer version id.
     publications: BTreeMap<i64, Publication>,
-    branch_versions: Vec<BranchVersion>,
+    /// The consumer's latest publication for the provider, when a selector asks for it.
+    latest_publication: Option<i64>,
+    /// Branch heads by branch name (the branches the selectors name; all of them when
+    /// work-in-progress pacts are wanted).
+    branch_heads: BTreeMap<String, i64>,
+    /// The latest version with each tag, likewise.
+    tag_heads: BTreeMap<String, i64>,
+    /// Every tag of the consumer, only when a selector asks for all versions with a tag.
     tags: Vec<Tag>,
     deployed: Vec<(i64, i64)>,
     released: Vec<(i64, i64)>,
@@ -306,19 +314,196 @@ struct ConsumerData {
 
 impl ConsumerData {
     fn branch_head(&self, branch: &str) -> Option<i64> {
-        self.branch_versions
-            .iter()
-            .filter(|bv| bv.branch_name == branch)
-            .max_by_key(|bv| bv.id)
-            .map(|bv| bv.version_id)
+        self.branch_heads.get(branch).copied()
     }
     fn latest_with_tag(&self, tag: &str) -> Option<i64> {
-        self.tags
-            .iter()
-            .filter(|t| t.name == tag)
-            .map(|t| t.version_id)
-            .max()
+        self.tag_heads.get(tag).copied()
     }
+}
+
+/// Whether a selector picks the overall latest pact of a consumer.
+fn selects_latest(selector: &Selector) -> bool {
+    !selector.main_branch
+        && selector.branch.is_none()
+        && selector.tag.is_none()
+        && !(selector.deployed || selector.released || selector.environment.is_some())
+        && selector.latest == Some(true)
+}
+
+/// Loads, for every consumer with a pact for the provider, what the selectors (and the
+/// work-in-progress rule, when `wip`) can select.
+async fn load_consumers(
+    state: &AppState,
+    provider: &Pacticipant,
+    request: &Request,
+    defaults: bool,
+    wip: bool,
+) -> Result<Vec<ConsumerData>, ApiError> {
+    let store = &state.store;
+    let pacticipants = store.consumers_of(provider.id).await?;
+    if pacticipants.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = pacticipants.iter().map(|p| p.id).collect();
+    let (branch_heads, tag_heads) = if wip {
+        (
+            store.branch_heads(&ids, None).await?,
+            store.tag_heads(&ids, None).await?,
+        )
+    } else {
+        let mut branches: Vec<String> = Vec::new();
+        let mut tags: Vec<String> = Vec::new();
+        if defaults || request.selectors.iter().any(|s| s.main_branch) {
+            branches.extend(pacticipants.iter().filter_map(|p| p.main_branch.clone()));
+        }
+        for selector in request.selectors.iter().filter(|s| !s.main_branch) {
+            if let Some(branch) = &selector.branch {
+                branches.push(branch.clone());
+                branches.extend(selector.fallback_branch.clone());
+            } else if let Some(tag) = &selector.tag
+                && selector.latest == Some(true)
+            {
+                tags.push(tag.clone());
+                tags.extend(selector.fallback_tag.clone());
+            }
+        }
+        branches.sort();
+        branches.dedup();
+        tags.sort();
+        tags.dedup();
+        (
+            store.branch_heads(&ids, Some(&branches)).await?,
+            store.tag_heads(&ids, Some(&tags)).await?,
+        )
+    };
+    let all_tagged = request
+        .selectors
+        .iter()
+        .any(|s| !s.main_branch && s.branch.is_none() && s.tag.is_some() && s.latest != Some(true));
+    let environments_wanted = defaults
+        || request
+            .selectors
+            .iter()
+            .any(|s| s.deployed || s.released || s.environment.is_some());
+    let current = EnvironmentRecordFilter {
+        current_only: true,
+        ..Default::default()
+    };
+    let (deployed, released) = if environments_wanted {
+        (
+            store.deployed_versions(current).await?,
+            store.released_versions(current).await?,
+        )
+    } else {
+        (vec![], vec![])
+    };
+
+    let mut consumers = Vec::with_capacity(pacticipants.len());
+    for pacticipant in pacticipants {
+        let id = pacticipant.id;
+        let tags = if all_tagged {
+            store.tags_of_pacticipant(id).await?
+        } else {
+            vec![]
+        };
+        consumers.push(ConsumerData {
+            branch_heads: branch_heads
+                .iter()
+                .filter(|h| h.pacticipant_id == id)
+                .map(|h| (h.branch_name.clone(), h.version_id))
+                .collect(),
+            tag_heads: tag_heads
+                .iter()
+                .filter(|h| h.pacticipant_id == id)
+                .map(|h| (h.tag_name.clone(), h.version_id))
+                .collect(),
+            tags,
+            deployed: deployed
+                .iter()
+                .filter(|d| d.pacticipant_id == id)
+                .map(|d| (d.version_id, d.environment_id))
+                .collect(),
+            released: released
+                .iter()
+                .filter(|r| r.pacticipant_id == id)
+                .map(|r| (r.version_id, r.environment_id))
+                .collect(),
+            pacticipant,
+            publications: BTreeMap::new(),
+            latest_publication: None,
+        });
+    }
+
+    // The publications of every version a selector can pick, in one read.
+    let mut version_ids: Vec<i64> = Vec::new();
+    for consumer in &consumers {
+        version_ids.extend(consumer.branch_heads.values());
+        version_ids.extend(consumer.tag_heads.values());
+        version_ids.extend(consumer.tags.iter().map(|t| t.version_id));
+        version_ids.extend(consumer.deployed.iter().map(|(v, _)| *v));
+        version_ids.extend(consumer.released.iter().map(|(v, _)| *v));
+    }
+    version_ids.sort_unstable();
+    version_ids.dedup();
+    let mut by_consumer: HashMap<i64, BTreeMap<i64, Publication>> = HashMap::new();
+    for pp in store
+        .publications_of_versions(Some(provider.id), &version_ids)
+        .await?
+    {
+        by_consumer
+            .entry(pp.consumer_id)
+            .or_default()
+            .insert(pp.consumer_version_id, pp);
+    }
+    for consumer in &mut consumers {
+        consumer.publications = by_consumer
+            .remove(&consumer.pacticipant.id)
+            .unwrap_or_default();
+        let name = &consumer.pacticipant.name;
+        let wants_latest = request
+            .selectors
+            .iter()
+            .filter(|s| s.consumer.as_ref().is_none_or(|c| c == name))
+            .any(selects_latest)
+            || (defaults
+                && consumer
+                    .pacticipant
+                    .main_branch
+                    .as_ref()
+                    .and_then(|m| consumer.branch_head(m))
+                    .is_none());
+        if wants_latest
+            && let Some(pp) = store
+                .latest_publication(consumer.pacticipant.id, provider.id)
+                .await?
+        {
+            consumer.latest_publication = Some(pp.consumer_version_id);
+            consumer.publications.insert(pp.consumer_version_id, pp);
+        }
+    }
+    Ok(consumers)
+}
+
+/// The provider's memberships of its branch `name` that matter for the pending status
+/// of results from `version_ids`: theirs, and the branch's earliest.
+async fn provider_branch_versions(
+    state: &AppState,
+    provider_id: i64,
+    name: &str,
+    version_ids: &[i64],
+) -> Result<Vec<BranchVersion>, ApiError> {
+    let Ok(branch_name) = BranchName::parse("providerVersionBranch", name) else {
+        return Ok(vec![]);
+    };
+    let Some(branch) = state.store.branch(provider_id, &branch_name).await? else {
+        return Ok(vec![]);
+    };
+    let mut found = state
+        .store
+        .branch_versions_among(branch.id, version_ids)
+        .await?;
+    found.extend(state.store.earliest_branch_version(branch.id).await?);
+    Ok(found)
 }
 
 /// A selected pact with why it was selected.
@@ -483,7 +668,7 @@ fn select(
             }
         }
     } else if selector.latest == Some(true)
-        && let Some((&version, _)) = consumer.publications.iter().next_back()
+        && let Some(version) = consumer.latest_publication
     {
         push(
             version,
@@ -605,55 +790,13 @@ async fn respond(
             }
         }
     }
-    // Load everything about the provider's consumers once.
-    let mut by_consumer: BTreeMap<i64, BTreeMap<i64, Publication>> = BTreeMap::new();
-    for pp in state
-        .store
-        .publications(PublicationFilter {
-            provider_id: Some(provider.id),
-            ..Default::default()
-        })
-        .await?
-    {
-        by_consumer
-            .entry(pp.consumer_id)
-            .or_default()
-            .insert(pp.consumer_version_id, pp);
-    }
-    let mut consumers = Vec::new();
-    for (consumer_id, publications) in by_consumer {
-        let Some(pacticipant) = state.store.pacticipant_by_id(consumer_id).await? else {
-            continue;
-        };
-        let filter = EnvironmentRecordFilter {
-            pacticipant_id: Some(consumer_id),
-            current_only: true,
-            ..Default::default()
-        };
-        consumers.push(ConsumerData {
-            branch_versions: state
-                .store
-                .branch_versions_of_pacticipant(consumer_id)
-                .await?,
-            tags: state.store.tags_of_pacticipant(consumer_id).await?,
-            deployed: state
-                .store
-                .deployed_versions(filter)
-                .await?
-                .iter()
-                .map(|d| (d.version_id, d.environment_id))
-                .collect(),
-            released: state
-                .store
-                .released_versions(filter)
-                .await?
-                .iter()
-                .map(|r| (r.version_id, r.environment_id))
-                .collect(),
-            pacticipant,
-            publications,
-        });
-    }
+    let wip_possible = request
+        .provider_branch
+        .as_ref()
+        .is_some_and(|b| !b.is_empty())
+        || !request.provider_tags.is_empty();
+    let wip_wanted = request.wip_since.is_some() && wip_possible;
+    let consumers = load_consumers(state, &provider, &request, defaults, wip_wanted).await?;
     let mut selected = Vec::new();
     for consumer in &consumers {
         for selector in &request.selectors {
@@ -696,23 +839,65 @@ async fn respond(
             .or_default()
             .push(s);
     }
-    let verifications = state
-        .store
-        .verifications(VerificationFilter {
-            provider_id: Some(provider.id),
-            ..Default::default()
-        })
-        .await?;
-    let provider_branches = state
-        .store
-        .branch_versions_of_pacticipant(provider.id)
-        .await?;
-    let provider_tags = state.store.tags_of_pacticipant(provider.id).await?;
+    // Work-in-progress candidates: heads of consumer branches and tags published after
+    // the given date, not selected explicitly (whether they are pending is decided below).
+    let explicit: HashSet<i64> = groups.keys().map(|(_, id)| *id).collect();
+    let mut wip_candidates: Vec<(&Publication, String)> = Vec::new();
+    if let (Some(since), true) = (request.wip_since, wip_possible) {
+        for consumer in &consumers {
+            let mut heads: Vec<(i64, String)> = Vec::new();
+            for (branch, head) in &consumer.branch_heads {
+                heads.push((*head, format!("latest from branch {branch}")));
+            }
+            for (tag, version) in &consumer.tag_heads {
+                heads.push((*version, format!("latest with tag {tag}")));
+            }
+            for (version, label) in heads {
+                let Some(pp) = consumer.publications.get(&version) else {
+                    continue;
+                };
+                if pp.created_at <= since || explicit.contains(&pp.pact_version_id) {
+                    continue;
+                }
+                wip_candidates.push((pp, label));
+            }
+        }
+    }
+    // Results only for the contents in the answer.
+    let pending_wanted = request.include_pending || !wip_candidates.is_empty();
+    let (verifications, provider_branches, provider_tags) = if pending_wanted {
+        let mut contents: Vec<i64> = explicit.iter().copied().collect();
+        contents.extend(wip_candidates.iter().map(|(pp, _)| pp.pact_version_id));
+        contents.sort_unstable();
+        contents.dedup();
+        let verifications = state
+            .store
+            .verifications_of_contents(provider.id, &contents)
+            .await?;
+        let provider_branches = match request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
+            Some(branch) => {
+                let mut versions: Vec<i64> = verifications
+                    .iter()
+                    .map(|v| v.provider_version_id)
+                    .collect();
+                versions.sort_unstable();
+                versions.dedup();
+                provider_branch_versions(state, provider.id, branch, &versions).await?
+            }
+            None => vec![],
+        };
+        let provider_tags = if request.provider_tags.is_empty() {
+            vec![]
+        } else {
+            state.store.tags_of_pacticipant(provider.id).await?
+        };
+        (verifications, provider_branches, provider_tags)
+    } else {
+        (vec![], vec![], vec![])
+    };
     let urls = Urls(base);
     let mut entries: Vec<(String, i64, Value)> = Vec::new();
-    let mut explicit: HashSet<i64> = HashSet::new();
     for ((consumer_name, pact_version_id), group) in &groups {
-        explicit.insert(*pact_version_id);
         let representative = group
             .iter()
             .map(|s| &s.publication)
@@ -768,62 +953,31 @@ async fn respond(
     }
     entries.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let mut body_entries: Vec<Value> = entries.into_iter().map(|(_, _, e)| e).collect();
-    // Work-in-progress pacts: unverified heads of consumer branches and tags
-    // published after the given date.
-    let wip_possible = request
-        .provider_branch
-        .as_ref()
-        .is_some_and(|b| !b.is_empty())
-        || !request.provider_tags.is_empty();
-    if let (Some(since), true) = (request.wip_since, wip_possible) {
+    // Work-in-progress pacts: the candidates still pending.
+    if !wip_candidates.is_empty() {
         let mut wip: BTreeMap<(String, i64), (Publication, Vec<String>)> = BTreeMap::new();
-        for consumer in &consumers {
-            let mut heads: Vec<(i64, String)> = Vec::new();
-            let branch_names: HashSet<&String> = consumer
-                .branch_versions
+        for (pp, label) in wip_candidates {
+            let content_verifications: Vec<&Verification> = verifications
                 .iter()
-                .map(|bv| &bv.branch_name)
+                .filter(|v| v.pact_version_id == pp.pact_version_id)
                 .collect();
-            for branch in branch_names {
-                if let Some(head) = consumer.branch_head(branch) {
-                    heads.push((head, format!("latest from branch {branch}")));
-                }
+            let (pending, _) = is_pending(
+                &request,
+                &content_verifications,
+                &provider_branches,
+                &provider_tags,
+            );
+            if !pending {
+                continue;
             }
-            let tag_names: HashSet<&String> = consumer.tags.iter().map(|t| &t.name).collect();
-            for tag in tag_names {
-                if let Some(version) = consumer.latest_with_tag(tag) {
-                    heads.push((version, format!("latest with tag {tag}")));
-                }
+            let entry = wip
+                .entry((pp.consumer_name.clone(), pp.pact_version_id))
+                .or_insert_with(|| (pp.clone(), vec![]));
+            if pp.consumer_version_id > entry.0.consumer_version_id {
+                entry.0 = pp.clone();
             }
-            for (version, label) in heads {
-                let Some(pp) = consumer.publications.get(&version) else {
-                    continue;
-                };
-                if pp.created_at <= since || explicit.contains(&pp.pact_version_id) {
-                    continue;
-                }
-                let content_verifications: Vec<&Verification> = verifications
-                    .iter()
-                    .filter(|v| v.pact_version_id == pp.pact_version_id)
-                    .collect();
-                let (pending, _) = is_pending(
-                    &request,
-                    &content_verifications,
-                    &provider_branches,
-                    &provider_tags,
-                );
-                if !pending {
-                    continue;
-                }
-                let entry = wip
-                    .entry((pp.consumer_name.clone(), pp.pact_version_id))
-                    .or_insert_with(|| (pp.clone(), vec![]));
-                if pp.consumer_version_id > entry.0.consumer_version_id {
-                    entry.0 = pp.clone();
-                }
-                if !entry.1.contains(&label) {
-                    entry.1.push(label);
-                }
+            if !entry.1.contains(&label) {
+                entry.1.push(label);
             }
         }
         for (_, (pp, labels)) in wip {

@@ -200,6 +200,18 @@ const RELATIONS: &[(&str, &str, bool, &str)] = &[
         true,
         "Recent drift monitor runs of a provider",
     ),
+    (
+        "accord:audit",
+        "/audit",
+        false,
+        "Audit log of every change: who, what, when (read-write credentials)",
+    ),
+    (
+        "accord:retention",
+        "/admin/retention",
+        false,
+        "Retention policy (GET), or a retention run or dry run (POST)",
+    ),
 ];
 
 async fn index(

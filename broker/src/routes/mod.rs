@@ -1,22 +1,29 @@
 //! One module per resource, each exposing `router()`, plus the look-ups they share.
 
+mod audit;
+mod badges;
 mod branches;
 mod diagnostic;
 mod drift;
 mod environments;
 mod for_verification;
 mod index;
+mod labels;
 mod matrix;
 mod pacticipants;
 mod pacts;
 mod publish;
+mod retention;
 mod tags;
 mod verifications;
 mod versions;
+mod webhooks;
 
 use axum::Router;
 
-use crate::domain::{PacticipantName, VersionNumber};
+use std::collections::HashSet;
+
+use crate::domain::{PacticipantName, TagName, VersionNumber};
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{Pacticipant, Version};
@@ -25,6 +32,7 @@ use crate::store::{Pacticipant, Version};
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(index::router())
+        .merge(badges::router())
         .merge(diagnostic::router())
         .merge(pacticipants::router())
         .merge(versions::router())
@@ -37,6 +45,10 @@ pub fn router() -> Router<AppState> {
         .merge(for_verification::router())
         .merge(matrix::router())
         .merge(drift::router())
+        .merge(webhooks::router())
+        .merge(audit::router())
+        .merge(labels::router())
+        .merge(retention::router())
 }
 
 /// The pacticipant named in the path, or 404.
@@ -69,4 +81,20 @@ pub(crate) async fn find_version(
                 pacticipant.name
             ))
         })
+}
+
+/// The ids of the pacticipant's versions that carry `tag`, or any tag when `None`.
+pub(crate) async fn tagged_version_ids(
+    state: &AppState,
+    pacticipant_id: i64,
+    tag: Option<&TagName>,
+) -> Result<HashSet<i64>, ApiError> {
+    Ok(state
+        .store
+        .tags_of_pacticipant(pacticipant_id)
+        .await?
+        .into_iter()
+        .filter(|t| tag.is_none_or(|tag| t.name == tag.as_str()))
+        .map(|t| t.version_id)
+        .collect())
 }

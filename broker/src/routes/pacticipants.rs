@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::http::{
     Base, Fields, JsonBody, Page, created, created_or_ok, hal, link, named_link, templated,
 };
-use crate::repr::{self, Urls};
+use crate::repr::Urls;
 use crate::startup::AppState;
 use crate::store::{PacticipantFields, SaveMode};
 
@@ -56,7 +56,7 @@ async fn list(
     }
     let mut items = Vec::new();
     for p in &found {
-        items.push(repr::pacticipant(&state, &base, p).await?);
+        items.push(super::labels::pacticipant_with_labels(&state, &base, p).await?);
     }
     let deprecated: Vec<Value> = items
         .iter()
@@ -161,7 +161,7 @@ async fn create(
             },
             other => other,
         })?;
-    let body = repr::pacticipant(&state, &base, &p).await?;
+    let body = super::labels::pacticipant_with_labels(&state, &base, &p).await?;
     Ok(created(&Urls(&base).pacticipant(&p.name), body))
 }
 
@@ -173,7 +173,7 @@ async fn show(
     let p = find_pacticipant(&state, &name).await?;
     Ok(hal(
         StatusCode::OK,
-        repr::pacticipant(&state, &base, &p).await?,
+        super::labels::pacticipant_with_labels(&state, &base, &p).await?,
     ))
 }
 
@@ -193,7 +193,7 @@ async fn replace(
         .await?;
     Ok(hal(
         StatusCode::OK,
-        repr::pacticipant(&state, &base, &p).await?,
+        super::labels::pacticipant_with_labels(&state, &base, &p).await?,
     ))
 }
 
@@ -210,7 +210,7 @@ async fn update(
         .store
         .save_pacticipant(&name, &fields, SaveMode::Merge)
         .await?;
-    let body = repr::pacticipant(&state, &base, &p).await?;
+    let body = super::labels::pacticipant_with_labels(&state, &base, &p).await?;
     Ok(created_or_ok(
         was_created,
         &Urls(&base).pacticipant(&p.name),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::find_pacticipant;
+use super::{find_pacticipant, tagged_version_ids};
 use crate::domain::{BranchName, TagName};
 use crate::error::ApiError;
 use crate::http::{Base, curies, enc, enc_query, hal, link, named_link, templated};
@@ -282,13 +282,7 @@ async fn latest_untagged(
     Path((provider, consumer)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (provider, consumer) = parties(&state, &provider, &consumer).await?;
-    let tagged: HashSet<i64> = state
-        .store
-        .tags_of_pacticipant(consumer.id)
-        .await?
-        .iter()
-        .map(|t| t.version_id)
-        .collect();
+    let tagged = tagged_version_ids(&state, consumer.id, None).await?;
     let pp = integration_publications(&state, &provider, &consumer)
         .await?
         .into_iter()
@@ -305,14 +299,7 @@ async fn latest_with_tag(
 ) -> Result<Response, ApiError> {
     let (provider, consumer) = parties(&state, &provider, &consumer).await?;
     let tag = TagName::parse("tag", &tag)?;
-    let tagged: HashSet<i64> = state
-        .store
-        .tags_of_pacticipant(consumer.id)
-        .await?
-        .iter()
-        .filter(|t| t.name == tag.as_str())
-        .map(|t| t.version_id)
-        .collect();
+    let tagged = tagged_version_ids(&state, consumer.id, Some(&tag)).await?;
     let pp = integration_publications(&state, &provider, &consumer)
         .await?
         .into_iter()

@@ -262,7 +262,10 @@ async fn publish(
             .collect(),
     };
     let outcome = match state.store.publish(&command).await {
-        Ok(outcome) => outcome,
+        Ok(outcome) => {
+            state.metrics.contracts_published(&outcome);
+            outcome
+        }
         Err(StoreError::PactConflict(conflicts)) => {
             return Err(conflict_error(
                 consumer.as_str(),
@@ -435,7 +438,10 @@ pub async fn put_pact(
         }],
     };
     let outcome = match state.store.publish(&command).await {
-        Ok(outcome) => outcome,
+        Ok(outcome) => {
+            state.metrics.contracts_published(&outcome);
+            outcome
+        }
         Err(StoreError::PactConflict(conflicts)) => {
             let contracts = [IncomingContract {
                 provider,

@@ -149,6 +149,7 @@ async fn record(
             pending: metadata.pending,
         })
         .await?;
+    state.metrics.verification_published(verification.success);
     Ok(created(
         &verification_url(base, &verification),
         verification_json(base, &verification),

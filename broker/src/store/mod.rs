@@ -9,6 +9,14 @@
 
 #[macro_use]
 mod sql;
+#[macro_use]
+pub mod events;
+#[macro_use]
+pub mod ops;
+#[macro_use]
+pub mod overview;
+#[macro_use]
+pub mod webhooks;
 mod postgres;
 mod sqlite;
 
@@ -18,8 +26,11 @@ use serde_json::Value;
 
 use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
 
+pub use ops::OpsStore;
+pub use overview::OverviewStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use webhooks::WebhookStore;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +188,22 @@ pub struct BranchVersion {
     pub latest: bool,
 }
 
+/// The head of a branch: the version most recently added to it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BranchHead {
+    pub pacticipant_id: i64,
+    pub branch_name: String,
+    pub version_id: i64,
+}
+
+/// The latest version of a pacticipant carrying a tag (the highest version id).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TagHead {
+    pub pacticipant_id: i64,
+    pub tag_name: String,
+    pub version_id: i64,
+}
+
 /// A consumer version's pact with one provider.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Publication {
@@ -239,6 +266,16 @@ pub enum ContractOutcome {
     Created,
     Unchanged,
     Overwritten,
+}
+
+impl ContractOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractOutcome::Created => "created",
+            ContractOutcome::Unchanged => "unchanged",
+            ContractOutcome::Overwritten => "overwritten",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -465,9 +502,11 @@ pub struct RecordedDriftRun {
     pub changes: DriftChanges,
 }
 
-/// The broker's storage. See the module documentation.
+/// The broker's storage. See the module documentation. Areas with many methods of
+/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`]),
+/// each in its own file with its own SQL macro, expanded in `sqlite.rs` and `postgres.rs`.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: WebhookStore + OpsStore + OverviewStore + Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -525,6 +564,13 @@ pub trait Store: Send + Sync + 'static {
     async fn tags_of_version(&self, version_id: i64) -> Result<Vec<Tag>, StoreError>;
     /// Every tag of every version of a pacticipant, oldest first.
     async fn tags_of_pacticipant(&self, pacticipant_id: i64) -> Result<Vec<Tag>, StoreError>;
+    /// For each tag name of some pacticipants, the latest version carrying it, ordered
+    /// by pacticipant and tag name; only the names in `names` when it is given.
+    async fn tag_heads(
+        &self,
+        pacticipant_ids: &[i64],
+        names: Option<&[String]>,
+    ) -> Result<Vec<TagHead>, StoreError>;
     async fn tag(&self, version_id: i64, name: &TagName) -> Result<Option<Tag>, StoreError>;
     /// Tags a version, creating the pacticipant and version as needed; returns whether the tag is new.
     async fn add_tag(
@@ -554,6 +600,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<BranchVersion>, StoreError>;
     /// The versions on a branch, most recently added first.
     async fn branch_versions(&self, branch_id: i64) -> Result<Vec<BranchVersion>, StoreError>;
+    /// The heads of the branches of some pacticipants, ordered by pacticipant and branch
+    /// name; only the branches named in `names` when it is given. Branches without
+    /// versions have no head.
+    async fn branch_heads(
+        &self,
+        pacticipant_ids: &[i64],
+        names: Option<&[String]>,
+    ) -> Result<Vec<BranchHead>, StoreError>;
+    /// The memberships of a branch that belong to the given versions, oldest first.
+    async fn branch_versions_among(
+        &self,
+        branch_id: i64,
+        version_ids: &[i64],
+    ) -> Result<Vec<BranchVersion>, StoreError>;
+    /// The membership of a branch created first (the lowest id among equal times).
+    async fn earliest_branch_version(
+        &self,
+        branch_id: i64,
+    ) -> Result<Option<BranchVersion>, StoreError>;
     /// Adds a version to a branch, creating pacticipant, version and branch as needed;
     /// returns whether the membership is new.
     async fn add_branch_version(
@@ -577,6 +642,21 @@ pub trait Store: Send + Sync + 'static {
     /// Publications matching the filter, ordered by consumer version (oldest first).
     async fn publications(&self, filter: PublicationFilter)
     -> Result<Vec<Publication>, StoreError>;
+    /// The publications by the given consumer versions (for one provider when it is
+    /// given), ordered by consumer version.
+    async fn publications_of_versions(
+        &self,
+        provider_id: Option<i64>,
+        consumer_version_ids: &[i64],
+    ) -> Result<Vec<Publication>, StoreError>;
+    /// The publication for a provider by the consumer's latest version that has one.
+    async fn latest_publication(
+        &self,
+        consumer_id: i64,
+        provider_id: i64,
+    ) -> Result<Option<Publication>, StoreError>;
+    /// The pacticipants with at least one publication for a provider, ordered by id.
+    async fn consumers_of(&self, provider_id: i64) -> Result<Vec<Pacticipant>, StoreError>;
     async fn pact_version(&self, id: i64) -> Result<Option<PactVersion>, StoreError>;
     async fn pact_version_by_sha(
         &self,
@@ -600,6 +680,12 @@ pub trait Store: Send + Sync + 'static {
     async fn verifications(
         &self,
         filter: VerificationFilter,
+    ) -> Result<Vec<Verification>, StoreError>;
+    /// The verifications by a provider of the given pact contents, oldest first.
+    async fn verifications_of_contents(
+        &self,
+        provider_id: i64,
+        pact_version_ids: &[i64],
     ) -> Result<Vec<Verification>, StoreError>;
     async fn delete_verification(&self, id: i64) -> Result<bool, StoreError>;
 

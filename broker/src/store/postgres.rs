@@ -53,6 +53,49 @@ impl PostgresStore {
             .await?;
         Ok(())
     }
+
+    /// The deliveries due at `now_ms` and not leased to a live worker, locked for
+    /// this transaction. `SKIP LOCKED` lets two brokers claiming at once take
+    /// different deliveries instead of waiting for each other.
+    async fn claimable_delivery_ids_tx(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'retrying') \
+             AND next_attempt_ms <= $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) \
+             ORDER BY next_attempt_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
 }
 
 sql_store!(PostgresStore, sqlx::Postgres);
+events_sql_store!(PostgresStore, sqlx::Postgres);
+ops_sql_store!(PostgresStore, sqlx::Postgres);
+overview_sql_store!(PostgresStore, sqlx::Postgres);
+webhook_sql_store!(PostgresStore, sqlx::Postgres);
+
+/// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).
+impl PostgresStore {
+    /// Retention is serialised across replicas by [`Self::lock_retention`].
+    fn retention_guard(&self) -> Option<ops::RetentionGuard> {
+        Some(ops::RetentionGuard { _held: None })
+    }
+
+    /// Takes the retention advisory lock for the rest of `tx`; false when another
+    /// transaction (on any replica) holds it. Commit, rollback or a dropped
+    /// connection release it, so a crashed run never blocks the next one.
+    async fn lock_retention(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(ops::RETENTION_LOCK_KEY)
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+}

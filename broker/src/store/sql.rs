@@ -49,12 +49,6 @@ macro_rules! publication_select {
          JOIN pact_versions pv ON pv.id = pp.pact_version_id"
     };
 }
-macro_rules! publication_filter {
-    () => {
-        " WHERE ($1 IS NULL OR cv.pacticipant_id = $1) AND ($2 IS NULL OR pp.provider_id = $2) \
-         AND ($3 IS NULL OR pp.consumer_version_id = $3) AND ($4 IS NULL OR pp.pact_version_id = $4)"
-    };
-}
 macro_rules! verification_select {
     () => {
         "SELECT vr.id, vr.pact_version_id, pv.sha, pv.consumer_id, c.name AS consumer_name, \
@@ -110,12 +104,33 @@ macro_rules! drift_finding_select {
     };
 }
 
+/// Joins the conditions of a query built at run time: ` WHERE ` before the first,
+/// ` AND ` before the others.
+#[derive(Default)]
+pub(super) struct Conditions {
+    started: bool,
+}
+
+impl Conditions {
+    pub(super) fn next<'q, DB: sqlx::Database>(
+        &mut self,
+        query: &'q mut sqlx::QueryBuilder<DB>,
+    ) -> &'q mut sqlx::QueryBuilder<DB> {
+        let separator = if self.started { " AND " } else { " WHERE " };
+        self.started = true;
+        query.push(separator)
+    }
+}
+
 /// Implements [`Store`](super::Store) for `$store`, whose `pool` field is a
 /// `sqlx::Pool<$db>` and which has an inherent `begin_write` method opening a write
 /// transaction in the way its backend needs.
 macro_rules! sql_store {
     ($store:ident, $db:ty) => {
         type Tx = sqlx::Transaction<'static, $db>;
+
+        /// The most values one `IN (...)` list binds; longer lists take several queries.
+        const IN_LIST_CHUNK: usize = 500;
 
         /// Branch names that become a pacticipant's main branch when none is configured.
         const MAIN_BRANCH_CANDIDATES: [&str; 3] = ["develop", "main", "master"];
@@ -375,6 +390,62 @@ macro_rules! sql_store {
                 Ok(found)
             }
 
+            /// Appends ` WHERE ...` with one condition per set field of a publication
+            /// filter (nothing when none is set). Each shape of filter is its own statement,
+            /// so the database plans it with the indexes that fit; a single statement with
+            /// `($1 IS NULL OR col = $1)` for every field makes SQLite scan the table.
+            fn push_publication_filter(query: &mut sqlx::QueryBuilder<$db>, filter: &PublicationFilter) {
+                let mut conditions = crate::store::sql::Conditions::default();
+                if let Some(id) = filter.consumer_id {
+                    conditions.next(query).push("cv.pacticipant_id = ").push_bind(id);
+                }
+                if let Some(id) = filter.provider_id {
+                    conditions.next(query).push("pp.provider_id = ").push_bind(id);
+                }
+                if let Some(id) = filter.consumer_version_id {
+                    conditions.next(query).push("pp.consumer_version_id = ").push_bind(id);
+                }
+                if let Some(id) = filter.pact_version_id {
+                    conditions.next(query).push("pp.pact_version_id = ").push_bind(id);
+                }
+            }
+
+            /// Appends `(v1, v2, ...)` binding each value, for `IN` lists (never empty).
+            fn push_list<T>(query: &mut sqlx::QueryBuilder<$db>, values: &[T])
+            where
+                T: Clone + for<'t> sqlx::Encode<'t, $db> + sqlx::Type<$db>,
+            {
+                query.push("(");
+                let mut list = query.separated(", ");
+                for value in values {
+                    list.push_bind(value.clone());
+                }
+                list.push_unseparated(")");
+            }
+
+            /// As [`Self::push_publication_filter`], for deployed (`d`) or released (`r`)
+            /// versions; `current` is the condition that selects the current records.
+            fn push_environment_record_filter(
+                query: &mut sqlx::QueryBuilder<$db>,
+                alias: &str,
+                current: &str,
+                filter: &EnvironmentRecordFilter,
+            ) {
+                let mut conditions = crate::store::sql::Conditions::default();
+                if let Some(id) = filter.pacticipant_id {
+                    conditions.next(query).push(format_args!("{alias}.pacticipant_id = ")).push_bind(id);
+                }
+                if let Some(id) = filter.environment_id {
+                    conditions.next(query).push(format_args!("{alias}.environment_id = ")).push_bind(id);
+                }
+                if let Some(id) = filter.version_id {
+                    conditions.next(query).push(format_args!("{alias}.version_id = ")).push_bind(id);
+                }
+                if filter.current_only {
+                    conditions.next(query).push(current);
+                }
+            }
+
             async fn branch_version_by_id(&self, id: i64) -> Result<BranchVersion, StoreError> {
                 Ok(sqlx::query_as(concat!(branch_version_select!(), " WHERE bv.id = $1"))
                     .bind(id)
@@ -436,7 +507,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 self.pacticipant_by_id(id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
             }
 
@@ -482,7 +553,7 @@ macro_rules! sql_store {
                     .bind(updated_at)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 let pacticipant = self.pacticipant_by_id(id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 Ok((pacticipant, created))
             }
@@ -502,7 +573,7 @@ macro_rules! sql_store {
                     .await?
                     .rows_affected();
                 Self::delete_orphan_pact_versions(&mut tx).await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -610,7 +681,7 @@ macro_rules! sql_store {
                         Self::add_tag_tx(&mut tx, pacticipant_id, version_id, tag.as_str()).await?;
                     }
                 }
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 let version = self.version_by_id(version_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 Ok((version, created))
             }
@@ -624,7 +695,7 @@ macro_rules! sql_store {
                     .await?
                     .rows_affected();
                 Self::delete_orphan_pact_versions(&mut tx).await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -642,6 +713,35 @@ macro_rules! sql_store {
                     .bind(pacticipant_id)
                     .fetch_all(&self.pool)
                     .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipants = pacticipant_ids.len()), err)]
+            async fn tag_heads(
+                &self,
+                pacticipant_ids: &[i64],
+                names: Option<&[String]>,
+            ) -> Result<Vec<TagHead>, StoreError> {
+                if names.is_some_and(|names| names.is_empty()) {
+                    return Ok(vec![]);
+                }
+                let mut found = Vec::new();
+                for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
+                    // CROSS JOIN keeps SQLite walking from the pacticipants' versions
+                    // (rather than from every tag with the name); PostgreSQL plans it as
+                    // an inner join.
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT v.pacticipant_id, t.name AS tag_name, MAX(t.version_id) AS version_id \
+                         FROM versions v CROSS JOIN tags t WHERE t.version_id = v.id AND v.pacticipant_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    if let Some(names) = names {
+                        query.push(" AND t.name IN ");
+                        Self::push_list(&mut query, names);
+                    }
+                    query.push(" GROUP BY v.pacticipant_id, t.name ORDER BY v.pacticipant_id, t.name");
+                    found.extend(query.build_query_as::<TagHead>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                Ok(found)
             }
 
             #[tracing::instrument(skip_all, fields(tag = %name), err)]
@@ -664,7 +764,7 @@ macro_rules! sql_store {
                 let (pacticipant_id, _) = Self::ensure_pacticipant(&mut tx, pacticipant.as_str()).await?;
                 let (version_id, _) = Self::ensure_version(&mut tx, pacticipant_id, version.as_str()).await?;
                 let created = Self::add_tag_tx(&mut tx, pacticipant_id, version_id, tag.as_str()).await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 let tag = self.tag(version_id, tag).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 Ok((tag, created))
             }
@@ -678,7 +778,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -742,6 +842,64 @@ macro_rules! sql_store {
                     .await?)
             }
 
+            #[tracing::instrument(skip_all, fields(pacticipants = pacticipant_ids.len()), err)]
+            async fn branch_heads(
+                &self,
+                pacticipant_ids: &[i64],
+                names: Option<&[String]>,
+            ) -> Result<Vec<BranchHead>, StoreError> {
+                if names.is_some_and(|names| names.is_empty()) {
+                    return Ok(vec![]);
+                }
+                let mut found = Vec::new();
+                for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
+                    // With the index on (branch_id, id), each head is one index seek.
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT b.pacticipant_id, b.name AS branch_name, bv.version_id FROM branches b \
+                         JOIN branch_versions bv ON bv.id = \
+                         (SELECT MAX(bv2.id) FROM branch_versions bv2 WHERE bv2.branch_id = b.id) \
+                         WHERE b.pacticipant_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    if let Some(names) = names {
+                        query.push(" AND b.name IN ");
+                        Self::push_list(&mut query, names);
+                    }
+                    query.push(" ORDER BY b.pacticipant_id, b.name");
+                    found.extend(query.build_query_as::<BranchHead>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]
+            async fn branch_versions_among(
+                &self,
+                branch_id: i64,
+                version_ids: &[i64],
+            ) -> Result<Vec<BranchVersion>, StoreError> {
+                let mut found: Vec<BranchVersion> = Vec::new();
+                for ids in version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(branch_version_select!());
+                    query.push(" WHERE bv.branch_id = ").push_bind(branch_id).push(" AND bv.version_id IN ");
+                    Self::push_list(&mut query, ids);
+                    found.extend(query.build_query_as::<BranchVersion>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|bv| bv.id);
+                found.dedup_by_key(|bv| bv.id);
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn earliest_branch_version(&self, branch_id: i64) -> Result<Option<BranchVersion>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    branch_version_select!(),
+                    " WHERE bv.branch_id = $1 ORDER BY bv.created_at, bv.id LIMIT 1"
+                ))
+                .bind(branch_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
             #[tracing::instrument(skip_all, fields(pacticipant = %pacticipant, branch = %branch, version = %version), err)]
             async fn add_branch_version(
                 &self,
@@ -753,7 +911,7 @@ macro_rules! sql_store {
                 let (pacticipant_id, _) = Self::ensure_pacticipant(&mut tx, pacticipant.as_str()).await?;
                 let (version_id, _) = Self::ensure_version(&mut tx, pacticipant_id, version.as_str()).await?;
                 let (id, created) = Self::add_branch_version_tx(&mut tx, pacticipant_id, branch.as_str(), version_id).await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok((self.branch_version_by_id(id).await?, created))
             }
 
@@ -765,7 +923,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -778,7 +936,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -812,6 +970,7 @@ macro_rules! sql_store {
                 contracts.sort_by(|a, b| a.provider.cmp(&b.provider));
                 let mut outcomes = Vec::new();
                 let mut conflicts = Vec::new();
+                let mut events = Vec::new();
                 for contract in contracts {
                     let (provider_id, _) = Self::ensure_pacticipant(&mut tx, contract.provider.as_str()).await?;
                     let inserted: Option<i64> = sqlx::query_scalar(
@@ -825,6 +984,7 @@ macro_rules! sql_store {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
+                    let content_is_new = inserted.is_some();
                     let pact_version_id: i64 = match inserted {
                         Some(id) => id,
                         None => {
@@ -881,13 +1041,35 @@ macro_rules! sql_store {
                             continue;
                         }
                     };
+                    // CROSS JOIN keeps SQLite walking the consumer's versions newest first
+                    // (rather than sorting every publication for the provider).
+                    let previous_pact_version_id: Option<i64> = sqlx::query_scalar(
+                        "SELECT pp.pact_version_id FROM versions cv CROSS JOIN pact_publications pp \
+                         WHERE cv.pacticipant_id = $1 AND pp.consumer_version_id = cv.id AND pp.provider_id = $2 \
+                         AND cv.id <> $3 ORDER BY cv.id DESC LIMIT 1",
+                    )
+                    .bind(consumer_id)
+                    .bind(provider_id)
+                    .bind(version_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let mut event = super::events::NewEvent::new(super::events::EventKind::ContractPublished);
+                    event.consumer_id = Some(consumer_id);
+                    event.provider_id = Some(provider_id);
+                    event.consumer_version_id = Some(version_id);
+                    event.pact_version_id = Some(pact_version_id);
+                    event.detail.outcome = Some(outcome.as_str().to_string());
+                    event.detail.content_is_new = Some(content_is_new);
+                    event.detail.previous_pact_version_id = previous_pact_version_id;
+                    events.push(event);
                     outcomes.push((outcome, provider_id));
                 }
                 if !conflicts.is_empty() {
                     tx.rollback().await?;
                     return Err(StoreError::PactConflict(conflicts));
                 }
-                tx.commit().await?;
+                Self::emit_events_tx(&mut tx, &events).await?;
+                Self::commit(tx).await?;
                 let version = self.version_by_id(version_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 let publications = self
                     .publications(PublicationFilter {
@@ -910,15 +1092,69 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, err)]
             async fn publications(&self, filter: PublicationFilter) -> Result<Vec<Publication>, StoreError> {
+                let mut query = sqlx::QueryBuilder::<$db>::new(publication_select!());
+                Self::push_publication_filter(&mut query, &filter);
+                query.push(" ORDER BY pp.consumer_version_id, pp.id");
+                Ok(query.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(versions = consumer_version_ids.len()), err)]
+            async fn publications_of_versions(
+                &self,
+                provider_id: Option<i64>,
+                consumer_version_ids: &[i64],
+            ) -> Result<Vec<Publication>, StoreError> {
+                let mut found: Vec<Publication> = Vec::new();
+                for ids in consumer_version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(publication_select!());
+                    query.push(" WHERE pp.consumer_version_id IN ");
+                    Self::push_list(&mut query, ids);
+                    if let Some(provider_id) = provider_id {
+                        query.push(" AND pp.provider_id = ").push_bind(provider_id);
+                    }
+                    found.extend(query.build_query_as::<Publication>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|pp| (pp.consumer_version_id, pp.id));
+                found.dedup_by_key(|pp| pp.id);
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn latest_publication(&self, consumer_id: i64, provider_id: i64) -> Result<Option<Publication>, StoreError> {
+                // The consumer's versions newest first, each probing the unique index of
+                // publications, then that one publication.
+                let latest: Option<i64> = sqlx::query_scalar(
+                    "SELECT cv.id FROM versions cv CROSS JOIN pact_publications pp \
+                     WHERE cv.pacticipant_id = $1 AND pp.consumer_version_id = cv.id AND pp.provider_id = $2 \
+                     ORDER BY cv.id DESC LIMIT 1",
+                )
+                .bind(consumer_id)
+                .bind(provider_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(version_id) = latest else {
+                    return Ok(None);
+                };
                 Ok(sqlx::query_as(concat!(
                     publication_select!(),
-                    publication_filter!(),
-                    " ORDER BY pp.consumer_version_id, pp.id"
+                    " WHERE pp.consumer_version_id = $1 AND pp.provider_id = $2"
                 ))
-                .bind(filter.consumer_id)
-                .bind(filter.provider_id)
-                .bind(filter.consumer_version_id)
-                .bind(filter.pact_version_id)
+                .bind(version_id)
+                .bind(provider_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, err)]
+            async fn consumers_of(&self, provider_id: i64) -> Result<Vec<Pacticipant>, StoreError> {
+                // Content without any publication (left by an overwrite) does not count.
+                Ok(sqlx::query_as(concat!(
+                    pacticipant_select!(),
+                    " WHERE EXISTS (SELECT 1 FROM pact_versions pv WHERE pv.consumer_id = pacticipants.id \
+                     AND pv.provider_id = $1 \
+                     AND EXISTS (SELECT 1 FROM pact_publications pp WHERE pp.pact_version_id = pv.id)) ORDER BY id"
+                ))
+                .bind(provider_id)
                 .fetch_all(&self.pool)
                 .await?)
             }
@@ -953,11 +1189,17 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, err)]
             async fn integrations_of(&self, pacticipant_id: i64) -> Result<Vec<Integration>, StoreError> {
+                // One index probe per pacticipant at the other end, however much content
+                // the pair has.
                 Ok(sqlx::query_as(
-                    "SELECT DISTINCT c.id AS consumer_id, c.name AS consumer_name, pr.id AS provider_id, \
-                     pr.name AS provider_name FROM pact_versions pv \
-                     JOIN pacticipants c ON c.id = pv.consumer_id JOIN pacticipants pr ON pr.id = pv.provider_id \
-                     WHERE pv.consumer_id = $1 OR pv.provider_id = $1 ORDER BY c.name, pr.name",
+                    "SELECT c.id AS consumer_id, c.name AS consumer_name, pr.id AS provider_id, \
+                     pr.name AS provider_name FROM pacticipants c CROSS JOIN pacticipants pr \
+                     WHERE c.id = $1 \
+                     AND EXISTS (SELECT 1 FROM pact_versions pv WHERE pv.consumer_id = c.id AND pv.provider_id = pr.id) \
+                     UNION SELECT c.id, c.name, pr.id, pr.name FROM pacticipants pr CROSS JOIN pacticipants c \
+                     WHERE pr.id = $1 \
+                     AND EXISTS (SELECT 1 FROM pact_versions pv WHERE pv.consumer_id = c.id AND pv.provider_id = pr.id) \
+                     ORDER BY consumer_name, provider_name",
                 )
                 .bind(pacticipant_id)
                 .fetch_all(&self.pool)
@@ -967,21 +1209,15 @@ macro_rules! sql_store {
             #[tracing::instrument(skip_all, err)]
             async fn delete_publications(&self, filter: PublicationFilter) -> Result<u64, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let deleted = sqlx::query(concat!(
+                let mut query = sqlx::QueryBuilder::<$db>::new(
                     "DELETE FROM pact_publications WHERE id IN (SELECT pp.id FROM pact_publications pp \
                      JOIN versions cv ON cv.id = pp.consumer_version_id",
-                    publication_filter!(),
-                    ")"
-                ))
-                .bind(filter.consumer_id)
-                .bind(filter.provider_id)
-                .bind(filter.consumer_version_id)
-                .bind(filter.pact_version_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                );
+                Self::push_publication_filter(&mut query, &filter);
+                query.push(")");
+                let deleted = query.build().execute(&mut *tx).await?.rows_affected();
                 Self::delete_orphan_pact_versions(&mut tx).await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted)
             }
 
@@ -1007,7 +1243,20 @@ macro_rules! sql_store {
                 .bind(super::now())
                 .fetch_one(&mut *tx)
                 .await?;
-                tx.commit().await?;
+                let (consumer_id, pact_provider_id): (i64, i64) =
+                    sqlx::query_as("SELECT consumer_id, provider_id FROM pact_versions WHERE id = $1")
+                        .bind(verification.pact_version_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let mut event = super::events::NewEvent::new(super::events::EventKind::VerificationPublished);
+                event.consumer_id = Some(consumer_id);
+                event.provider_id = Some(pact_provider_id);
+                event.pact_version_id = Some(verification.pact_version_id);
+                event.provider_version_id = Some(version_id);
+                event.verification_id = Some(id);
+                event.detail.success = Some(verification.success);
+                Self::emit_events_tx(&mut tx, &[event]).await?;
+                Self::commit(tx).await?;
                 self.verification(id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
             }
 
@@ -1021,18 +1270,41 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, err)]
             async fn verifications(&self, filter: VerificationFilter) -> Result<Vec<Verification>, StoreError> {
-                Ok(sqlx::query_as(concat!(
-                    verification_select!(),
-                    " WHERE ($1 IS NULL OR vr.pact_version_id = $1) AND ($2 IS NULL OR pv.provider_id = $2) \
-                     AND ($3 IS NULL OR pv.consumer_id = $3) AND ($4 IS NULL OR vr.provider_version_id = $4) \
-                     ORDER BY vr.id"
-                ))
-                .bind(filter.pact_version_id)
-                .bind(filter.provider_id)
-                .bind(filter.consumer_id)
-                .bind(filter.provider_version_id)
-                .fetch_all(&self.pool)
-                .await?)
+                let mut query = sqlx::QueryBuilder::<$db>::new(verification_select!());
+                let mut conditions = crate::store::sql::Conditions::default();
+                if let Some(id) = filter.pact_version_id {
+                    conditions.next(&mut query).push("vr.pact_version_id = ").push_bind(id);
+                }
+                if let Some(id) = filter.provider_id {
+                    conditions.next(&mut query).push("pv.provider_id = ").push_bind(id);
+                }
+                if let Some(id) = filter.consumer_id {
+                    conditions.next(&mut query).push("pv.consumer_id = ").push_bind(id);
+                }
+                if let Some(id) = filter.provider_version_id {
+                    conditions.next(&mut query).push("vr.provider_version_id = ").push_bind(id);
+                }
+                query.push(" ORDER BY vr.id");
+                Ok(query.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(contents = pact_version_ids.len()), err)]
+            async fn verifications_of_contents(
+                &self,
+                provider_id: i64,
+                pact_version_ids: &[i64],
+            ) -> Result<Vec<Verification>, StoreError> {
+                let mut found: Vec<Verification> = Vec::new();
+                for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(verification_select!());
+                    query.push(" WHERE vr.pact_version_id IN ");
+                    Self::push_list(&mut query, ids);
+                    query.push(" AND pv.provider_id = ").push_bind(provider_id);
+                    found.extend(query.build_query_as::<Verification>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|v| v.id);
+                found.dedup_by_key(|v| v.id);
+                Ok(found)
             }
 
             #[tracing::instrument(skip_all, err)]
@@ -1043,7 +1315,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -1063,7 +1335,7 @@ macro_rules! sql_store {
                 .bind(super::now())
                 .execute(&mut *tx)
                 .await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 self.environment(&uuid).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
             }
 
@@ -1083,7 +1355,7 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 if updated == 0 {
                     return Ok(None);
                 }
@@ -1129,7 +1401,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok(deleted > 0)
             }
 
@@ -1150,7 +1422,7 @@ macro_rules! sql_store {
                         let mut tx = self.begin_write().await?;
                         let outcome =
                             Self::record_deployment_tx(&mut tx, version_id, environment_id, application_instance).await?;
-                        tx.commit().await?;
+                        Self::commit(tx).await?;
                         Ok::<_, StoreError>(outcome)
                     }
                     .await;
@@ -1172,17 +1444,10 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, err)]
             async fn deployed_versions(&self, filter: EnvironmentRecordFilter) -> Result<Vec<DeployedVersion>, StoreError> {
-                Ok(sqlx::query_as(concat!(
-                    deployed_select!(),
-                    " WHERE ($1 IS NULL OR d.environment_id = $1) AND ($2 IS NULL OR d.pacticipant_id = $2) \
-                     AND ($3 IS NULL OR d.version_id = $3) AND ($4 = FALSE OR d.undeployed_at IS NULL) ORDER BY d.id"
-                ))
-                .bind(filter.environment_id)
-                .bind(filter.pacticipant_id)
-                .bind(filter.version_id)
-                .bind(filter.current_only)
-                .fetch_all(&self.pool)
-                .await?)
+                let mut query = sqlx::QueryBuilder::<$db>::new(deployed_select!());
+                Self::push_environment_record_filter(&mut query, "d", "d.undeployed_at IS NULL", &filter);
+                query.push(" ORDER BY d.id");
+                Ok(query.build_query_as().fetch_all(&self.pool).await?)
             }
 
             #[tracing::instrument(skip_all, fields(deployed_version = %uuid), err)]
@@ -1193,7 +1458,7 @@ macro_rules! sql_store {
                     .bind(super::now())
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 self.deployed_version(uuid).await
             }
 
@@ -1229,7 +1494,7 @@ macro_rules! sql_store {
                         (id, false)
                     }
                 };
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 Ok((self.released_by_id(id).await?, created))
             }
 
@@ -1243,17 +1508,10 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, err)]
             async fn released_versions(&self, filter: EnvironmentRecordFilter) -> Result<Vec<ReleasedVersion>, StoreError> {
-                Ok(sqlx::query_as(concat!(
-                    released_select!(),
-                    " WHERE ($1 IS NULL OR r.environment_id = $1) AND ($2 IS NULL OR r.pacticipant_id = $2) \
-                     AND ($3 IS NULL OR r.version_id = $3) AND ($4 = FALSE OR r.support_ended_at IS NULL) ORDER BY r.id"
-                ))
-                .bind(filter.environment_id)
-                .bind(filter.pacticipant_id)
-                .bind(filter.version_id)
-                .bind(filter.current_only)
-                .fetch_all(&self.pool)
-                .await?)
+                let mut query = sqlx::QueryBuilder::<$db>::new(released_select!());
+                Self::push_environment_record_filter(&mut query, "r", "r.support_ended_at IS NULL", &filter);
+                query.push(" ORDER BY r.id");
+                Ok(query.build_query_as().fetch_all(&self.pool).await?)
             }
 
             #[tracing::instrument(skip_all, fields(released_version = %uuid), err)]
@@ -1264,7 +1522,7 @@ macro_rules! sql_store {
                     .bind(super::now())
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
+                Self::commit(tx).await?;
                 self.released_version(uuid).await
             }
 
@@ -1405,7 +1663,15 @@ macro_rules! sql_store {
                         unchecked_ids.push(id);
                     }
                 }
-                tx.commit().await?;
+                if !new_ids.is_empty() || !resolved_ids.is_empty() {
+                    let mut event = super::events::NewEvent::new(super::events::EventKind::DriftChanged);
+                    event.provider_id = Some(run.provider_id);
+                    event.drift_run_id = Some(run_id);
+                    event.detail.new_findings = new_ids.clone();
+                    event.detail.resolved_findings = resolved_ids.clone();
+                    Self::emit_events_tx(&mut tx, &[event]).await?;
+                }
+                Self::commit(tx).await?;
                 let stored = self.drift_run(run_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                 let scope = match run.environment_id {
                     Some(id) => EnvironmentScope::Id(id),

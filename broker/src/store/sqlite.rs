@@ -17,6 +17,8 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Held while this process runs retention (see [`OpsStore::run_retention`]).
+    retention: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -39,7 +41,10 @@ impl SqliteStore {
             .await
             .map_err(StoreError::Unavailable)?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            retention: Default::default(),
+        })
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
@@ -54,6 +59,46 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// The deliveries due at `now_ms` and not leased to a live worker. The caller's
+    /// `BEGIN IMMEDIATE` transaction already excludes every other writer, so no
+    /// row locks are needed for two brokers to claim different deliveries.
+    async fn claimable_delivery_ids_tx(
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'retrying') \
+             AND next_attempt_ms <= $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) \
+             ORDER BY next_attempt_ms, id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);
+events_sql_store!(SqliteStore, sqlx::Sqlite);
+ops_sql_store!(SqliteStore, sqlx::Sqlite);
+overview_sql_store!(SqliteStore, sqlx::Sqlite);
+webhook_sql_store!(SqliteStore, sqlx::Sqlite);
+
+/// Retention's single-runner rule on SQLite (see [`ops::OpsStore::run_retention`]).
+impl SqliteStore {
+    /// One retention run at a time in this process; a second is refused rather than
+    /// left waiting on the write lock. (Replicas on one SQLite file are not supported.)
+    fn retention_guard(&self) -> Option<ops::RetentionGuard> {
+        let guard = self.retention.clone().try_lock_owned().ok()?;
+        Some(ops::RetentionGuard { _held: Some(guard) })
+    }
+
+    /// The write lock (`BEGIN IMMEDIATE`) already keeps other writers out.
+    async fn lock_retention(
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+}

@@ -101,6 +101,7 @@ pub fn page(base: &str, title: &str, body: &str) -> String {
          <a href=\"{b}/ui/environments\">Environments</a>\
          <a href=\"{b}/ui/network\">Network</a>\
          <a href=\"{b}/ui/drift\">Drift</a>\
+         <a href=\"{b}/ui/webhooks\">Webhooks</a>\
          <a href=\"{b}/\" title=\"The API index (HAL JSON for API clients)\" data-api=\"index\">API</a>\
          </header><main><h1>{}</h1>{body}</main></body></html>",
         esc(title),

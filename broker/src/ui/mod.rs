@@ -21,8 +21,9 @@
 mod html;
 mod network;
 mod pact_doc;
+mod webhooks;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use axum::Router;
@@ -41,8 +42,8 @@ use crate::query::NestedQuery;
 use crate::repr::{Urls, generated_display_name, time};
 use crate::startup::AppState;
 use crate::store::{
-    EnvironmentRecordFilter, EnvironmentScope, Pacticipant, Publication, PublicationFilter,
-    StoreError, VerificationFilter,
+    EnvironmentRecordFilter, EnvironmentScope, Pacticipant, PublicationFilter, StoreError,
+    VerificationFilter,
 };
 
 /// Pacticipants on one page of the home page unless `size` says otherwise.
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/environments", get(environments_page))
         .route("/ui/network", get(network_page))
         .route("/ui/drift", get(drift_page))
+        .merge(webhooks::router())
 }
 
 /// Whether a request comes from a browser: its `Accept` names `text/html` and not
@@ -163,39 +165,6 @@ fn paging(query: &NestedQuery) -> Result<(usize, usize), UiError> {
     ))
 }
 
-/// The latest pact of each provider a consumer has published for, with the latest
-/// verification result of its content.
-async fn latest_pacts(
-    state: &AppState,
-    consumer: &Pacticipant,
-) -> Result<Vec<(Publication, Option<bool>)>, UiError> {
-    let publications = state
-        .store
-        .publications(PublicationFilter {
-            consumer_id: Some(consumer.id),
-            ..Default::default()
-        })
-        .await?;
-    // Oldest first, so the last one seen per provider is the latest.
-    let mut latest: BTreeMap<String, Publication> = BTreeMap::new();
-    for publication in publications {
-        latest.insert(publication.provider_name.clone(), publication);
-    }
-    let mut out = Vec::with_capacity(latest.len());
-    for (_, publication) in latest {
-        let verifications = state
-            .store
-            .verifications(VerificationFilter {
-                pact_version_id: Some(publication.pact_version_id),
-                ..Default::default()
-            })
-            .await?;
-        let success = verifications.last().map(|v| v.success);
-        out.push((publication, success));
-    }
-    Ok(out)
-}
-
 async fn home_page(
     state: &AppState,
     base: &str,
@@ -203,14 +172,11 @@ async fn home_page(
 ) -> Result<Response, UiError> {
     let query = NestedQuery::parse(raw_query.unwrap_or_default());
     let (number, size) = paging(&query)?;
-    let all = state.store.pacticipants().await?;
-    let total = all.len();
+    // One page of read models: a handful of queries however many pacticipants there are.
+    let offset = i64::try_from((number - 1).saturating_mul(size)).unwrap_or(i64::MAX);
+    let overview = state.store.pacticipant_page(offset, size as i64).await?;
+    let total = usize::try_from(overview.total).unwrap_or_default();
     let pages = total.div_ceil(size).max(1);
-    let shown: Vec<Pacticipant> = all
-        .into_iter()
-        .skip((number - 1).saturating_mul(size))
-        .take(size)
-        .collect();
     let urls = Urls(base);
     let mut body = String::new();
     let _ = write!(
@@ -224,10 +190,8 @@ async fn home_page(
          <th>Its pacts (as consumer): latest version and verification</th>\
          <th>Consumers</th></tr>",
     );
-    for pacticipant in &shown {
-        let latest_version = state.store.latest_version(pacticipant.id).await?;
-        let pacts = latest_pacts(state, pacticipant).await?;
-        let integrations = state.store.integrations_of(pacticipant.id).await?;
+    for row in &overview.rows {
+        let pacticipant = &row.pacticipant;
         let _ = write!(
             body,
             "<tr class=\"pacticipant\"><td>{} <small>({})</small></td><td>{}</td><td>",
@@ -249,16 +213,16 @@ async fn home_page(
                 ),
             ]
             .join(" · "),
-            latest_version
-                .as_ref()
-                .map(|v| esc(&v.number))
+            row.latest_version
+                .as_deref()
+                .map(esc)
                 .unwrap_or_else(|| "<span class=\"muted\">none</span>".into())
         );
-        if pacts.is_empty() {
+        if row.latest_pacts.is_empty() {
             body.push_str("<span class=\"muted\">none</span>");
         }
         body.push_str("<ul>");
-        for (publication, success) in &pacts {
+        for publication in &row.latest_pacts {
             let doc = format!(
                 "{base}/ui/pacts/provider/{}/consumer/{}/version/{}",
                 enc(&publication.provider_name),
@@ -270,22 +234,22 @@ async fn home_page(
                 "<li class=\"pact\">→ {} {} {} <small class=\"muted\">published {}</small></li>",
                 a(&doc, &publication.provider_name),
                 esc(&publication.consumer_version_number),
-                Status::of(*success).badge(),
+                Status::of(publication.success).badge(),
                 esc(&time(&publication.created_at))
             );
         }
         body.push_str("</ul></td><td>");
-        let consumers: Vec<String> = integrations
+        let consumers: Vec<String> = row
+            .consumers
             .iter()
-            .filter(|i| i.provider_id == pacticipant.id)
-            .map(|i| {
+            .map(|consumer| {
                 a(
                     &format!(
                         "{base}/ui/pacts/provider/{}/consumer/{}/latest",
-                        enc(&i.provider_name),
-                        enc(&i.consumer_name)
+                        enc(&pacticipant.name),
+                        enc(consumer)
                     ),
-                    &i.consumer_name,
+                    consumer,
                 )
             })
             .collect();
@@ -860,17 +824,18 @@ async fn network_page(
 ) -> Result<Response, UiError> {
     let query = NestedQuery::parse(raw.as_deref().unwrap_or_default());
     let focus = non_blank(&query, "pacticipant");
-    let pacticipants = match focus {
-        Some(name) => vec![find(&state, name).await?],
-        None => state.store.pacticipants().await?,
+    let focus_id = match focus {
+        Some(name) => Some(find(&state, name).await?.id),
+        None => None,
     };
-    let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
-    // Each integration is listed by both of its pacticipants; the set keeps one.
-    for pacticipant in &pacticipants {
-        for integration in state.store.integrations_of(pacticipant.id).await? {
-            edges.insert((integration.consumer_name, integration.provider_name));
-        }
-    }
+    // Every edge in one query, already distinct and ordered.
+    let edges: BTreeSet<(String, String)> = state
+        .store
+        .network_edges(focus_id)
+        .await?
+        .into_iter()
+        .map(|edge| (edge.consumer_name, edge.provider_name))
+        .collect();
     let title = match focus {
         Some(name) => format!("Network of {name}"),
         None => "Network".to_string(),

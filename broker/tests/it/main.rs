@@ -6,15 +6,21 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
+mod badges;
 mod basics;
 mod drift;
 mod for_verification;
+mod labels;
 mod matrix;
+mod metrics;
 mod outage;
 mod pacticipants;
 mod publishing;
+mod retention;
 mod ui;
 mod verifications;
+mod webhooks;
 
 pub use helpers::*;

@@ -13,6 +13,7 @@ backend_tests!(
     home_page_shows_pacticipants_pacts_and_verification_status,
     index_negotiates_between_html_and_hal,
     home_page_is_paged,
+    each_page_shows_latest_pacts_and_consumers_of_its_own_pacticipants,
     user_data_is_escaped_everywhere,
     pact_is_rendered_as_documentation,
     matrix_and_can_i_deploy_pages,
@@ -155,6 +156,44 @@ async fn home_page_is_paged(backend: Backend) {
             page.text
         );
     }
+}
+
+async fn each_page_shows_latest_pacts_and_consumers_of_its_own_pacticipants(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // In name order: Mobile, Orders, Web.
+    publish(&app, "Web", "1.0.0", "Orders").await;
+    verify(&app, "Orders", "Web", "1.0.0", "7", true).await;
+    publish(&app, "Web", "2.0.0", "Orders").await;
+    publish(&app, "Mobile", "5", "Orders").await;
+    verify(&app, "Orders", "Mobile", "5", "7", false).await;
+    // One pacticipant a page, so each page's queries must pick their own rows.
+    let web = html(&app, "/ui?page=3&size=1").await;
+    let row = web.split("<tr class=\"pacticipant\">").nth(1).unwrap();
+    assert!(row.contains(">Web<"), "{row}");
+    // The latest pact only: 2.0.0's content, which nobody verified yet.
+    assert_eq!(row.matches("<li class=\"pact\">").count(), 1, "{row}");
+    assert!(row.contains("/consumer/Web/version/2.0.0"), "{row}");
+    assert!(row.contains("data-status=\"never\""), "{row}");
+    assert!(!row.contains("1.0.0"), "{row}");
+    assert!(web.contains("Page 3 of 3 (3 in all)"));
+    let orders = html(&app, "/ui?page=2&size=1").await;
+    let row = orders.split("<tr class=\"pacticipant\">").nth(1).unwrap();
+    assert!(row.contains(">Orders<"), "{row}");
+    // Orders consumes nothing; its consumers, by name, link to their latest pacts.
+    let consumers = row.rsplit("<td>").next().unwrap();
+    assert!(
+        consumers.find("consumer/Mobile/latest").unwrap()
+            < consumers.find("consumer/Web/latest").unwrap(),
+        "{consumers}"
+    );
+    assert!(!row.contains("<li class=\"pact\">"), "{row}");
+    let mobile = html(&app, "/ui?page=1&size=1").await;
+    let row = mobile.split("<tr class=\"pacticipant\">").nth(1).unwrap();
+    assert!(
+        row.contains(">Mobile<") && row.contains("data-status=\"failure\""),
+        "{row}"
+    );
+    assert!(row.contains("<td>5</td>"), "latest version missing: {row}");
 }
 
 async fn user_data_is_escaped_everywhere(backend: Backend) {

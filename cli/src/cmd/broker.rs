@@ -9,8 +9,9 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use accord_broker::{Application, AuthConfig, BasicCredentials, Config};
+use accord_broker::{Application, AuthConfig, BasicCredentials, Config, RetentionConfig};
 use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
@@ -86,6 +87,95 @@ pub struct BrokerArgs {
     /// Externally visible base URL used in links (e.g. https://broker.example.com behind a proxy).
     #[arg(long, env = "ACCORD_BROKER_PUBLIC_BASE_URL")]
     pub public_base_url: Option<url::Url>,
+
+    /// Retention keeps every version younger than this (e.g. 90d). Older versions go
+    /// unless deployed, released, among the latest per branch, the latest with a tag
+    /// or pact, or a provider version that verified a kept pact.
+    #[arg(long, env = "ACCORD_BROKER_RETENTION_MAX_AGE", value_parser = humantime::parse_duration, default_value = "90d")]
+    pub retention_max_age: Duration,
+
+    /// Retention keeps the latest this many versions of every branch.
+    #[arg(
+        long,
+        env = "ACCORD_BROKER_RETENTION_KEEP_LATEST_PER_BRANCH",
+        default_value_t = 10
+    )]
+    pub retention_keep_latest_per_branch: u32,
+
+    /// At most this many versions are deleted per retention run; the next run carries on.
+    #[arg(
+        long,
+        env = "ACCORD_BROKER_RETENTION_DELETION_LIMIT",
+        default_value_t = 500
+    )]
+    pub retention_deletion_limit: u32,
+
+    /// Retention deletes audit log entries older than this (e.g. 365d); "off" keeps them.
+    #[arg(long, env = "ACCORD_BROKER_AUDIT_MAX_AGE", value_parser = optional_duration, default_value = "365d")]
+    pub audit_max_age: OptionalDuration,
+
+    /// Retention deletes drift monitor runs older than this (never the latest of a
+    /// provider and environment); "off" keeps them.
+    #[arg(long, env = "ACCORD_BROKER_DRIFT_RUN_MAX_AGE", value_parser = optional_duration, default_value = "90d")]
+    pub drift_run_max_age: OptionalDuration,
+
+    /// Run retention in the background on this interval (e.g. 1h). Off by default:
+    /// then it only runs through POST /admin/retention.
+    #[arg(long, env = "ACCORD_BROKER_RETENTION_INTERVAL", value_parser = humantime::parse_duration)]
+    pub retention_interval: Option<Duration>,
+
+    /// A host webhooks may call even when it resolves to a private or loopback
+    /// address (e.g. localhost, ci.internal, *.ci.internal). Once any is given,
+    /// webhooks may call only the listed hosts. Repeat or separate with commas.
+    #[arg(long, env = "ACCORD_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
+    pub webhook_allow_host: Vec<String>,
+
+    /// A private or loopback range webhooks may reach (e.g. 10.1.0.0/16). Repeat or
+    /// separate with commas.
+    #[arg(long, env = "ACCORD_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',')]
+    pub webhook_allow_network: Vec<String>,
+
+    /// Let webhooks reach every private, loopback and link-local address. Off by
+    /// default, so a webhook cannot be used to call internal services.
+    #[arg(long, env = "ACCORD_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// URL schemes webhooks may use.
+    #[arg(
+        long,
+        env = "ACCORD_WEBHOOK_SCHEMES",
+        value_delimiter = ',',
+        default_value = "https,http"
+    )]
+    pub webhook_schemes: Vec<String>,
+
+    /// Attempts per webhook delivery before it goes to the dead-letter list.
+    #[arg(long, env = "ACCORD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 7)]
+    pub webhook_max_attempts: u32,
+
+    /// The first retry of a failed delivery waits up to this long, each later one up
+    /// to twice as long (random within that bound).
+    #[arg(long, env = "ACCORD_WEBHOOK_RETRY_BASE", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub webhook_retry_base: Duration,
+
+    /// The longest wait between two attempts of a delivery.
+    #[arg(long, env = "ACCORD_WEBHOOK_RETRY_MAX_DELAY", value_parser = humantime::parse_duration, default_value = "20m")]
+    pub webhook_retry_max_delay: Duration,
+
+    /// How long one webhook call may take.
+    #[arg(long, env = "ACCORD_WEBHOOK_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub webhook_timeout: Duration,
+}
+
+/// A duration, or none for "off".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalDuration(pub Option<Duration>);
+
+fn optional_duration(value: &str) -> Result<OptionalDuration, humantime::DurationError> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(OptionalDuration(None));
+    }
+    humantime::parse_duration(value).map(|d| OptionalDuration(Some(d)))
 }
 
 fn secret(value: &str) -> SecretString {
@@ -136,6 +226,50 @@ fn config(args: &BrokerArgs) -> anyhow::Result<Config> {
     config.allow_contract_overwrite = args.allow_contract_overwrite;
     config.body_limit_bytes = args.body_limit;
     config.public_base_url = args.public_base_url.clone();
+    if args.retention_keep_latest_per_branch == 0 || args.retention_deletion_limit == 0 {
+        anyhow::bail!(
+            "--retention-keep-latest-per-branch and --retention-deletion-limit must be at least 1"
+        );
+    }
+    if args.retention_interval.is_some_and(|i| i.is_zero()) {
+        anyhow::bail!(
+            "--retention-interval must be longer than 0 (leave it out to turn the schedule off)"
+        );
+    }
+    config.retention = RetentionConfig {
+        max_age: args.retention_max_age,
+        keep_latest_per_branch: args.retention_keep_latest_per_branch,
+        deletion_limit: args.retention_deletion_limit,
+        audit_max_age: args.audit_max_age.0,
+        drift_run_max_age: args.drift_run_max_age.0,
+        interval: args.retention_interval,
+    };
+    let webhooks = &mut config.webhooks;
+    webhooks.allowed_hosts = args.webhook_allow_host.clone();
+    webhooks.allowed_networks = args
+        .webhook_allow_network
+        .iter()
+        .map(|network| {
+            network.trim().parse().with_context(|| {
+                format!(
+                    "--webhook-allow-network {network:?} is not a CIDR range such as 10.1.0.0/16"
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    webhooks.allow_private = args.webhook_allow_private;
+    webhooks.allowed_schemes = args
+        .webhook_schemes
+        .iter()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    if args.webhook_max_attempts == 0 || args.webhook_timeout.is_zero() {
+        anyhow::bail!("--webhook-max-attempts and --webhook-timeout must be at least 1");
+    }
+    webhooks.max_attempts = args.webhook_max_attempts;
+    webhooks.retry_base = args.webhook_retry_base;
+    webhooks.retry_max_delay = args.webhook_retry_max_delay;
+    webhooks.timeout = args.webhook_timeout;
     Ok(config)
 }
 

@@ -1,0 +1,962 @@
+//! Webhooks (reference §9): create, list, update, delete and test-execute them;
+//! the deliveries they triggered ("triggered webhooks") with their execution logs;
+//! and Accord's delivery queue views: all deliveries, the dead-letter list, replay.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{find_pacticipant, find_version};
+use crate::domain::{PacticipantName, ValidationError};
+use crate::error::ApiError;
+use crate::http::{Base, JsonBody, created_or_ok, enc, hal, link};
+use crate::repr::{Urls, time};
+use crate::startup::AppState;
+use crate::store::webhooks::{Delivery, DeliveryFilter, DeliveryStatus, Webhook, WebhookFields};
+use crate::store::{Pacticipant, PublicationFilter, VerificationFilter};
+use crate::webhooks::dispatcher::{Dispatcher, render_request};
+use crate::webhooks::model::{self, PacticipantRef, WebhookInput};
+use crate::webhooks::template::Context;
+use crate::webhooks::worker::{self, CallIds};
+
+pub fn router() -> Router<AppState> {
+    let integration = "/pacts/provider/{provider}/consumer/{consumer}";
+    Router::new()
+        .route("/webhooks", get(list_all).post(create_global))
+        .route("/webhooks/execute", post(execute_unsaved))
+        .route("/webhooks/deliveries", get(list_deliveries))
+        .route("/webhooks/dead-letter", get(list_dead_letter))
+        .route("/webhooks/dead-letter/{uuid}/replay", post(replay))
+        .route(
+            "/webhooks/provider/{provider}/consumer/{consumer}",
+            get(list_for_integration).post(create_for_integration),
+        )
+        .route(
+            "/webhooks/provider/{provider}",
+            get(list_for_provider).post(create_for_provider),
+        )
+        .route(
+            "/webhooks/consumer/{consumer}",
+            get(list_for_consumer).post(create_for_consumer),
+        )
+        .route("/webhooks/{uuid}", get(show).put(save).delete(remove))
+        .route("/webhooks/{uuid}/execute", post(execute_saved))
+        .route(&format!("{integration}/webhooks"), get(pact_webhooks))
+        .route(&format!("{integration}/webhooks/status"), get(pact_status))
+        .route(
+            &format!("{integration}/version/{{version}}/triggered-webhooks"),
+            get(triggered_by_publication),
+        )
+        .route(
+            &format!(
+                "{integration}/pact-version/{{sha}}/verification-results/{{number}}/triggered-webhooks"
+            ),
+            get(triggered_by_verification),
+        )
+        .route("/triggered-webhooks/{uuid}", get(show_triggered))
+        .route("/triggered-webhooks/{uuid}/logs", get(logs))
+}
+
+fn webhook_url(base: &str, uuid: &str) -> String {
+    format!("{base}/webhooks/{}", enc(uuid))
+}
+
+fn delivery_url(base: &str, uuid: &str) -> String {
+    format!("{base}/triggered-webhooks/{}", enc(uuid))
+}
+
+fn scope_json(name: &Option<String>, label: &Option<String>) -> Value {
+    match (name, label) {
+        (Some(name), _) => json!({ "name": name }),
+        (None, Some(label)) => json!({ "label": label }),
+        (None, None) => Value::Null,
+    }
+}
+
+/// A webhook as the API shows it: secrets in its request are hidden.
+pub fn webhook_json(base: &str, w: &Webhook) -> Value {
+    let urls = Urls(base);
+    let self_url = webhook_url(base, &w.uuid);
+    let title = w.description.clone().unwrap_or_else(|| "Webhook".into());
+    let mut links = json!({
+        "self": { "href": self_url, "title": title },
+        "pb:execute": { "href": format!("{self_url}/execute"), "title": "Test the execution of the webhook with the latest matching pact or verification" },
+        "pb:webhooks": { "href": format!("{base}/webhooks"), "title": "All webhooks" },
+    });
+    if let Some(name) = &w.consumer_name {
+        links["pb:consumer"] =
+            json!({ "href": urls.pacticipant(name), "title": "Consumer", "name": name });
+    }
+    if let Some(name) = &w.provider_name {
+        links["pb:provider"] =
+            json!({ "href": urls.pacticipant(name), "title": "Provider", "name": name });
+    }
+    if let (Some(c), Some(p)) = (&w.consumer_name, &w.provider_name) {
+        links["pb:pact-webhooks"] = json!({
+            "href": format!("{base}/webhooks/provider/{}/consumer/{}", enc(p), enc(c)),
+            "title": "All webhooks for this consumer and provider"
+        });
+    }
+    let mut body = json!({
+        "uuid": w.uuid,
+        "description": w.description,
+        "enabled": w.enabled,
+        "request": model::redact_request(&w.request, true),
+        "events": w.events.iter().map(|e| json!({ "name": e })).collect::<Vec<_>>(),
+        "createdAt": time(&w.created_at),
+        "updatedAt": time(&w.updated_at),
+        "_links": links,
+    });
+    let consumer = scope_json(&w.consumer_name, &w.consumer_label);
+    if !consumer.is_null() {
+        body["consumer"] = consumer;
+    }
+    let provider = scope_json(&w.provider_name, &w.provider_label);
+    if !provider.is_null() {
+        body["provider"] = provider;
+    }
+    body
+}
+
+fn scope_title(w: &Webhook) -> String {
+    let side = |name: &Option<String>, label: &Option<String>, any: &str| match (name, label) {
+        (Some(name), _) => name.clone(),
+        (None, Some(label)) => format!("pacticipants labelled {label}"),
+        (None, None) => any.to_string(),
+    };
+    format!(
+        "A webhook for the pact between {} and {}",
+        side(&w.consumer_name, &w.consumer_label, "any consumer"),
+        side(&w.provider_name, &w.provider_label, "any provider")
+    )
+}
+
+fn webhook_list(base: &str, self_url: String, webhooks: &[Webhook]) -> Response {
+    let links: Vec<Value> = webhooks
+        .iter()
+        .map(|w| {
+            json!({
+                "href": webhook_url(base, &w.uuid),
+                "title": scope_title(w),
+                "name": w.description.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    hal(
+        StatusCode::OK,
+        json!({
+            "_links": {
+                "self": { "href": self_url, "title": "Webhooks" },
+                "pb:create": { "href": self_url, "title": "POST to create a webhook" },
+                "pb:webhooks": links,
+            },
+            "_embedded": {
+                "webhooks": webhooks.iter().map(|w| webhook_json(base, w)).collect::<Vec<_>>(),
+            },
+        }),
+    )
+}
+
+/// Looks up a pacticipant named in the body; a missing one is a validation error.
+async fn named(
+    state: &AppState,
+    field: &str,
+    reference: &Option<PacticipantRef>,
+    errors: &mut Vec<ValidationError>,
+) -> Result<(Option<i64>, Option<String>), ApiError> {
+    match reference {
+        None => Ok((None, None)),
+        Some(PacticipantRef::Label(label)) => Ok((None, Some(label.clone()))),
+        Some(PacticipantRef::Name(name)) => {
+            let field = format!("{field}.name");
+            let parsed = match PacticipantName::parse(&field, name) {
+                Ok(parsed) => parsed,
+                Err(err) => {
+                    errors.push(err);
+                    return Ok((None, None));
+                }
+            };
+            match state.store.pacticipant(&parsed).await? {
+                Some(p) => Ok((Some(p.id), None)),
+                None => {
+                    errors.push(ValidationError::new(
+                        field,
+                        format!("No pacticipant with name '{name}' found; create it first or correct the name"),
+                    ));
+                    Ok((None, None))
+                }
+            }
+        }
+    }
+}
+
+/// Parses and validates a webhook body; the path's pacticipants, when given,
+/// replace the body's.
+async fn webhook_fields(
+    state: &AppState,
+    body: &Value,
+    consumer: Option<&Pacticipant>,
+    provider: Option<&Pacticipant>,
+) -> Result<WebhookFields, ApiError> {
+    let mut input: WebhookInput =
+        model::parse_webhook(body, &state.config.webhooks).map_err(ApiError::Validation)?;
+    if let Some(consumer) = consumer {
+        input.consumer = Some(PacticipantRef::Name(consumer.name.clone()));
+    }
+    if let Some(provider) = provider {
+        input.provider = Some(PacticipantRef::Name(provider.name.clone()));
+    }
+    let mut errors = Vec::new();
+    let (consumer_id, consumer_label) =
+        named(state, "consumer", &input.consumer, &mut errors).await?;
+    let (provider_id, provider_label) =
+        named(state, "provider", &input.provider, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(WebhookFields {
+        description: input.description,
+        consumer_id,
+        consumer_label,
+        provider_id,
+        provider_label,
+        enabled: input.enabled,
+        events: input.events,
+        request: input.request,
+    })
+}
+
+async fn create(
+    state: &AppState,
+    base: &str,
+    body: &Value,
+    consumer: Option<&Pacticipant>,
+    provider: Option<&Pacticipant>,
+) -> Result<Response, ApiError> {
+    let fields = webhook_fields(state, body, consumer, provider).await?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let (webhook, _) = state.store.save_webhook(&uuid, &fields).await?;
+    Ok(created_or_ok(
+        true,
+        &webhook_url(base, &webhook.uuid),
+        webhook_json(base, &webhook),
+    ))
+}
+
+async fn list_all(State(state): State<AppState>, Base(base): Base) -> Result<Response, ApiError> {
+    let webhooks = state.store.webhooks().await?;
+    Ok(webhook_list(&base, format!("{base}/webhooks"), &webhooks))
+}
+
+async fn create_global(
+    State(state): State<AppState>,
+    Base(base): Base,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    create(&state, &base, &body, None, None).await
+}
+
+async fn list_for_integration(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let webhooks: Vec<Webhook> = state
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|w| w.consumer_id == Some(consumer.id) && w.provider_id == Some(provider.id))
+        .collect();
+    let self_url = format!(
+        "{base}/webhooks/provider/{}/consumer/{}",
+        enc(&provider.name),
+        enc(&consumer.name)
+    );
+    Ok(webhook_list(&base, self_url, &webhooks))
+}
+
+async fn create_for_integration(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    create(&state, &base, &body, Some(&consumer), Some(&provider)).await
+}
+
+async fn list_for_provider(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(provider): Path<String>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let self_url = format!("{base}/webhooks/provider/{}", enc(&provider.name));
+    scoped_list(&state, &base, self_url, |w| {
+        w.provider_id == Some(provider.id)
+    })
+    .await
+}
+
+async fn create_for_provider(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(provider): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    create(&state, &base, &body, None, Some(&provider)).await
+}
+
+async fn list_for_consumer(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(consumer): Path<String>,
+) -> Result<Response, ApiError> {
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let self_url = format!("{base}/webhooks/consumer/{}", enc(&consumer.name));
+    scoped_list(&state, &base, self_url, |w| {
+        w.consumer_id == Some(consumer.id)
+    })
+    .await
+}
+
+async fn create_for_consumer(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(consumer): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    create(&state, &base, &body, Some(&consumer), None).await
+}
+
+/// The webhooks `keep` selects, listed at `self_url`.
+async fn scoped_list(
+    state: &AppState,
+    base: &str,
+    self_url: String,
+    keep: impl Fn(&Webhook) -> bool,
+) -> Result<Response, ApiError> {
+    let webhooks: Vec<Webhook> = state
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|w| keep(w))
+        .collect();
+    Ok(webhook_list(base, self_url, &webhooks))
+}
+
+async fn find_webhook(state: &AppState, uuid: &str) -> Result<Webhook, ApiError> {
+    state
+        .store
+        .webhook(uuid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No webhook with uuid '{uuid}' found")))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let webhook = find_webhook(&state, &uuid).await?;
+    Ok(hal(StatusCode::OK, webhook_json(&base, &webhook)))
+}
+
+/// `PUT /webhooks/{uuid}`: creates with the client's uuid (201) or replaces (200).
+async fn save(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(uuid): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let valid_uuid = uuid.len() >= 16
+        && uuid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_uuid {
+        return Err(ApiError::validation(
+            "uuid",
+            format!(
+                "'{uuid}' is not a valid webhook uuid: use at least 16 letters, digits, '-' or '_'"
+            ),
+        ));
+    }
+    let fields = webhook_fields(&state, &body, None, None).await?;
+    let (webhook, was_created) = state.store.save_webhook(&uuid, &fields).await?;
+    Ok(created_or_ok(
+        was_created,
+        &webhook_url(&base, &webhook.uuid),
+        webhook_json(&base, &webhook),
+    ))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    if state.store.delete_webhook(&uuid).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(format!(
+            "No webhook with uuid '{uuid}' found"
+        )))
+    }
+}
+
+/// The template values of the latest pact the webhook's scope admits, for a test run.
+async fn latest_context(
+    state: &AppState,
+    base: &str,
+    consumer_id: Option<i64>,
+    provider_id: Option<i64>,
+    event_name: &'static str,
+) -> Result<Context, ApiError> {
+    let publications = state
+        .store
+        .publications(PublicationFilter {
+            consumer_id,
+            provider_id,
+            ..Default::default()
+        })
+        .await?;
+    let dispatcher = Dispatcher {
+        store: state.store.as_ref(),
+        config: &state.config.webhooks,
+        base,
+    };
+    let mut ctx = match publications.last() {
+        Some(p) => {
+            dispatcher
+                .pact_context(
+                    p.consumer_id,
+                    p.provider_id,
+                    p.consumer_version_id,
+                    p.pact_version_id,
+                )
+                .await?
+        }
+        None => Context::default(),
+    };
+    if let Some(p) = publications.last() {
+        let verifications = state
+            .store
+            .verifications(VerificationFilter {
+                pact_version_id: Some(p.pact_version_id),
+                ..Default::default()
+            })
+            .await?;
+        if let Some(v) = verifications.last() {
+            ctx.set("providerVersionNumber", v.provider_version_number.clone());
+            ctx.set(
+                "verificationResultUrl",
+                Urls(base).verification(&v.provider_name, &v.consumer_name, &v.sha, v.id),
+            );
+        }
+    }
+    ctx.set("eventName", event_name);
+    Ok(ctx)
+}
+
+fn first_event(events: &[String]) -> &'static str {
+    model::OFFICIAL_EVENTS
+        .iter()
+        .chain(model::ACCORD_EVENTS)
+        .find(|e| events.iter().any(|x| x == *e))
+        .copied()
+        .unwrap_or("contract_content_changed")
+}
+
+/// Calls a rendered request once and answers with what happened (200 even when
+/// the call failed, as the Pact Broker does). Not recorded as a delivery.
+async fn execute(state: &AppState, base: &str, template: &Value, ctx: &Context) -> Response {
+    let request = render_request(template, ctx);
+    let config = std::sync::Arc::new(state.config.webhooks.clone());
+    let client = worker::http_client(&config);
+    let ids = CallIds {
+        delivery_id: format!("test-{}", uuid::Uuid::new_v4()),
+        request_id: None,
+        traceparent: None,
+    };
+    let outcome = worker::call(&client, &config, &request, &ids).await;
+    hal(
+        StatusCode::OK,
+        json!({
+            "success": outcome.success,
+            "request": model::redact_request(&request, false),
+            "response": outcome.status.map(|status| json!({ "status": status, "body": outcome.response_body })),
+            "error": outcome.error.map(|message| json!({ "message": message })),
+            "logs": outcome.log,
+            "_links": { "pb:webhooks": link(format!("{base}/webhooks")) },
+        }),
+    )
+}
+
+async fn execute_saved(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let webhook = find_webhook(&state, &uuid).await?;
+    // Stored webhooks are checked again: the allow-list may have changed since.
+    model::parse_webhook(&webhook_json_for_check(&webhook), &state.config.webhooks)
+        .map_err(ApiError::Validation)?;
+    let ctx = latest_context(
+        &state,
+        &base,
+        webhook.consumer_id,
+        webhook.provider_id,
+        first_event(&webhook.events),
+    )
+    .await?;
+    Ok(execute(&state, &base, &webhook.request, &ctx).await)
+}
+
+/// The stored webhook in the shape [`model::parse_webhook`] reads.
+fn webhook_json_for_check(w: &Webhook) -> Value {
+    json!({
+        "events": w.events.iter().map(|e| json!({ "name": e })).collect::<Vec<_>>(),
+        "request": w.request,
+    })
+}
+
+async fn execute_unsaved(
+    State(state): State<AppState>,
+    Base(base): Base,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let fields = webhook_fields(&state, &body, None, None).await?;
+    let ctx = latest_context(
+        &state,
+        &base,
+        fields.consumer_id,
+        fields.provider_id,
+        first_event(&fields.events),
+    )
+    .await?;
+    Ok(execute(&state, &base, &fields.request, &ctx).await)
+}
+
+async fn pact_webhooks(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let labels_of = |labels: Vec<crate::store::ops::Label>| -> Vec<String> {
+        labels.into_iter().map(|l| l.name).collect()
+    };
+    let consumer_labels = labels_of(state.store.labels(consumer.id).await?);
+    let provider_labels = labels_of(state.store.labels(provider.id).await?);
+    let admits =
+        |id: Option<i64>, label: &Option<String>, wanted: i64, labels: &[String]| match (id, label)
+        {
+            (Some(id), _) => id == wanted,
+            (None, Some(label)) => labels.contains(label),
+            (None, None) => true,
+        };
+    let webhooks: Vec<Webhook> = state
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|w| {
+            admits(
+                w.consumer_id,
+                &w.consumer_label,
+                consumer.id,
+                &consumer_labels,
+            ) && admits(
+                w.provider_id,
+                &w.provider_label,
+                provider.id,
+                &provider_labels,
+            )
+        })
+        .collect();
+    let self_url = format!(
+        "{}/webhooks",
+        Urls(&base).integration(&provider.name, &consumer.name)
+    );
+    Ok(webhook_list(&base, self_url, &webhooks))
+}
+
+/// The Pact Broker's name for a delivery state.
+fn triggered_status(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Pending => "not_run",
+        DeliveryStatus::Retrying => "retrying",
+        DeliveryStatus::Succeeded => "success",
+        DeliveryStatus::Dead => "failure",
+    }
+}
+
+fn ms_time(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| time(&t))
+}
+
+/// A delivery as a triggered webhook (reference §9.1), with Accord's queue fields.
+pub fn delivery_json(base: &str, d: &Delivery) -> Value {
+    let status = d.status();
+    let self_url = delivery_url(base, &d.uuid);
+    let logs = format!("{self_url}/logs");
+    let mut links = json!({
+        "self": { "href": self_url, "title": "Triggered webhook" },
+        "pb:logs": { "href": logs, "title": "Webhook execution logs" },
+        "logs": { "href": logs, "title": "Webhook execution logs" },
+        "pb:webhook": { "href": webhook_url(base, &d.webhook_uuid), "title": "Webhook" },
+    });
+    if status == DeliveryStatus::Dead {
+        links["accord:replay"] = json!({
+            "href": format!("{base}/webhooks/dead-letter/{}/replay", enc(&d.uuid)),
+            "title": "POST to queue this delivery again"
+        });
+    }
+    let waiting = matches!(status, DeliveryStatus::Pending | DeliveryStatus::Retrying);
+    json!({
+        "uuid": d.uuid,
+        "name": d.webhook_description.clone().unwrap_or_else(|| "Webhook".into()),
+        "status": triggered_status(status),
+        "deliveryStatus": status.as_str(),
+        "attemptsMade": d.attempts,
+        "attemptsRemaining": (d.max_attempts - d.attempts).max(0),
+        "triggerType": "resource_creation",
+        "eventName": d.event_name,
+        "triggeredAt": time(&d.created_at),
+        "updatedAt": time(&d.updated_at),
+        "nextAttemptAt": if waiting { ms_time(d.next_attempt_ms) } else { None },
+        "lastResponseStatus": d.last_status,
+        "lastError": d.last_error,
+        "requestId": d.request_id,
+        "request": model::redact_request(&d.request, false),
+        "_links": links,
+    })
+}
+
+fn triggered_list(base: &str, self_url: String, deliveries: &[Delivery]) -> Value {
+    json!({
+        "_embedded": {
+            "triggeredWebhooks": deliveries.iter().map(|d| delivery_json(base, d)).collect::<Vec<_>>(),
+        },
+        "_links": { "self": { "href": self_url, "title": "Webhooks triggered" } },
+    })
+}
+
+const PAGE: i64 = 100;
+
+async fn pact_status(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let filter = DeliveryFilter {
+        consumer_id: Some(consumer.id),
+        provider_id: Some(provider.id),
+        ..Default::default()
+    };
+    let deliveries = state.store.deliveries(&filter, 0, PAGE).await?;
+    let count = |status: DeliveryStatus| deliveries.iter().filter(|d| d.status() == status).count();
+    let integration = Urls(&base).integration(&provider.name, &consumer.name);
+    let mut body = triggered_list(&base, format!("{integration}/webhooks/status"), &deliveries);
+    body["summary"] = json!({
+        "successful": count(DeliveryStatus::Succeeded),
+        "failed": count(DeliveryStatus::Dead),
+        "retrying": count(DeliveryStatus::Retrying),
+        "notRun": count(DeliveryStatus::Pending),
+    });
+    body["_links"]["pb:pact-webhooks"] = link(format!("{integration}/webhooks"));
+    Ok(hal(StatusCode::OK, body))
+}
+
+async fn triggered_by_publication(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer, version)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let version = find_version(&state, &consumer, &version).await?;
+    let filter = DeliveryFilter {
+        provider_id: Some(provider.id),
+        consumer_version_id: Some(version.id),
+        ..Default::default()
+    };
+    let deliveries: Vec<Delivery> = state
+        .store
+        .deliveries(&filter, 0, PAGE)
+        .await?
+        .into_iter()
+        .filter(|d| d.verification_id.is_none())
+        .collect();
+    let self_url = format!(
+        "{}/triggered-webhooks",
+        Urls(&base).pact(&provider.name, &consumer.name, &version.number)
+    );
+    Ok(hal(
+        StatusCode::OK,
+        triggered_list(&base, self_url, &deliveries),
+    ))
+}
+
+async fn triggered_by_verification(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, consumer, sha, number)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = find_pacticipant(&state, &provider).await?;
+    let consumer = find_pacticipant(&state, &consumer).await?;
+    let not_found = || ApiError::not_found(format!("No verification result {number} found"));
+    let id: i64 = number.parse().map_err(|_| not_found())?;
+    let verification = state
+        .store
+        .verification(id)
+        .await?
+        .filter(|v| v.sha == sha && v.provider_id == provider.id && v.consumer_id == consumer.id)
+        .ok_or_else(not_found)?;
+    let filter = DeliveryFilter {
+        verification_id: Some(verification.id),
+        ..Default::default()
+    };
+    let deliveries = state.store.deliveries(&filter, 0, PAGE).await?;
+    let self_url = format!(
+        "{}/triggered-webhooks",
+        Urls(&base).verification(&provider.name, &consumer.name, &sha, id)
+    );
+    Ok(hal(
+        StatusCode::OK,
+        triggered_list(&base, self_url, &deliveries),
+    ))
+}
+
+async fn find_delivery(state: &AppState, uuid: &str) -> Result<Delivery, ApiError> {
+    state.store.delivery(uuid).await?.ok_or_else(|| {
+        ApiError::not_found(format!("No triggered webhook with uuid '{uuid}' found"))
+    })
+}
+
+async fn show_triggered(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let delivery = find_delivery(&state, &uuid).await?;
+    Ok(hal(StatusCode::OK, delivery_json(&base, &delivery)))
+}
+
+/// The execution log of a delivery: every attempt, as text (`Accept: text/plain`)
+/// or JSON.
+async fn logs(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let delivery = find_delivery(&state, &uuid).await?;
+    let attempts = state.store.delivery_attempts(delivery.id).await?;
+    let mut text = String::new();
+    for a in &attempts {
+        text.push_str(&format!(
+            "--- Attempt {} at {} by {} ({} ms)\n{}",
+            a.attempt,
+            time(&a.created_at),
+            a.worker,
+            a.duration_ms,
+            a.log
+        ));
+    }
+    if attempts.is_empty() {
+        text.push_str("No attempt has been made yet.\n");
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains("text/plain") && !accept.contains("json") {
+        let mut response = text.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain;charset=utf-8"),
+        );
+        return Ok(response);
+    }
+    Ok(hal(
+        StatusCode::OK,
+        json!({
+            "logs": text,
+            "attempts": attempts.iter().map(|a| json!({
+                "attempt": a.attempt,
+                "worker": a.worker,
+                "success": a.success,
+                "status": a.status,
+                "error": a.error,
+                "durationMs": a.duration_ms,
+                "log": a.log,
+                "createdAt": time(&a.created_at),
+            })).collect::<Vec<_>>(),
+            "_links": {
+                "self": link(format!("{}/logs", delivery_url(&base, &uuid))),
+                "pb:triggered-webhook": link(delivery_url(&base, &uuid)),
+            },
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    status: Option<String>,
+    page: Option<i64>,
+    size: Option<i64>,
+}
+
+impl PageQuery {
+    fn bounds(&self) -> (i64, i64, i64) {
+        let size = self.size.unwrap_or(PAGE).clamp(1, 1000);
+        let page = self.page.unwrap_or(1).max(1);
+        (page, size, (page - 1) * size)
+    }
+}
+
+fn delivery_page(
+    base: &str,
+    path: &str,
+    query: &PageQuery,
+    deliveries: &[Delivery],
+    more: bool,
+) -> Response {
+    let (page, size, _) = query.bounds();
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| format!("&status={s}"))
+        .unwrap_or_default();
+    let mut links = json!({
+        "self": link(format!("{base}{path}?page={page}&size={size}{status}")),
+        "accord:dead-letter": link(format!("{base}/webhooks/dead-letter")),
+    });
+    if more {
+        links["next"] = link(format!(
+            "{base}{path}?page={}&size={size}{status}",
+            page + 1
+        ));
+    }
+    if page > 1 {
+        links["previous"] = link(format!(
+            "{base}{path}?page={}&size={size}{status}",
+            page - 1
+        ));
+    }
+    hal(
+        StatusCode::OK,
+        json!({
+            "_embedded": {
+                "deliveries": deliveries.iter().map(|d| delivery_json(base, d)).collect::<Vec<_>>(),
+            },
+            "page": { "number": page, "size": size },
+            "_links": links,
+        }),
+    )
+}
+
+async fn page_of(
+    state: &AppState,
+    query: &PageQuery,
+    status: Option<DeliveryStatus>,
+) -> Result<(Vec<Delivery>, bool), ApiError> {
+    let (_, size, offset) = query.bounds();
+    let filter = DeliveryFilter {
+        status,
+        ..Default::default()
+    };
+    let mut deliveries = state.store.deliveries(&filter, offset, size + 1).await?;
+    let more = deliveries.len() as i64 > size;
+    deliveries.truncate(size as usize);
+    Ok((deliveries, more))
+}
+
+/// `GET /webhooks/deliveries[?status=pending|retrying|succeeded|dead]`, newest first.
+async fn list_deliveries(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(value) => Some(DeliveryStatus::parse(value).ok_or_else(|| {
+            ApiError::validation(
+                "status",
+                format!("unknown status '{value}'; use pending, retrying, succeeded or dead"),
+            )
+        })?),
+    };
+    let (deliveries, more) = page_of(&state, &query, status).await?;
+    Ok(delivery_page(
+        &base,
+        "/webhooks/deliveries",
+        &query,
+        &deliveries,
+        more,
+    ))
+}
+
+/// `GET /webhooks/dead-letter`: deliveries whose every attempt failed, newest first.
+async fn list_dead_letter(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (deliveries, more) = page_of(&state, &query, Some(DeliveryStatus::Dead)).await?;
+    Ok(delivery_page(
+        &base,
+        "/webhooks/dead-letter",
+        &query,
+        &deliveries,
+        more,
+    ))
+}
+
+/// Queues a dead delivery again, with a fresh set of attempts and the same id.
+pub async fn replay_delivery(state: &AppState, uuid: &str) -> Result<Delivery, ApiError> {
+    let delivery = find_delivery(state, uuid).await?;
+    if delivery.status() != DeliveryStatus::Dead {
+        return Err(ApiError::Conflict {
+            field: "status",
+            message: format!(
+                "delivery '{uuid}' is {}, not in the dead-letter list; only dead deliveries can be replayed",
+                delivery.status().as_str()
+            ),
+            notices: vec![],
+        });
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let extra = i64::from(state.config.webhooks.max_attempts.max(1));
+    state
+        .store
+        .replay_delivery(uuid, now, extra)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("No triggered webhook with uuid '{uuid}' found"))
+        })
+}
+
+async fn replay(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let delivery = replay_delivery(&state, &uuid).await?;
+    tracing::info!(delivery_id = %uuid, "dead webhook delivery queued again");
+    Ok(hal(StatusCode::OK, delivery_json(&base, &delivery)))
+}

@@ -1,0 +1,630 @@
+//! Storage of webhooks, their delivery queue and execution logs.
+//!
+//! The queue is a table (`webhook_deliveries`), so a pending delivery survives a
+//! restart. [`WebhookStore::dispatch_event`] turns one outbox event into deliveries
+//! and marks the event dispatched in one transaction; only the first broker to do
+//! so for an event inserts anything. [`WebhookStore::claim_deliveries`] hands due
+//! deliveries to one worker under a lease (row locks with `SKIP LOCKED` on
+//! PostgreSQL, the single writer on SQLite); a lease that runs out (its broker
+//! stopped) makes the delivery claimable again.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::StoreError;
+use super::events::StoredEvent;
+
+/// A stored webhook. The consumer and provider are either a pacticipant (id and
+/// name), a label, or neither (any).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Webhook {
+    pub id: i64,
+    pub uuid: String,
+    pub description: Option<String>,
+    pub consumer_id: Option<i64>,
+    pub consumer_name: Option<String>,
+    pub consumer_label: Option<String>,
+    pub provider_id: Option<i64>,
+    pub provider_name: Option<String>,
+    pub provider_label: Option<String>,
+    pub enabled: bool,
+    #[sqlx(json)]
+    pub events: Vec<String>,
+    /// The request template: `method`, `url`, `headers`, `body`, `username`, `password`.
+    #[sqlx(json)]
+    pub request: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a webhook is made of, as validated by the API.
+#[derive(Debug, Clone)]
+pub struct WebhookFields {
+    pub description: Option<String>,
+    pub consumer_id: Option<i64>,
+    pub consumer_label: Option<String>,
+    pub provider_id: Option<i64>,
+    pub provider_label: Option<String>,
+    pub enabled: bool,
+    pub events: Vec<String>,
+    pub request: Value,
+}
+
+/// The state of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Not attempted yet.
+    Pending,
+    /// Failed at least once; another attempt is scheduled.
+    Retrying,
+    /// The receiver answered 2xx.
+    Succeeded,
+    /// Every attempt failed: the dead-letter list.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
+}
+
+/// A delivery to queue.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub uuid: String,
+    pub webhook_id: i64,
+    pub webhook_uuid: String,
+    pub webhook_description: Option<String>,
+    pub event_name: String,
+    pub consumer_id: Option<i64>,
+    pub provider_id: Option<i64>,
+    pub consumer_version_id: Option<i64>,
+    pub verification_id: Option<i64>,
+    /// The rendered request (`method`, `url`, `headers`, `body`, `username`, `password`).
+    pub request: Value,
+    pub request_id: Option<String>,
+    pub traceparent: Option<String>,
+    pub max_attempts: i64,
+    pub next_attempt_ms: i64,
+}
+
+/// A queued (or finished) delivery.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: i64,
+    pub uuid: String,
+    pub webhook_id: Option<i64>,
+    pub webhook_uuid: String,
+    pub webhook_description: Option<String>,
+    pub event_id: Option<i64>,
+    pub event_name: String,
+    pub consumer_id: Option<i64>,
+    pub provider_id: Option<i64>,
+    pub consumer_version_id: Option<i64>,
+    pub verification_id: Option<i64>,
+    #[sqlx(json)]
+    pub request: Value,
+    pub request_id: Option<String>,
+    pub traceparent: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub next_attempt_ms: i64,
+    pub claimed_by: Option<String>,
+    pub claimed_until_ms: Option<i64>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    pub fn status(&self) -> DeliveryStatus {
+        DeliveryStatus::parse(&self.status).unwrap_or(DeliveryStatus::Pending)
+    }
+}
+
+/// Which deliveries to list. Unset fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub webhook_uuid: Option<String>,
+    pub consumer_id: Option<i64>,
+    pub provider_id: Option<i64>,
+    pub consumer_version_id: Option<i64>,
+    pub verification_id: Option<i64>,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Succeeded,
+    /// Try again at this time (epoch milliseconds).
+    RetryAt(i64),
+    Dead,
+}
+
+/// One finished attempt, with its execution log.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub worker: String,
+    pub success: bool,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// The execution log, with secrets already redacted.
+    pub log: String,
+    pub next: NextStep,
+}
+
+/// A stored attempt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryAttempt {
+    pub id: i64,
+    pub delivery_id: i64,
+    pub attempt: i64,
+    pub worker: String,
+    pub success: bool,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub log: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How many deliveries are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub retrying: i64,
+    pub succeeded: i64,
+    pub dead: i64,
+}
+
+/// The webhook part of the [`Store`](super::Store).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Creates a webhook, or replaces the one with this uuid; returns it and whether
+    /// it was created.
+    async fn save_webhook(
+        &self,
+        uuid: &str,
+        fields: &WebhookFields,
+    ) -> Result<(Webhook, bool), StoreError>;
+    async fn webhook(&self, uuid: &str) -> Result<Option<Webhook>, StoreError>;
+    /// Every webhook, oldest first.
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
+    async fn delete_webhook(&self, uuid: &str) -> Result<bool, StoreError>;
+
+    /// Outbox events not turned into deliveries yet, oldest first.
+    async fn undispatched_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Marks an event dispatched and queues its deliveries, in one transaction.
+    /// Returns false (and stores nothing) when another broker dispatched it first.
+    async fn dispatch_event(
+        &self,
+        event_id: i64,
+        deliveries: &[NewDelivery],
+    ) -> Result<bool, StoreError>;
+
+    /// Claims up to `limit` deliveries due at `now_ms` for `worker` until `lease_until_ms`.
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Records an attempt of a delivery `worker` holds and moves the delivery on.
+    /// Returns false when the worker no longer held it (its lease ran out and another
+    /// worker claimed it); the attempt is logged all the same.
+    async fn finish_attempt(
+        &self,
+        delivery_id: i64,
+        record: &AttemptRecord,
+    ) -> Result<bool, StoreError>;
+    /// Deliveries matching the filter, newest first.
+    async fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    async fn delivery(&self, uuid: &str) -> Result<Option<Delivery>, StoreError>;
+    /// The attempts of a delivery, oldest first.
+    async fn delivery_attempts(&self, delivery_id: i64)
+    -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// Queues a dead delivery again with `extra_attempts` more attempts, due at
+    /// `now_ms`. `None` when there is no such delivery; unchanged when it is not dead.
+    async fn replay_delivery(
+        &self,
+        uuid: &str,
+        now_ms: i64,
+        extra_attempts: i64,
+    ) -> Result<Option<Delivery>, StoreError>;
+    /// Deliveries by status (including the dead-letter list).
+    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+}
+
+macro_rules! webhook_select {
+    () => {
+        "SELECT w.id, w.uuid, w.description, w.consumer_id, c.name AS consumer_name, w.consumer_label, \
+         w.provider_id, p.name AS provider_name, w.provider_label, w.enabled, w.events, w.request, \
+         w.created_at, w.updated_at \
+         FROM webhooks w LEFT JOIN pacticipants c ON c.id = w.consumer_id \
+         LEFT JOIN pacticipants p ON p.id = w.provider_id"
+    };
+}
+
+macro_rules! delivery_select {
+    () => {
+        "SELECT id, uuid, webhook_id, webhook_uuid, webhook_description, event_id, event_name, \
+         consumer_id, provider_id, consumer_version_id, verification_id, request, request_id, \
+         traceparent, status, attempts, max_attempts, next_attempt_ms, claimed_by, claimed_until_ms, \
+         last_status, last_error, created_at, updated_at FROM webhook_deliveries"
+    };
+}
+
+/// Implements [`WebhookStore`] for `$store` (see [`sql_store!`] for the pattern).
+/// The backend supplies `claimable_delivery_ids_tx`, which differs in locking.
+macro_rules! webhook_sql_store {
+    ($store:ident, $db:ty) => {
+        #[async_trait::async_trait]
+        impl super::webhooks::WebhookStore for $store {
+            async fn save_webhook(
+                &self,
+                uuid: &str,
+                fields: &super::webhooks::WebhookFields,
+            ) -> Result<(super::webhooks::Webhook, bool), StoreError> {
+                let now = super::now();
+                let mut tx = self.begin_write().await?;
+                let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE uuid = $1")
+                    .bind(uuid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                // One upsert: two replicas saving the same uuid at once both succeed.
+                sqlx::query(
+                    "INSERT INTO webhooks (uuid, description, consumer_id, consumer_label, provider_id, \
+                     provider_label, enabled, events, request, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+                     ON CONFLICT (uuid) DO UPDATE SET description = excluded.description, \
+                     consumer_id = excluded.consumer_id, consumer_label = excluded.consumer_label, \
+                     provider_id = excluded.provider_id, provider_label = excluded.provider_label, \
+                     enabled = excluded.enabled, events = excluded.events, request = excluded.request, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(uuid)
+                .bind(&fields.description)
+                .bind(fields.consumer_id)
+                .bind(&fields.consumer_label)
+                .bind(fields.provider_id)
+                .bind(&fields.provider_label)
+                .bind(fields.enabled)
+                .bind(sqlx::types::Json(&fields.events))
+                .bind(sqlx::types::Json(&fields.request))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let created = existed.is_none();
+                Self::commit(tx).await?;
+                let webhook = self
+                    .webhook(uuid)
+                    .await?
+                    .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                Ok((webhook, created))
+            }
+
+            async fn webhook(&self, uuid: &str) -> Result<Option<super::webhooks::Webhook>, StoreError> {
+                Ok(sqlx::query_as(concat!(webhook_select!(), " WHERE w.uuid = $1"))
+                    .bind(uuid)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn webhooks(&self) -> Result<Vec<super::webhooks::Webhook>, StoreError> {
+                Ok(sqlx::query_as(concat!(webhook_select!(), " ORDER BY w.id"))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_webhook(&self, uuid: &str) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                // Deliveries still queued for it go with it: nobody wants the call any
+                // more. One a worker holds right now finishes (its lease says so) and
+                // keeps its log.
+                sqlx::query(
+                    "DELETE FROM webhook_deliveries WHERE status IN ('pending', 'retrying') \
+                     AND (claimed_until_ms IS NULL OR claimed_until_ms < $2) \
+                     AND webhook_id = (SELECT id FROM webhooks WHERE uuid = $1)",
+                )
+                .bind(uuid)
+                .bind(chrono::Utc::now().timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+                let deleted = sqlx::query("DELETE FROM webhooks WHERE uuid = $1")
+                    .bind(uuid)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                Self::commit(tx).await?;
+                Ok(deleted > 0)
+            }
+
+            async fn undispatched_events(
+                &self,
+                limit: i64,
+            ) -> Result<Vec<super::events::StoredEvent>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, kind, consumer_id, provider_id, consumer_version_id, pact_version_id, \
+                     provider_version_id, verification_id, drift_run_id, request_id, traceparent, detail, \
+                     created_at, dispatched_at FROM broker_events WHERE dispatched_at IS NULL \
+                     ORDER BY id LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn dispatch_event(
+                &self,
+                event_id: i64,
+                deliveries: &[super::webhooks::NewDelivery],
+            ) -> Result<bool, StoreError> {
+                let now = super::now();
+                let mut tx = self.begin_write().await?;
+                // The row lock this takes makes a second broker wait here, then see the
+                // event dispatched and insert nothing.
+                let marked = sqlx::query(
+                    "UPDATE broker_events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL",
+                )
+                .bind(event_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if marked == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                for d in deliveries {
+                    sqlx::query(
+                        "INSERT INTO webhook_deliveries (uuid, webhook_id, webhook_uuid, webhook_description, \
+                         event_id, event_name, consumer_id, provider_id, consumer_version_id, verification_id, \
+                         request, request_id, traceparent, status, attempts, max_attempts, next_attempt_ms, \
+                         created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, $15, $16, $16)",
+                    )
+                    .bind(&d.uuid)
+                    .bind(d.webhook_id)
+                    .bind(&d.webhook_uuid)
+                    .bind(&d.webhook_description)
+                    .bind(event_id)
+                    .bind(&d.event_name)
+                    .bind(d.consumer_id)
+                    .bind(d.provider_id)
+                    .bind(d.consumer_version_id)
+                    .bind(d.verification_id)
+                    .bind(sqlx::types::Json(&d.request))
+                    .bind(&d.request_id)
+                    .bind(&d.traceparent)
+                    .bind(d.max_attempts)
+                    .bind(d.next_attempt_ms)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                worker: &str,
+                now_ms: i64,
+                lease_until_ms: i64,
+                limit: i64,
+            ) -> Result<Vec<super::webhooks::Delivery>, StoreError> {
+                // A cheap read first: most polls find nothing due, and need no write lock.
+                let due: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'retrying') \
+                     AND next_attempt_ms <= $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) LIMIT 1",
+                )
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                if due.is_none() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let ids = Self::claimable_delivery_ids_tx(&mut tx, now_ms, limit).await?;
+                let mut claimed = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let delivery: super::webhooks::Delivery = sqlx::query_as(
+                        "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until_ms = $3 WHERE id = $1 \
+                         RETURNING id, uuid, webhook_id, webhook_uuid, webhook_description, event_id, event_name, \
+                         consumer_id, provider_id, consumer_version_id, verification_id, request, request_id, \
+                         traceparent, status, attempts, max_attempts, next_attempt_ms, claimed_by, claimed_until_ms, \
+                         last_status, last_error, created_at, updated_at"
+                    )
+                    .bind(id)
+                    .bind(worker)
+                    .bind(lease_until_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    claimed.push(delivery);
+                }
+                tx.commit().await?;
+                Ok(claimed)
+            }
+
+            async fn finish_attempt(
+                &self,
+                delivery_id: i64,
+                record: &super::webhooks::AttemptRecord,
+            ) -> Result<bool, StoreError> {
+                use super::webhooks::{DeliveryStatus, NextStep};
+                let now = super::now();
+                let mut tx = self.begin_write().await?;
+                let (status, next_ms) = match record.next {
+                    NextStep::Succeeded => (DeliveryStatus::Succeeded, None),
+                    NextStep::RetryAt(at) => (DeliveryStatus::Retrying, Some(at)),
+                    NextStep::Dead => (DeliveryStatus::Dead, None),
+                };
+                let attempt: Option<i64> = sqlx::query_scalar(
+                    // A delivery whose webhook was deleted while an attempt was in flight
+                    // is not retried: it ends in the dead-letter list, from where it can
+                    // still be replayed.
+                    "UPDATE webhook_deliveries SET status = CASE WHEN webhook_id IS NULL AND $3 = 'retrying' \
+                     THEN 'dead' ELSE $3 END, attempts = attempts + 1, \
+                     next_attempt_ms = COALESCE($4, next_attempt_ms), claimed_by = NULL, claimed_until_ms = NULL, \
+                     last_status = $5, last_error = $6, updated_at = $7 \
+                     WHERE id = $1 AND claimed_by = $2 RETURNING attempts",
+                )
+                .bind(delivery_id)
+                .bind(&record.worker)
+                .bind(status.as_str())
+                .bind(next_ms)
+                .bind(record.status)
+                .bind(&record.error)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let held = attempt.is_some();
+                let number = match attempt {
+                    Some(number) => number,
+                    None => {
+                        let done: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = $1",
+                        )
+                        .bind(delivery_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        done + 1
+                    }
+                };
+                sqlx::query(
+                    "INSERT INTO webhook_attempts (delivery_id, attempt, worker, success, status, error, \
+                     duration_ms, log, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(delivery_id)
+                .bind(number)
+                .bind(&record.worker)
+                .bind(record.success)
+                .bind(record.status)
+                .bind(&record.error)
+                .bind(record.duration_ms)
+                .bind(&record.log)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(held)
+            }
+
+            async fn deliveries(
+                &self,
+                filter: &super::webhooks::DeliveryFilter,
+                offset: i64,
+                limit: i64,
+            ) -> Result<Vec<super::webhooks::Delivery>, StoreError> {
+                Ok(sqlx::query_as(concat!(
+                    delivery_select!(),
+                    " WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR webhook_uuid = $2) \
+                     AND ($3 IS NULL OR consumer_id = $3) AND ($4 IS NULL OR provider_id = $4) \
+                     AND ($5 IS NULL OR consumer_version_id = $5) AND ($6 IS NULL OR verification_id = $6) \
+                     ORDER BY id DESC LIMIT $7 OFFSET $8"
+                ))
+                .bind(filter.status.map(|s| s.as_str()))
+                .bind(&filter.webhook_uuid)
+                .bind(filter.consumer_id)
+                .bind(filter.provider_id)
+                .bind(filter.consumer_version_id)
+                .bind(filter.verification_id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delivery(&self, uuid: &str) -> Result<Option<super::webhooks::Delivery>, StoreError> {
+                Ok(sqlx::query_as(concat!(delivery_select!(), " WHERE uuid = $1"))
+                    .bind(uuid)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn delivery_attempts(
+                &self,
+                delivery_id: i64,
+            ) -> Result<Vec<super::webhooks::DeliveryAttempt>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, delivery_id, attempt, worker, success, status, error, duration_ms, log, created_at \
+                     FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id",
+                )
+                .bind(delivery_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn replay_delivery(
+                &self,
+                uuid: &str,
+                now_ms: i64,
+                extra_attempts: i64,
+            ) -> Result<Option<super::webhooks::Delivery>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'pending', max_attempts = attempts + $2, \
+                     next_attempt_ms = $3, claimed_by = NULL, claimed_until_ms = NULL, updated_at = $4 \
+                     WHERE uuid = $1 AND status = 'dead'",
+                )
+                .bind(uuid)
+                .bind(extra_attempts)
+                .bind(now_ms)
+                .bind(super::now())
+                .execute(&mut *tx)
+                .await?;
+                Self::commit(tx).await?;
+                self.delivery(uuid).await
+            }
+
+            async fn delivery_counts(&self) -> Result<super::webhooks::DeliveryCounts, StoreError> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let mut counts = super::webhooks::DeliveryCounts::default();
+                for (status, count) in rows {
+                    match status.as_str() {
+                        "pending" => counts.pending = count,
+                        "retrying" => counts.retrying = count,
+                        "succeeded" => counts.succeeded = count,
+                        "dead" => counts.dead = count,
+                        _ => {}
+                    }
+                }
+                Ok(counts)
+            }
+        }
+    };
+}
