@@ -4,11 +4,11 @@
 //! The schema comes from the broker itself (`SqliteStore::connect` and
 //! `PostgresStore::connect` apply its migrations), and the environments and current
 //! deployments are written through its `Store`. The history is written with multi-row
-//! `INSERT`s in large transactions: the store writes one version per transaction and
-//! re-reads the version's publications with a query that scans the whole publications
-//! table on SQLite, so seeding hundreds of thousands of versions through it takes hours
-//! (see BENCHMARKS.md). Values are bound through sqlx with the same Rust types the store
-//! binds, so timestamps and JSON are encoded exactly as the broker writes them.
+//! `INSERT`s in large transactions: the store writes one version per transaction (with
+//! its outbox event and audit row), so seeding hundreds of thousands of versions through
+//! it would take far longer than the benchmark itself. Values are bound through sqlx with
+//! the same Rust types the store binds, so timestamps and JSON are encoded exactly as the
+//! broker writes them.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -174,57 +174,37 @@ impl Sink {
     async fn insert(&self, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> anyhow::Result<()> {
         let per_batch = (MAX_PARAMS / columns.len()).max(1);
         let head = format!("INSERT INTO {table} ({}) ", columns.join(", "));
+        // The same batched insert for both backends, expanded with each one's types.
+        macro_rules! insert_batches {
+            ($pool:expr, $db:ty) => {{
+                let mut tx = $pool.begin().await?;
+                for batch in rows.chunks(per_batch) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(&head);
+                    qb.push_values(batch, |mut b, row| {
+                        for v in row {
+                            match v.clone() {
+                                Val::I64(x) => b.push_bind(x),
+                                Val::Text(x) => b.push_bind(x),
+                                Val::NullText => b.push_bind(None::<String>),
+                                Val::Json(x) => b.push_bind(sqlx::types::Json(x)),
+                                Val::Bool(x) => b.push_bind(x),
+                                Val::NullBool => b.push_bind(None::<bool>),
+                                Val::Time(x) => b.push_bind(x),
+                                Val::NullTime => b.push_bind(None::<DateTime<Utc>>),
+                            };
+                        }
+                    });
+                    qb.build()
+                        .execute(&mut *tx)
+                        .await
+                        .with_context(|| format!("inserting into {table}"))?;
+                }
+                tx.commit().await?;
+            }};
+        }
         match self {
-            Sink::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                for batch in rows.chunks(per_batch) {
-                    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(&head);
-                    qb.push_values(batch, |mut b, row| {
-                        for v in row {
-                            match v.clone() {
-                                Val::I64(x) => b.push_bind(x),
-                                Val::Text(x) => b.push_bind(x),
-                                Val::NullText => b.push_bind(None::<String>),
-                                Val::Json(x) => b.push_bind(sqlx::types::Json(x)),
-                                Val::Bool(x) => b.push_bind(x),
-                                Val::NullBool => b.push_bind(None::<bool>),
-                                Val::Time(x) => b.push_bind(x),
-                                Val::NullTime => b.push_bind(None::<DateTime<Utc>>),
-                            };
-                        }
-                    });
-                    qb.build()
-                        .execute(&mut *tx)
-                        .await
-                        .with_context(|| format!("inserting into {table}"))?;
-                }
-                tx.commit().await?;
-            }
-            Sink::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for batch in rows.chunks(per_batch) {
-                    let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(&head);
-                    qb.push_values(batch, |mut b, row| {
-                        for v in row {
-                            match v.clone() {
-                                Val::I64(x) => b.push_bind(x),
-                                Val::Text(x) => b.push_bind(x),
-                                Val::NullText => b.push_bind(None::<String>),
-                                Val::Json(x) => b.push_bind(sqlx::types::Json(x)),
-                                Val::Bool(x) => b.push_bind(x),
-                                Val::NullBool => b.push_bind(None::<bool>),
-                                Val::Time(x) => b.push_bind(x),
-                                Val::NullTime => b.push_bind(None::<DateTime<Utc>>),
-                            };
-                        }
-                    });
-                    qb.build()
-                        .execute(&mut *tx)
-                        .await
-                        .with_context(|| format!("inserting into {table}"))?;
-                }
-                tx.commit().await?;
-            }
+            Sink::Sqlite(pool) => insert_batches!(pool, sqlx::Sqlite),
+            Sink::Postgres(pool) => insert_batches!(pool, sqlx::Postgres),
         }
         Ok(())
     }
