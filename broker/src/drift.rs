@@ -14,7 +14,6 @@
 //!   from that consumer's pact. A provider version is never held back by drift,
 //!   because drift describes the provider version running there, not the candidate.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -273,18 +272,28 @@ pub async fn assess(
         return Ok(assessment);
     };
     let scope = EnvironmentScope::Id(env.id);
-    let mut open: BTreeMap<i64, Vec<DriftFinding>> = BTreeMap::new();
     let being_deployed: BTreeSet<i64> = providers.iter().map(|p| p.pacticipant_id).collect();
+    // The open findings of every provider concerned, in one read.
+    let mut ids: Vec<i64> = pacts
+        .iter()
+        .map(|p| p.provider_id)
+        .filter(|id| !being_deployed.contains(id))
+        .chain(being_deployed.iter().copied())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut open: BTreeMap<i64, Vec<DriftFinding>> = BTreeMap::new();
+    if !ids.is_empty() {
+        for finding in store.open_drift_findings_of(&ids, scope).await? {
+            open.entry(finding.provider_id).or_default().push(finding);
+        }
+    }
+    let none: Vec<DriftFinding> = Vec::new();
     for pact in pacts {
         if being_deployed.contains(&pact.provider_id) {
             continue;
         }
-        let findings = match open.entry(pact.provider_id) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => {
-                slot.insert(store.open_drift_findings(pact.provider_id, scope).await?)
-            }
-        };
+        let findings = open.get(&pact.provider_id).unwrap_or(&none);
         let concerning: Vec<DriftFinding> = findings
             .iter()
             .filter(|f| f.consumers.contains(&pact.consumer))
@@ -322,9 +331,7 @@ pub async fn assess(
         }
     }
     for provider in providers {
-        let findings = store
-            .open_drift_findings(provider.pacticipant_id, scope)
-            .await?;
+        let findings = open.get(&provider.pacticipant_id).unwrap_or(&none);
         if findings.is_empty() {
             continue;
         }

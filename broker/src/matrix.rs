@@ -15,6 +15,7 @@
 //! line saying which versions and which pact are involved and the command that
 //! would fix it.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
@@ -22,8 +23,8 @@ use crate::drift::{self, CandidatePact, CandidateProvider, DriftConcern, DriftMo
 use crate::query::{Group, NestedQuery, field};
 use crate::repr::Urls;
 use crate::store::{
-    EnvironmentRecordFilter, Integration, Pacticipant, Publication, PublicationFilter, Store,
-    StoreError, Verification, VerificationFilter,
+    Environment, EnvironmentRecordFilter, Integration, Pacticipant, Publication, PublicationFilter,
+    Store, StoreError, Verification, VerificationFilter,
 };
 
 /// Which versions of one pacticipant a query names, as the client wrote it.
@@ -472,6 +473,7 @@ struct Reader<'a> {
     integrations: HashMap<i64, Vec<Integration>>,
     publications_of_version: HashMap<i64, Vec<Publication>>,
     verifications_of_content: HashMap<(i64, i64), Vec<Verification>>,
+    environments: HashMap<String, Option<Environment>>,
 }
 
 impl<'a> Reader<'a> {
@@ -481,7 +483,21 @@ impl<'a> Reader<'a> {
             integrations: HashMap::new(),
             publications_of_version: HashMap::new(),
             verifications_of_content: HashMap::new(),
+            environments: HashMap::new(),
         }
+    }
+
+    /// The environment with a name (`None` for an invalid or unknown name).
+    async fn environment(&mut self, name: &str) -> Result<Option<Environment>, StoreError> {
+        if let Some(found) = self.environments.get(name) {
+            return Ok(found.clone());
+        }
+        let found = match EnvironmentName::parse("environment", name) {
+            Ok(parsed) => self.store.environment_by_name(&parsed).await?,
+            Err(_) => None,
+        };
+        self.environments.insert(name.to_string(), found.clone());
+        Ok(found)
     }
 
     async fn integrations(&mut self, pacticipant_id: i64) -> Result<Vec<Integration>, StoreError> {
@@ -536,40 +552,43 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Reads the verifications of many pact contents by a provider at once (those not
-    /// read before).
+    /// Reads the verifications of many pact contents, each by its provider, in one go
+    /// (the pairs not read before).
     async fn prefetch_verifications(
         &mut self,
-        provider_id: i64,
-        pact_version_ids: &[i64],
+        contents_by_provider: &BTreeMap<i64, Vec<i64>>,
     ) -> Result<(), StoreError> {
-        let mut missing: Vec<i64> = pact_version_ids
-            .iter()
-            .copied()
-            .filter(|id| {
-                !self
-                    .verifications_of_content
-                    .contains_key(&(*id, provider_id))
-            })
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if missing.is_empty() {
+        let mut providers: Vec<i64> = Vec::new();
+        let mut contents: Vec<i64> = Vec::new();
+        for (provider_id, ids) in contents_by_provider {
+            for id in ids {
+                if let Entry::Vacant(slot) =
+                    self.verifications_of_content.entry((*id, *provider_id))
+                {
+                    slot.insert(Vec::new());
+                    providers.push(*provider_id);
+                    contents.push(*id);
+                }
+            }
+        }
+        if contents.is_empty() {
             return Ok(());
         }
-        for id in &missing {
-            self.verifications_of_content
-                .insert((*id, provider_id), Vec::new());
-        }
+        providers.sort_unstable();
+        providers.dedup();
+        contents.sort_unstable();
+        contents.dedup();
         for v in self
             .store
-            .verifications_of_contents(provider_id, &missing)
+            .verifications_by_providers(&providers, &contents)
             .await?
         {
-            self.verifications_of_content
-                .entry((v.pact_version_id, provider_id))
-                .or_default()
-                .push(v);
+            if let Some(found) = self
+                .verifications_of_content
+                .get_mut(&(v.pact_version_id, v.provider_id))
+            {
+                found.push(v);
+            }
         }
         Ok(())
     }
@@ -663,10 +682,7 @@ impl<'a> Reader<'a> {
             },
             Scope::MainBranchHead(None) | Scope::OnMainBranch(None) => Some(vec![]),
             Scope::InEnvironment(e) => {
-                let Ok(name) = EnvironmentName::parse("environment", e) else {
-                    return Ok(Some(vec![]));
-                };
-                let Some(environment) = store.environment_by_name(&name).await? else {
+                let Some(environment) = self.environment(e).await? else {
                     return Ok(Some(vec![]));
                 };
                 let filter = EnvironmentRecordFilter {
@@ -763,11 +779,7 @@ pub async fn evaluate(
         }
     }
     if let Some(environment) = &query.options.environment {
-        let exists = match EnvironmentName::parse("environment", environment) {
-            Ok(name) => store.environment_by_name(&name).await?.is_some(),
-            Err(_) => false,
-        };
-        if !exists {
+        if reader.environment(environment).await?.is_none() {
             errors.push(format!(
                 "Environment with name '{environment}' does not exist"
             ));
@@ -858,11 +870,14 @@ pub async fn evaluate(
             .map(|v| v.id)
             .collect();
         reader.prefetch_publications(&specified_versions).await?;
+        // Who each specified side integrates with, in the order the links are made:
+        // (side, other pacticipant, whether the side is the consumer).
+        let mut partners: Vec<(usize, i64, bool)> = Vec::new();
         for index in 0..specified_count {
             let me = sides[index].pacticipant.clone();
             let integrations = reader.integrations(me.id).await?;
             // As a consumer: the providers this version's pacts name.
-            let providers: Vec<(i64, String)> = match sides[index].versions.clone() {
+            let providers: Vec<i64> = match sides[index].versions.clone() {
                 Some(versions) => {
                     let mut found = BTreeMap::new();
                     for v in versions {
@@ -870,59 +885,63 @@ pub async fn evaluate(
                             found.insert(pp.provider_name.clone(), pp.provider_id);
                         }
                     }
-                    found.into_iter().map(|(name, id)| (id, name)).collect()
+                    found.into_values().collect()
                 }
                 None => integrations
                     .iter()
                     .filter(|i| i.consumer_id == me.id)
-                    .map(|i| (i.provider_id, i.provider_name.clone()))
+                    .map(|i| i.provider_id)
                     .collect(),
             };
-            for (provider_id, _) in providers {
-                if provider_id == me.id {
-                    continue;
-                }
-                let Some(other) = side_for(
-                    provider_id,
-                    &mut sides,
-                    specified_count,
-                    &mut inferred,
-                    &query.options,
-                    &mut reader,
-                )
-                .await?
-                else {
-                    continue;
-                };
-                links.push(Link {
+            partners.extend(
+                providers
+                    .into_iter()
+                    .filter(|id| *id != me.id)
+                    .map(|id| (index, id, true)),
+            );
+            // As a provider: every consumer with a pact for it.
+            partners.extend(
+                integrations
+                    .iter()
+                    .filter(|i| i.provider_id == me.id && i.consumer_id != me.id)
+                    .map(|i| (index, i.consumer_id, false)),
+            );
+        }
+        let others: Vec<i64> = partners.iter().map(|(_, id, _)| *id).collect();
+        add_inferred_sides(
+            &others,
+            &mut sides,
+            specified_count,
+            &mut inferred,
+            &query.options,
+            &mut reader,
+        )
+        .await?;
+        for (index, other_id, as_consumer) in partners {
+            // A pacticipant deleted while the query ran has no side.
+            let other = match sides[..specified_count]
+                .iter()
+                .position(|s| s.pacticipant.id == other_id)
+            {
+                Some(specified) => specified,
+                None => match inferred.get(&other_id) {
+                    Some(found) => *found,
+                    None => continue,
+                },
+            };
+            links.push(if as_consumer {
+                Link {
                     consumer: index,
                     provider: other,
                     required: true,
-                });
-            }
-            // As a provider: every consumer with a pact for it.
-            for integration in integrations.iter().filter(|i| i.provider_id == me.id) {
-                if integration.consumer_id == me.id {
-                    continue;
                 }
-                let Some(other) = side_for(
-                    integration.consumer_id,
-                    &mut sides,
-                    specified_count,
-                    &mut inferred,
-                    &query.options,
-                    &mut reader,
-                )
-                .await?
-                else {
-                    continue;
-                };
-                links.push(Link {
+            } else {
+                Link {
                     consumer: other,
                     provider: index,
                     required: false,
-                });
-            }
+                }
+            });
         }
     } else {
         // Several selectors and no option: only the integrations between them.
@@ -1003,11 +1022,7 @@ pub async fn evaluate(
             }
         }
     }
-    for (provider_id, contents) in &contents_by_provider {
-        reader
-            .prefetch_verifications(*provider_id, contents)
-            .await?;
-    }
+    reader.prefetch_verifications(&contents_by_provider).await?;
     let mut rows: Vec<Row> = Vec::new();
     let mut seen: HashSet<(i64, Option<i64>)> = HashSet::new();
     for (link_index, link) in links.iter().enumerate() {
@@ -1321,39 +1336,81 @@ pub async fn evaluate(
     })
 }
 
-/// The side for a pacticipant at the other end of an integration: its specified
-/// side if the query names it, else one inferred from the options. `None` when the
-/// pacticipant was deleted while the query ran.
-async fn side_for(
-    pacticipant_id: i64,
+/// Adds a side for each pacticipant at the other end of an integration that the query
+/// does not name (and that has none yet), in the order given, with the versions the
+/// options select. Read in a few queries for all of them: the pacticipants, and for an
+/// environment what is deployed or released there. Pacticipants deleted while the query
+/// runs get no side.
+async fn add_inferred_sides(
+    pacticipant_ids: &[i64],
     sides: &mut Vec<Side>,
     specified_count: usize,
     inferred: &mut HashMap<i64, usize>,
     options: &Options,
     reader: &mut Reader<'_>,
-) -> Result<Option<usize>, StoreError> {
-    if let Some(index) = sides[..specified_count]
-        .iter()
-        .position(|s| s.pacticipant.id == pacticipant_id)
-    {
-        return Ok(Some(index));
+) -> Result<(), StoreError> {
+    let mut new_ids: Vec<i64> = Vec::new();
+    for id in pacticipant_ids {
+        let known = sides[..specified_count]
+            .iter()
+            .any(|s| s.pacticipant.id == *id)
+            || inferred.contains_key(id)
+            || new_ids.contains(id);
+        if !known {
+            new_ids.push(*id);
+        }
     }
-    if let Some(index) = inferred.get(&pacticipant_id) {
-        return Ok(Some(*index));
+    if new_ids.is_empty() {
+        return Ok(());
     }
-    let Some(pacticipant) = reader.store.pacticipant_by_id(pacticipant_id).await? else {
-        return Ok(None);
-    };
-    let scope = inferred_scope(options, &pacticipant);
-    let versions = reader.resolve(&pacticipant, &scope).await?;
-    sides.push(Side {
-        pacticipant,
-        scope,
-        versions,
-        ignored: false,
-    });
-    inferred.insert(pacticipant_id, sides.len() - 1);
-    Ok(Some(sides.len() - 1))
+    let mut found: HashMap<i64, Pacticipant> = reader
+        .store
+        .pacticipants_by_ids(&new_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    // Every inferred side has the same environment scope, when there is one.
+    let mut in_environment: Option<HashMap<i64, Vec<VersionRef>>> = None;
+    if let Some(name) = &options.environment {
+        let mut current: HashMap<i64, Vec<VersionRef>> = HashMap::new();
+        if let Some(environment) = reader.environment(name).await? {
+            for v in reader
+                .store
+                .current_versions_in(environment.id, &new_ids)
+                .await?
+            {
+                current
+                    .entry(v.pacticipant_id)
+                    .or_default()
+                    .push(VersionRef {
+                        id: v.version_id,
+                        number: v.version_number,
+                    });
+            }
+        }
+        in_environment = Some(current);
+    }
+    for id in new_ids {
+        let Some(pacticipant) = found.remove(&id) else {
+            continue;
+        };
+        let scope = inferred_scope(options, &pacticipant);
+        let versions = match (&scope, in_environment.as_mut()) {
+            (Scope::InEnvironment(_), Some(current)) => {
+                Some(current.remove(&id).unwrap_or_default())
+            }
+            _ => reader.resolve(&pacticipant, &scope).await?,
+        };
+        sides.push(Side {
+            pacticipant,
+            scope,
+            versions,
+            ignored: false,
+        });
+        inferred.insert(id, sides.len() - 1);
+    }
+    Ok(())
 }
 
 /// Keeps the latest row per key; rows without a verification are all kept, as

@@ -4,7 +4,7 @@
 //! The rules live in [`crate::matrix`]; this module reads the parameters of each
 //! form of the question and writes the answer in the Pact Broker's shape.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -25,7 +25,8 @@ use crate::matrix::{
 use crate::query::{NestedQuery, field};
 use crate::repr::{self, Urls};
 use crate::startup::AppState;
-use crate::store::{Environment, EnvironmentRecordFilter};
+use crate::store::batch::TagOfVersion;
+use crate::store::{BranchVersion, Environment};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -330,10 +331,12 @@ async fn body(state: &AppState, base: &str, outcome: &Outcome) -> Result<Value, 
         .map(|n| json!({ "type": n.kind.as_str(), "text": n.text }))
         .collect();
     let mut versions = VersionCache::default();
-    let mut rows = Vec::new();
-    for row in &outcome.rows {
-        rows.push(row_json(state, base, row, &mut versions).await?);
-    }
+    versions.prefetch(state, base, &outcome.rows).await?;
+    let rows: Vec<Value> = outcome
+        .rows
+        .iter()
+        .map(|row| row_json(base, row, &versions))
+        .collect();
     let mut body = json!({ "summary": summary, "notices": notices, "matrix": rows });
     if let Some(drift) = &outcome.drift {
         body["drift"] = drift_json(base, drift);
@@ -376,41 +379,124 @@ fn drift_json(base: &str, drift: &DriftOutcome) -> Value {
     })
 }
 
-/// Version details, read once per version however many rows show it.
+/// Version details, read once per version however many rows show it: for all the
+/// rows' versions at once, in four queries.
 #[derive(Default)]
 struct VersionCache {
     versions: HashMap<i64, Value>,
-    environments: Option<Vec<Environment>>,
 }
 
-async fn row_json(
-    state: &AppState,
-    base: &str,
-    row: &Row,
-    cache: &mut VersionCache,
-) -> Result<Value, ApiError> {
+impl VersionCache {
+    async fn prefetch(
+        &mut self,
+        state: &AppState,
+        base: &str,
+        rows: &[Row],
+    ) -> Result<(), ApiError> {
+        // Each version with its pacticipant and number, in the order rows show them.
+        let mut wanted: Vec<(i64, &str, &str)> = Vec::new();
+        for row in rows {
+            let pp = &row.publication;
+            wanted.push((
+                pp.consumer_version_id,
+                &pp.consumer_name,
+                &pp.consumer_version_number,
+            ));
+            if let Some(v) = &row.verification {
+                wanted.push((
+                    v.provider_version_id,
+                    &pp.provider_name,
+                    &v.provider_version_number,
+                ));
+            }
+        }
+        wanted.retain(|(id, _, _)| !self.versions.contains_key(id));
+        let mut seen = HashSet::new();
+        wanted.retain(|(id, _, _)| seen.insert(*id));
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = wanted.iter().map(|(id, _, _)| *id).collect();
+        let store = &state.store;
+        let mut branches: HashMap<i64, Vec<BranchVersion>> = HashMap::new();
+        for bv in store.branches_of_versions(&ids).await? {
+            branches.entry(bv.version_id).or_default().push(bv);
+        }
+        let mut tags: HashMap<i64, Vec<TagOfVersion>> = HashMap::new();
+        for tag in store.tags_of_versions(&ids).await? {
+            tags.entry(tag.version_id).or_default().push(tag);
+        }
+        let mut environment_ids: HashMap<i64, Vec<i64>> = HashMap::new();
+        for e in store.environments_of_versions(&ids).await? {
+            environment_ids
+                .entry(e.version_id)
+                .or_default()
+                .push(e.environment_id);
+        }
+        let environments = if environment_ids.is_empty() {
+            Vec::new()
+        } else {
+            store.environments().await?
+        };
+        let urls = Urls(base);
+        for (version_id, pacticipant, number) in wanted {
+            let branch_versions: Vec<Value> = branches
+                .remove(&version_id)
+                .unwrap_or_default()
+                .iter()
+                .map(|bv| repr::branch_version(base, pacticipant, bv))
+                .collect();
+            let branch = branch_versions.last().map(|bv| bv["name"].clone());
+            let tags: Vec<Value> = tags
+                .remove(&version_id)
+                .unwrap_or_default()
+                .iter()
+                .map(|t| {
+                    json!({
+                        "name": t.name,
+                        "latest": t.latest,
+                        "createdAt": repr::time(&t.created_at),
+                        "_links": { "self": link(urls.tag(pacticipant, number, &t.name)) }
+                    })
+                })
+                .collect();
+            let here = environment_ids.remove(&version_id).unwrap_or_default();
+            let environments: Vec<Value> = environments
+                .iter()
+                .filter(|e| here.contains(&e.id))
+                .map(|e| {
+                    json!({
+                        "uuid": e.uuid,
+                        "name": e.name,
+                        "displayName": e.display_name.clone().unwrap_or_else(|| repr::generated_display_name(&e.name)),
+                        "production": e.production,
+                        "_links": { "self": link(urls.environment(&e.uuid)) }
+                    })
+                })
+                .collect();
+            let value = json!({
+                "number": number,
+                "branch": branch,
+                "branches": branch_versions,
+                "branchVersions": branch_versions,
+                "environments": environments,
+                "tags": tags,
+                "_links": { "self": link(urls.version(pacticipant, number)) }
+            });
+            self.versions.insert(version_id, value);
+        }
+        Ok(())
+    }
+}
+
+fn row_json(base: &str, row: &Row, cache: &VersionCache) -> Value {
     let urls = Urls(base);
     let pp = &row.publication;
-    let consumer_version = version_json(
-        state,
-        base,
-        &pp.consumer_name,
-        pp.consumer_version_id,
-        &pp.consumer_version_number,
-        cache,
-    )
-    .await?;
+    let version = |id: i64| cache.versions.get(&id).cloned().unwrap_or(Value::Null);
+    let consumer_version = version(pp.consumer_version_id);
     let (provider_version, verification) = match &row.verification {
         Some(v) => (
-            version_json(
-                state,
-                base,
-                &pp.provider_name,
-                v.provider_version_id,
-                &v.provider_version_number,
-                cache,
-            )
-            .await?,
+            version(v.provider_version_id),
             json!({
                 "success": v.success,
                 "verifiedAt": repr::time(&v.created_at),
@@ -439,92 +525,5 @@ async fn row_json(
     if row.ignored {
         body["ignored"] = json!(true);
     }
-    Ok(body)
-}
-
-async fn version_json(
-    state: &AppState,
-    base: &str,
-    pacticipant: &str,
-    version_id: i64,
-    number: &str,
-    cache: &mut VersionCache,
-) -> Result<Value, ApiError> {
-    if let Some(found) = cache.versions.get(&version_id) {
-        return Ok(found.clone());
-    }
-    let urls = Urls(base);
-    let branch_versions: Vec<Value> = state
-        .store
-        .branches_of_version(version_id)
-        .await?
-        .iter()
-        .map(|bv| repr::branch_version(base, pacticipant, bv))
-        .collect();
-    let branch = branch_versions.last().map(|bv| bv["name"].clone());
-    let tags: Vec<Value> = state
-        .store
-        .version_tags(version_id)
-        .await?
-        .iter()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "latest": t.latest,
-                "createdAt": repr::time(&t.created_at),
-                "_links": { "self": link(urls.tag(pacticipant, number, &t.name)) }
-            })
-        })
-        .collect();
-    if cache.environments.is_none() {
-        cache.environments = Some(state.store.environments().await?);
-    }
-    let filter = EnvironmentRecordFilter {
-        version_id: Some(version_id),
-        current_only: true,
-        ..Default::default()
-    };
-    let mut environment_ids: Vec<i64> = state
-        .store
-        .deployed_versions(filter)
-        .await?
-        .iter()
-        .map(|d| d.environment_id)
-        .chain(
-            state
-                .store
-                .released_versions(filter)
-                .await?
-                .iter()
-                .map(|r| r.environment_id),
-        )
-        .collect();
-    environment_ids.sort_unstable();
-    environment_ids.dedup();
-    let environments: Vec<Value> = cache
-        .environments
-        .iter()
-        .flatten()
-        .filter(|e| environment_ids.contains(&e.id))
-        .map(|e| {
-            json!({
-                "uuid": e.uuid,
-                "name": e.name,
-                "displayName": e.display_name.clone().unwrap_or_else(|| repr::generated_display_name(&e.name)),
-                "production": e.production,
-                "_links": { "self": link(urls.environment(&e.uuid)) }
-            })
-        })
-        .collect();
-    let value = json!({
-        "number": number,
-        "branch": branch,
-        "branches": branch_versions,
-        "branchVersions": branch_versions,
-        "environments": environments,
-        "tags": tags,
-        "_links": { "self": link(urls.version(pacticipant, number)) }
-    });
-    cache.versions.insert(version_id, value.clone());
-    Ok(value)
+    body
 }

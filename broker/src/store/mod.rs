@@ -10,6 +10,8 @@
 #[macro_use]
 mod sql;
 #[macro_use]
+pub mod batch;
+#[macro_use]
 pub mod events;
 #[macro_use]
 pub mod ops;
@@ -26,6 +28,7 @@ use serde_json::Value;
 
 use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
 
+pub use batch::BatchStore;
 pub use ops::OpsStore;
 pub use overview::OverviewStore;
 pub use postgres::PostgresStore;
@@ -503,10 +506,12 @@ pub struct RecordedDriftRun {
 }
 
 /// The broker's storage. See the module documentation. Areas with many methods of
-/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`]),
+/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`], [`BatchStore`]),
 /// each in its own file with its own SQL macro, expanded in `sqlite.rs` and `postgres.rs`.
 #[async_trait]
-pub trait Store: WebhookStore + OpsStore + OverviewStore + Send + Sync + 'static {
+pub trait Store:
+    WebhookStore + OpsStore + OverviewStore + BatchStore + Send + Sync + 'static
+{
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -78,6 +78,7 @@ sql_store!(PostgresStore, sqlx::Postgres);
 events_sql_store!(PostgresStore, sqlx::Postgres);
 ops_sql_store!(PostgresStore, sqlx::Postgres);
 overview_sql_store!(PostgresStore, sqlx::Postgres);
+batch_sql_store!(PostgresStore, sqlx::Postgres);
 webhook_sql_store!(PostgresStore, sqlx::Postgres);
 
 /// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).

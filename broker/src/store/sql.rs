@@ -37,6 +37,16 @@ macro_rules! branch_version_select {
          FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id JOIN versions v ON v.id = bv.version_id"
     };
 }
+/// Whether the tag `t` (of version `v`) is on the latest version of its pacticipant
+/// that carries a tag of that name: no newer version of the pacticipant has it. Walks
+/// the pacticipant's newer versions (few, for the versions answers show) rather than
+/// every tag of the name across all pacticipants.
+macro_rules! tag_is_latest {
+    () => {
+        "(NOT EXISTS (SELECT 1 FROM versions v2 JOIN tags t2 ON t2.version_id = v2.id \
+         WHERE v2.pacticipant_id = v.pacticipant_id AND v2.id > t.version_id AND t2.name = t.name))"
+    };
+}
 macro_rules! publication_select {
     () => {
         "SELECT pp.id, cv.pacticipant_id AS consumer_id, c.name AS consumer_name, pp.provider_id, \
@@ -784,12 +794,11 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, err)]
             async fn version_tags(&self, version_id: i64) -> Result<Vec<VersionTag>, StoreError> {
-                Ok(sqlx::query_as(
-                    "SELECT t.name, t.created_at, \
-                     (t.version_id = (SELECT MAX(t2.version_id) FROM tags t2 JOIN versions v2 ON v2.id = t2.version_id \
-                      WHERE v2.pacticipant_id = v.pacticipant_id AND t2.name = t.name)) AS latest \
-                     FROM tags t JOIN versions v ON v.id = t.version_id WHERE t.version_id = $1 ORDER BY t.id",
-                )
+                Ok(sqlx::query_as(concat!(
+                    "SELECT t.name, t.created_at, ",
+                    tag_is_latest!(),
+                    " AS latest FROM tags t JOIN versions v ON v.id = t.version_id WHERE t.version_id = $1 ORDER BY t.id",
+                ))
                 .bind(version_id)
                 .fetch_all(&self.pool)
                 .await?)

@@ -84,6 +84,7 @@ sql_store!(SqliteStore, sqlx::Sqlite);
 events_sql_store!(SqliteStore, sqlx::Sqlite);
 ops_sql_store!(SqliteStore, sqlx::Sqlite);
 overview_sql_store!(SqliteStore, sqlx::Sqlite);
+batch_sql_store!(SqliteStore, sqlx::Sqlite);
 webhook_sql_store!(SqliteStore, sqlx::Sqlite);
 
 /// Retention's single-runner rule on SQLite (see [`ops::OpsStore::run_retention`]).

@@ -1,0 +1,242 @@
+//! Reads of many rows at once, for the answers that gather data about many
+//! pacticipants and versions (the matrix and can-i-deploy): each read is one query
+//! (or one per `IN_LIST_CHUNK` ids) however many pacticipants or versions it covers,
+//! so that an answer costs a fixed handful of round trips.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{BranchVersion, DriftFinding, EnvironmentScope, Pacticipant, StoreError, Verification};
+
+/// A version currently deployed to or released in an environment.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CurrentVersion {
+    pub pacticipant_id: i64,
+    pub version_id: i64,
+    pub version_number: String,
+}
+
+/// A tag of a version, with whether that version is the latest of its pacticipant
+/// carrying the tag.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TagOfVersion {
+    pub version_id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub latest: bool,
+}
+
+/// An environment a version is currently deployed to or released in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct VersionEnvironment {
+    pub version_id: i64,
+    pub environment_id: i64,
+}
+
+/// The batch-read part of the [`Store`](super::Store).
+#[async_trait]
+pub trait BatchStore: Send + Sync {
+    /// The pacticipants with these ids (those that exist), in id order.
+    async fn pacticipants_by_ids(&self, ids: &[i64]) -> Result<Vec<Pacticipant>, StoreError>;
+
+    /// The versions of these pacticipants currently deployed to (not undeployed) or
+    /// released in (still supported) an environment, newest version first, each once.
+    async fn current_versions_in(
+        &self,
+        environment_id: i64,
+        pacticipant_ids: &[i64],
+    ) -> Result<Vec<CurrentVersion>, StoreError>;
+
+    /// The branch memberships of these versions, in the order they were added.
+    async fn branches_of_versions(
+        &self,
+        version_ids: &[i64],
+    ) -> Result<Vec<BranchVersion>, StoreError>;
+
+    /// The tags of these versions, in the order they were added.
+    async fn tags_of_versions(&self, version_ids: &[i64]) -> Result<Vec<TagOfVersion>, StoreError>;
+
+    /// The environments these versions are currently deployed to or released in.
+    async fn environments_of_versions(
+        &self,
+        version_ids: &[i64],
+    ) -> Result<Vec<VersionEnvironment>, StoreError>;
+
+    /// The verifications of these pact contents whose provider is one of
+    /// `provider_ids`, oldest first.
+    async fn verifications_by_providers(
+        &self,
+        provider_ids: &[i64],
+        pact_version_ids: &[i64],
+    ) -> Result<Vec<Verification>, StoreError>;
+
+    /// The open drift findings of these providers, oldest first.
+    async fn open_drift_findings_of(
+        &self,
+        provider_ids: &[i64],
+        environment: EnvironmentScope,
+    ) -> Result<Vec<DriftFinding>, StoreError>;
+}
+
+/// Implements [`BatchStore`] for `$store` (see [`sql_store!`] for the pattern); uses
+/// the `IN_LIST_CHUNK` and `push_list` that `sql_store!` defines.
+macro_rules! batch_sql_store {
+    ($store:ident, $db:ty) => {
+        #[async_trait::async_trait]
+        impl super::batch::BatchStore for $store {
+            #[tracing::instrument(skip_all, fields(pacticipants = ids.len()), err)]
+            async fn pacticipants_by_ids(&self, ids: &[i64]) -> Result<Vec<Pacticipant>, StoreError> {
+                let mut found: Vec<Pacticipant> = Vec::new();
+                for ids in ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(pacticipant_select!(), " WHERE id IN "));
+                    Self::push_list(&mut query, ids);
+                    found.extend(query.build_query_as::<Pacticipant>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|p| p.id);
+                found.dedup_by_key(|p| p.id);
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipants = pacticipant_ids.len()), err)]
+            async fn current_versions_in(
+                &self,
+                environment_id: i64,
+                pacticipant_ids: &[i64],
+            ) -> Result<Vec<super::batch::CurrentVersion>, StoreError> {
+                let mut found: Vec<super::batch::CurrentVersion> = Vec::new();
+                for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT d.pacticipant_id, d.version_id, v.number AS version_number \
+                         FROM deployed_versions d JOIN versions v ON v.id = d.version_id \
+                         WHERE d.undeployed_at IS NULL AND d.environment_id = ",
+                    );
+                    query.push_bind(environment_id).push(" AND d.pacticipant_id IN ");
+                    Self::push_list(&mut query, ids);
+                    query.push(
+                        " UNION SELECT r.pacticipant_id, r.version_id, v.number AS version_number \
+                         FROM released_versions r JOIN versions v ON v.id = r.version_id \
+                         WHERE r.support_ended_at IS NULL AND r.environment_id = ",
+                    );
+                    query.push_bind(environment_id).push(" AND r.pacticipant_id IN ");
+                    Self::push_list(&mut query, ids);
+                    found.extend(
+                        query
+                            .build_query_as::<super::batch::CurrentVersion>()
+                            .persistent(false)
+                            .fetch_all(&self.pool)
+                            .await?,
+                    );
+                }
+                found.sort_by_key(|v| std::cmp::Reverse(v.version_id));
+                found.dedup_by_key(|v| v.version_id);
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]
+            async fn branches_of_versions(&self, version_ids: &[i64]) -> Result<Vec<BranchVersion>, StoreError> {
+                let mut found: Vec<BranchVersion> = Vec::new();
+                for ids in version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(branch_version_select!(), " WHERE bv.version_id IN "));
+                    Self::push_list(&mut query, ids);
+                    found.extend(query.build_query_as::<BranchVersion>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|bv| bv.id);
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]
+            async fn tags_of_versions(&self, version_ids: &[i64]) -> Result<Vec<super::batch::TagOfVersion>, StoreError> {
+                let mut found: Vec<(i64, super::batch::TagOfVersion)> = Vec::new();
+                for ids in version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT t.id, t.version_id, t.name, t.created_at, ",
+                        tag_is_latest!(),
+                        " AS latest FROM tags t JOIN versions v ON v.id = t.version_id WHERE t.version_id IN "
+                    ));
+                    Self::push_list(&mut query, ids);
+                    let rows: Vec<(i64, i64, String, chrono::DateTime<chrono::Utc>, bool)> =
+                        query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                    found.extend(rows.into_iter().map(|(id, version_id, name, created_at, latest)| {
+                        (id, super::batch::TagOfVersion { version_id, name, created_at, latest })
+                    }));
+                }
+                found.sort_by_key(|(id, _)| *id);
+                Ok(found.into_iter().map(|(_, tag)| tag).collect())
+            }
+
+            #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]
+            async fn environments_of_versions(
+                &self,
+                version_ids: &[i64],
+            ) -> Result<Vec<super::batch::VersionEnvironment>, StoreError> {
+                let mut found: Vec<super::batch::VersionEnvironment> = Vec::new();
+                for ids in version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT version_id, environment_id FROM deployed_versions \
+                         WHERE undeployed_at IS NULL AND version_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    query.push(
+                        " UNION SELECT version_id, environment_id FROM released_versions \
+                         WHERE support_ended_at IS NULL AND version_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    found.extend(
+                        query
+                            .build_query_as::<super::batch::VersionEnvironment>()
+                            .persistent(false)
+                            .fetch_all(&self.pool)
+                            .await?,
+                    );
+                }
+                found.sort_by_key(|e| (e.version_id, e.environment_id));
+                found.dedup();
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(providers = provider_ids.len(), contents = pact_version_ids.len()), err)]
+            async fn verifications_by_providers(
+                &self,
+                provider_ids: &[i64],
+                pact_version_ids: &[i64],
+            ) -> Result<Vec<Verification>, StoreError> {
+                // A content names its provider, so the ids select the rows; the providers
+                // only narrow them, in memory (they are few, and need no second list).
+                let wanted: std::collections::HashSet<i64> = provider_ids.iter().copied().collect();
+                let mut found: Vec<Verification> = Vec::new();
+                for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(verification_select!());
+                    query.push(" WHERE vr.pact_version_id IN ");
+                    Self::push_list(&mut query, ids);
+                    found.extend(query.build_query_as::<Verification>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.retain(|v| wanted.contains(&v.provider_id));
+                found.sort_by_key(|v| v.id);
+                found.dedup_by_key(|v| v.id);
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(providers = provider_ids.len()), err)]
+            async fn open_drift_findings_of(
+                &self,
+                provider_ids: &[i64],
+                environment: EnvironmentScope,
+            ) -> Result<Vec<DriftFinding>, StoreError> {
+                let mut found: Vec<DriftFinding> = Vec::new();
+                for ids in provider_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(
+                        drift_finding_select!(),
+                        " WHERE f.resolved_at IS NULL AND f.provider_id IN "
+                    ));
+                    Self::push_list(&mut query, ids);
+                    if let Some(key) = environment.key() {
+                        query.push(" AND COALESCE(f.environment_id, 0) = ").push_bind(key);
+                    }
+                    found.extend(query.build_query_as::<DriftFinding>().persistent(false).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|f| f.id);
+                Ok(found)
+            }
+        }
+    };
+}
