@@ -457,7 +457,11 @@ pub async fn seed(database_url: &str, shape: Shape) -> anyhow::Result<()> {
         "branch_versions",
         &["id", "branch_id", "version_id", "created_at"],
     );
-    let mut tags = Table::new(&sink, "tags", &["id", "version_id", "name", "created_at"]);
+    let mut tags = Table::new(
+        &sink,
+        "tags",
+        &["id", "version_id", "name", "created_at", "pacticipant_id"],
+    );
     let mut tag_id = 0;
     for n in 0..s.versions {
         for p in 0..p_count {
@@ -480,6 +484,7 @@ pub async fn seed(database_url: &str, shape: Shape) -> anyhow::Result<()> {
                     Val::I64(version_id(s, p, n)),
                     Val::Text(name),
                     Val::Time(at),
+                    Val::I64(p as i64 + 1),
                 ])
                 .await?;
             }

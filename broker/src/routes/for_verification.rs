@@ -19,9 +19,8 @@ use crate::metadata::PactMetadata;
 use crate::query::NestedQuery;
 use crate::repr::Urls;
 use crate::startup::AppState;
-use crate::store::{
-    BranchVersion, EnvironmentRecordFilter, Pacticipant, Publication, Tag, Verification,
-};
+use crate::store::batch::Success;
+use crate::store::{BranchVersion, Pacticipant, Publication, Tag};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -385,17 +384,10 @@ async fn load_consumers(
             .selectors
             .iter()
             .any(|s| s.deployed || s.released || s.environment.is_some());
-    let current = EnvironmentRecordFilter {
-        current_only: true,
-        ..Default::default()
-    };
-    let (deployed, released) = if environments_wanted {
-        (
-            store.deployed_versions(current).await?,
-            store.released_versions(current).await?,
-        )
+    let records = if environments_wanted {
+        store.current_records_of(&ids).await?
     } else {
-        (vec![], vec![])
+        vec![]
     };
 
     let mut consumers = Vec::with_capacity(pacticipants.len());
@@ -418,14 +410,14 @@ async fn load_consumers(
                 .map(|h| (h.tag_name.clone(), h.version_id))
                 .collect(),
             tags,
-            deployed: deployed
+            deployed: records
                 .iter()
-                .filter(|d| d.pacticipant_id == id)
+                .filter(|d| d.pacticipant_id == id && !d.released)
                 .map(|d| (d.version_id, d.environment_id))
                 .collect(),
-            released: released
+            released: records
                 .iter()
-                .filter(|r| r.pacticipant_id == id)
+                .filter(|r| r.pacticipant_id == id && r.released)
                 .map(|r| (r.version_id, r.environment_id))
                 .collect(),
             pacticipant,
@@ -681,16 +673,14 @@ fn select(
 
 /// Whether this content still waits for its first successful verification from the
 /// provider branch (or tags) that will publish results.
+/// Whether a pact is pending for the provider, given the successful results for its
+/// content, and what it would take to verify it.
 fn is_pending(
     request: &Request,
-    verifications: &[&Verification],
+    successes: &[&Success],
     provider_branches: &[BranchVersion],
     provider_tags: &[Tag],
 ) -> (bool, String) {
-    let successes: Vec<&&Verification> = verifications
-        .iter()
-        .filter(|v| v.success && !v.wip)
-        .collect();
     if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
         let on_branch: HashSet<i64> = provider_branches
             .iter()
@@ -870,10 +860,7 @@ async fn respond(
         contents.extend(wip_candidates.iter().map(|(pp, _)| pp.pact_version_id));
         contents.sort_unstable();
         contents.dedup();
-        let verifications = state
-            .store
-            .verifications_of_contents(provider.id, &contents)
-            .await?;
+        let verifications = state.store.successes_of(&contents).await?;
         let provider_branches = match request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
             Some(branch) => {
                 let mut versions: Vec<i64> = verifications
@@ -917,7 +904,7 @@ async fn respond(
                 reasons.push(line);
             }
         }
-        let content_verifications: Vec<&Verification> = verifications
+        let content_verifications: Vec<&Success> = verifications
             .iter()
             .filter(|v| v.pact_version_id == *pact_version_id)
             .collect();
@@ -957,7 +944,7 @@ async fn respond(
     if !wip_candidates.is_empty() {
         let mut wip: BTreeMap<(String, i64), (Publication, Vec<String>)> = BTreeMap::new();
         for (pp, label) in wip_candidates {
-            let content_verifications: Vec<&Verification> = verifications
+            let content_verifications: Vec<&Success> = verifications
                 .iter()
                 .filter(|v| v.pact_version_id == pp.pact_version_id)
                 .collect();

@@ -33,6 +33,25 @@ pub struct VersionEnvironment {
     pub environment_id: i64,
 }
 
+/// A current deployment or release of a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CurrentRecord {
+    pub pacticipant_id: i64,
+    pub version_id: i64,
+    pub environment_id: i64,
+    /// A release (still supported) rather than a deployment (not undeployed).
+    pub released: bool,
+}
+
+/// A successful verification result that counts (not of a work-in-progress pact):
+/// only what deciding whether a pact is pending needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Success {
+    pub pact_version_id: i64,
+    pub provider_version_id: i64,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The batch-read part of the [`Store`](super::Store).
 #[async_trait]
 pub trait BatchStore: Send + Sync {
@@ -46,6 +65,17 @@ pub trait BatchStore: Send + Sync {
         environment_id: i64,
         pacticipant_ids: &[i64],
     ) -> Result<Vec<CurrentVersion>, StoreError>;
+
+    /// The current deployments and releases of these pacticipants, in every
+    /// environment, deployments first, each in the order recorded.
+    async fn current_records_of(
+        &self,
+        pacticipant_ids: &[i64],
+    ) -> Result<Vec<CurrentRecord>, StoreError>;
+
+    /// The successful results (not of work-in-progress pacts) for these pact contents,
+    /// oldest first.
+    async fn successes_of(&self, pact_version_ids: &[i64]) -> Result<Vec<Success>, StoreError>;
 
     /// The branch memberships of these versions, in the order they were added.
     async fn branches_of_versions(
@@ -130,6 +160,52 @@ macro_rules! batch_sql_store {
                 found.sort_by_key(|v| std::cmp::Reverse(v.version_id));
                 found.dedup_by_key(|v| v.version_id);
                 Ok(found)
+            }
+
+            #[tracing::instrument(skip_all, fields(pacticipants = pacticipant_ids.len()), err)]
+            async fn current_records_of(
+                &self,
+                pacticipant_ids: &[i64],
+            ) -> Result<Vec<super::batch::CurrentRecord>, StoreError> {
+                let mut found: Vec<(i64, super::batch::CurrentRecord)> = Vec::new();
+                for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT id, pacticipant_id, version_id, environment_id, FALSE AS released \
+                         FROM deployed_versions WHERE undeployed_at IS NULL AND pacticipant_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    query.push(
+                        " UNION ALL SELECT id, pacticipant_id, version_id, environment_id, TRUE AS released \
+                         FROM released_versions WHERE support_ended_at IS NULL AND pacticipant_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    let rows: Vec<(i64, i64, i64, i64, bool)> =
+                        query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                    found.extend(rows.into_iter().map(|(id, pacticipant_id, version_id, environment_id, released)| {
+                        (id, super::batch::CurrentRecord { pacticipant_id, version_id, environment_id, released })
+                    }));
+                }
+                found.sort_by_key(|(id, record)| (record.released, *id));
+                Ok(found.into_iter().map(|(_, record)| record).collect())
+            }
+
+            #[tracing::instrument(skip_all, fields(contents = pact_version_ids.len()), err)]
+            async fn successes_of(&self, pact_version_ids: &[i64]) -> Result<Vec<super::batch::Success>, StoreError> {
+                let mut found: Vec<(i64, super::batch::Success)> = Vec::new();
+                for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT id, pact_version_id, provider_version_id, created_at FROM verifications \
+                         WHERE success AND NOT wip AND pact_version_id IN ",
+                    );
+                    Self::push_list(&mut query, ids);
+                    let rows: Vec<(i64, i64, i64, chrono::DateTime<chrono::Utc>)> =
+                        query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                    found.extend(rows.into_iter().map(|(id, pact_version_id, provider_version_id, created_at)| {
+                        (id, super::batch::Success { pact_version_id, provider_version_id, created_at })
+                    }));
+                }
+                found.sort_by_key(|(id, _)| *id);
+                Ok(found.into_iter().map(|(_, success)| success).collect())
             }
 
             #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]

@@ -686,12 +686,6 @@ pub trait Store:
         &self,
         filter: VerificationFilter,
     ) -> Result<Vec<Verification>, StoreError>;
-    /// The verifications by a provider of the given pact contents, oldest first.
-    async fn verifications_of_contents(
-        &self,
-        provider_id: i64,
-        pact_version_ids: &[i64],
-    ) -> Result<Vec<Verification>, StoreError>;
     async fn delete_verification(&self, id: i64) -> Result<bool, StoreError>;
 
     // Environments.

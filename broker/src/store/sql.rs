@@ -33,18 +33,17 @@ macro_rules! branch_version_select {
     () => {
         "SELECT bv.id, bv.branch_id, b.name AS branch_name, bv.version_id, v.number AS version_number, \
          bv.created_at, \
-         (bv.id = (SELECT MAX(bv2.id) FROM branch_versions bv2 WHERE bv2.branch_id = bv.branch_id)) AS latest \
+         (bv.id = (SELECT bv2.id FROM branch_versions bv2 WHERE bv2.branch_id = bv.branch_id \
+          ORDER BY bv2.id DESC LIMIT 1)) AS latest \
          FROM branch_versions bv JOIN branches b ON b.id = bv.branch_id JOIN versions v ON v.id = bv.version_id"
     };
 }
-/// Whether the tag `t` (of version `v`) is on the latest version of its pacticipant
-/// that carries a tag of that name: no newer version of the pacticipant has it. Walks
-/// the pacticipant's newer versions (few, for the versions answers show) rather than
-/// every tag of the name across all pacticipants.
+/// Whether the tag `t` is on the latest version of its pacticipant that carries a tag
+/// of that name: one seek in the (pacticipant_id, name, version_id) index.
 macro_rules! tag_is_latest {
     () => {
-        "(NOT EXISTS (SELECT 1 FROM versions v2 JOIN tags t2 ON t2.version_id = v2.id \
-         WHERE v2.pacticipant_id = v.pacticipant_id AND v2.id > t.version_id AND t2.name = t.name))"
+        "(t.version_id = (SELECT MAX(t2.version_id) FROM tags t2 \
+         WHERE t2.pacticipant_id = t.pacticipant_id AND t2.name = t.name))"
     };
 }
 macro_rules! publication_select {
@@ -275,12 +274,13 @@ macro_rules! sql_store {
                     .fetch_one(&mut **tx)
                     .await?;
                 let inserted: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO tags (version_id, name, created_at) VALUES ($1, $2, $3) \
+                    "INSERT INTO tags (version_id, name, created_at, pacticipant_id) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (version_id, name) DO NOTHING RETURNING id",
                 )
                 .bind(version_id)
                 .bind(tag)
                 .bind(now)
+                .bind(pacticipant_id)
                 .fetch_optional(&mut **tx)
                 .await?;
                 if inserted.is_none() {
@@ -736,19 +736,17 @@ macro_rules! sql_store {
                 }
                 let mut found = Vec::new();
                 for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
-                    // CROSS JOIN keeps SQLite walking from the pacticipants' versions
-                    // (rather than from every tag with the name); PostgreSQL plans it as
-                    // an inner join.
+                    // One range of the (pacticipant_id, name, version_id) index.
                     let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT v.pacticipant_id, t.name AS tag_name, MAX(t.version_id) AS version_id \
-                         FROM versions v CROSS JOIN tags t WHERE t.version_id = v.id AND v.pacticipant_id IN ",
+                        "SELECT t.pacticipant_id, t.name AS tag_name, MAX(t.version_id) AS version_id \
+                         FROM tags t WHERE t.pacticipant_id IN ",
                     );
                     Self::push_list(&mut query, ids);
                     if let Some(names) = names {
                         query.push(" AND t.name IN ");
                         Self::push_list(&mut query, names);
                     }
-                    query.push(" GROUP BY v.pacticipant_id, t.name ORDER BY v.pacticipant_id, t.name");
+                    query.push(" GROUP BY t.pacticipant_id, t.name ORDER BY t.pacticipant_id, t.name");
                     found.extend(query.build_query_as::<TagHead>().persistent(false).fetch_all(&self.pool).await?);
                 }
                 Ok(found)
@@ -866,7 +864,7 @@ macro_rules! sql_store {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
                         "SELECT b.pacticipant_id, b.name AS branch_name, bv.version_id FROM branches b \
                          JOIN branch_versions bv ON bv.id = \
-                         (SELECT MAX(bv2.id) FROM branch_versions bv2 WHERE bv2.branch_id = b.id) \
+                         (SELECT bv2.id FROM branch_versions bv2 WHERE bv2.branch_id = b.id ORDER BY bv2.id DESC LIMIT 1) \
                          WHERE b.pacticipant_id IN ",
                     );
                     Self::push_list(&mut query, ids);
@@ -1295,25 +1293,6 @@ macro_rules! sql_store {
                 }
                 query.push(" ORDER BY vr.id");
                 Ok(query.build_query_as().fetch_all(&self.pool).await?)
-            }
-
-            #[tracing::instrument(skip_all, fields(contents = pact_version_ids.len()), err)]
-            async fn verifications_of_contents(
-                &self,
-                provider_id: i64,
-                pact_version_ids: &[i64],
-            ) -> Result<Vec<Verification>, StoreError> {
-                let mut found: Vec<Verification> = Vec::new();
-                for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(verification_select!());
-                    query.push(" WHERE vr.pact_version_id IN ");
-                    Self::push_list(&mut query, ids);
-                    query.push(" AND pv.provider_id = ").push_bind(provider_id);
-                    found.extend(query.build_query_as::<Verification>().persistent(false).fetch_all(&self.pool).await?);
-                }
-                found.sort_by_key(|v| v.id);
-                found.dedup_by_key(|v| v.id);
-                Ok(found)
             }
 
             #[tracing::instrument(skip_all, err)]

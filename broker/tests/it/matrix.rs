@@ -15,6 +15,7 @@ backend_tests!(
     releases_count_until_support_ends,
     tag_branch_and_integration_forms,
     can_i_deploy_validation,
+    rows_say_which_tags_and_branch_versions_are_latest,
 );
 
 /// Publishes a pact whose content is unique to the consumer version.
@@ -138,6 +139,54 @@ pub fn has_notice(resp: &Resp, kind: &str, fragment: &str) -> bool {
         .into_iter()
         .flatten()
         .any(|n| n["type"] == kind && n["text"].as_str().unwrap().contains(fragment))
+}
+
+/// Only the newest version with a tag (of that pacticipant) or on a branch is the
+/// latest; another pacticipant's tag of the same name changes nothing.
+async fn rows_say_which_tags_and_branch_versions_are_latest(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for version in ["1", "2"] {
+        publish(&app, "Foo", version, "Bar").await;
+        app.put(
+            &format!("/pacticipants/Foo/branches/main/versions/{version}"),
+            json!({}),
+        )
+        .await
+        .expect(201);
+        app.put(
+            &format!("/pacticipants/Foo/versions/{version}/tags/prod"),
+            json!({}),
+        )
+        .await;
+        verify(&app, "Bar", "Foo", version, "10", true).await;
+    }
+    // A newer version of another pacticipant with the same tag.
+    app.put("/pacticipants/Bar/versions/10/tags/prod", json!({}))
+        .await;
+    app.put("/pacticipants/Bar/versions/11/tags/prod", json!({}))
+        .await;
+
+    let resp = app
+        .get("/matrix?q[][pacticipant]=Foo&q[][pacticipant]=Bar&latestby=cvpv")
+        .await
+        .expect(200);
+    let rows = resp.body["matrix"].as_array().unwrap();
+    let consumer_version = |number: &str| {
+        rows.iter()
+            .map(|r| &r["consumer"]["version"])
+            .find(|v| v["number"] == number)
+            .unwrap_or_else(|| panic!("a row for Foo {number}: {}", resp.text))
+            .clone()
+    };
+    for (number, latest) in [("1", false), ("2", true)] {
+        let version = consumer_version(number);
+        assert_eq!(version["tags"][0]["name"], "prod", "{version}");
+        assert_eq!(version["tags"][0]["latest"], latest, "{version}");
+        assert_eq!(version["branchVersions"][0]["latest"], latest, "{version}");
+    }
+    let provider = &rows[0]["provider"]["version"];
+    assert_eq!(provider["number"], "10");
+    assert_eq!(provider["tags"][0]["latest"], false, "{provider}");
 }
 
 async fn matrix_rows_and_their_shape(backend: Backend) {
