@@ -778,12 +778,12 @@ pub async fn evaluate(
             None => errors.push(format!("Pacticipant {} not found", spec.pacticipant)),
         }
     }
-    if let Some(environment) = &query.options.environment {
-        if reader.environment(environment).await?.is_none() {
-            errors.push(format!(
-                "Environment with name '{environment}' does not exist"
-            ));
-        }
+    if let Some(environment) = &query.options.environment
+        && reader.environment(environment).await?.is_none()
+    {
+        errors.push(format!(
+            "Environment with name '{environment}' does not exist"
+        ));
     }
     errors.extend(query.option_errors());
     if !errors.is_empty() {
@@ -873,11 +873,11 @@ pub async fn evaluate(
         // Who each specified side integrates with, in the order the links are made:
         // (side, other pacticipant, whether the side is the consumer).
         let mut partners: Vec<(usize, i64, bool)> = Vec::new();
-        for index in 0..specified_count {
-            let me = sides[index].pacticipant.clone();
+        for (index, side) in sides.iter().enumerate() {
+            let me = &side.pacticipant;
             let integrations = reader.integrations(me.id).await?;
             // As a consumer: the providers this version's pacts name.
-            let providers: Vec<i64> = match sides[index].versions.clone() {
+            let providers: Vec<i64> = match side.versions.clone() {
                 Some(versions) => {
                     let mut found = BTreeMap::new();
                     for v in versions {

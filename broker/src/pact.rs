@@ -2,6 +2,7 @@
 
 use accord_contract::{Contract, content_hash};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::domain::ValidationError;
 
@@ -16,28 +17,42 @@ pub struct PreparedPact {
 
 /// Validates a pact document, gives every interaction an `_id` and computes the
 /// content hash. `field` names the place in the request for errors.
+///
+/// Each interaction is written in canonical form once: that text gives both its id
+/// and its part of the content hash.
 pub fn prepare(json: Value, field: &str) -> Result<PreparedPact, ValidationError> {
     let contract = Contract::from_json(json, field)
         .map_err(|err| ValidationError::new(field, err.to_string()))?;
     let consumer = contract.consumer().to_string();
     let provider = contract.provider().to_string();
-    let mut json = contract.json().clone();
-    for key in ["interactions", "messages"] {
-        if let Some(Value::Array(items)) = json.get_mut(key) {
-            for item in items.iter_mut() {
-                if let Value::Object(object) = item {
-                    object.remove("_id");
-                    let id = content_hash(&Value::Object(object.clone()));
-                    let mut with_id = Map::new();
-                    with_id.insert("_id".into(), Value::String(id[..40].to_string()));
-                    with_id.extend(std::mem::take(object));
-                    *object = with_id;
-                }
-            }
+    let mut json = contract.into_json();
+    let mut entries: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for (key, entries) in ["interactions", "messages"].iter().zip(entries.iter_mut()) {
+        let Some(Value::Array(items)) = json.get_mut(*key) else {
+            continue;
+        };
+        for item in items.iter_mut() {
+            let Value::Object(object) = item else {
+                entries.push(accord_contract::canonical_json(item));
+                continue;
+            };
+            object.remove("_id");
+            let without_id = Value::Object(std::mem::take(object));
+            let canonical = accord_contract::canonical_json(&without_id);
+            let Value::Object(rest) = without_id else {
+                unreachable!("an object stays an object")
+            };
+            let id = hex::encode(Sha256::digest(canonical.as_bytes()));
+            let mut with_id = Map::new();
+            with_id.insert("_id".into(), Value::String(id[..40].to_string()));
+            with_id.extend(rest);
+            *object = with_id;
+            entries.push(canonical);
         }
     }
+    let [interactions, messages] = entries;
     Ok(PreparedPact {
-        sha: sha_of(&json),
+        sha: hash_of_entries(&json, interactions, messages),
         content: json.to_string(),
         consumer,
         provider,
@@ -47,11 +62,12 @@ pub fn prepare(json: Value, field: &str) -> Result<PreparedPact, ValidationError
 /// The content hash: only what affects verification counts (the interactions or
 /// messages, in any order, and the specification version), so re-publishing with
 /// different white space, key order, interaction order or library metadata is
-/// recognised as the same content.
-pub fn sha_of(json: &Value) -> String {
+/// recognised as the same content. (Publishing computes it in [`prepare`]; this reads
+/// it off a stored document.)
+#[cfg(test)]
+fn sha_of(json: &Value) -> String {
     let entries = |key: &str| -> Vec<String> {
-        let mut items: Vec<String> = json
-            .get(key)
+        json.get(key)
             .and_then(Value::as_array)
             .map(|items| {
                 items
@@ -65,10 +81,20 @@ pub fn sha_of(json: &Value) -> String {
                     })
                     .collect()
             })
-            .unwrap_or_default();
-        items.sort();
-        items
+            .unwrap_or_default()
     };
+    hash_of_entries(json, entries("interactions"), entries("messages"))
+}
+
+/// The hash of the canonical interactions and messages (in any order) and the
+/// specification version of `json`.
+fn hash_of_entries(
+    json: &Value,
+    mut interactions: Vec<String>,
+    mut messages: Vec<String>,
+) -> String {
+    interactions.sort();
+    messages.sort();
     let metadata = json.get("metadata");
     let specification = metadata
         .and_then(|m| {
@@ -79,8 +105,8 @@ pub fn sha_of(json: &Value) -> String {
         .cloned()
         .unwrap_or(Value::Null);
     content_hash(&json!({
-        "interactions": entries("interactions"),
-        "messages": entries("messages"),
+        "interactions": interactions,
+        "messages": messages,
         "specification": specification,
     }))
 }
@@ -154,12 +180,50 @@ mod tests {
     }
 
     #[test]
+    fn the_hash_of_a_prepared_pact_is_its_sha() {
+        let prepared = prepare(doc(&["b", "a"], "1.0"), "pact").unwrap();
+        let stored: Value = serde_json::from_str(&prepared.content).unwrap();
+        assert_eq!(sha_of(&stored), prepared.sha);
+    }
+
+    #[test]
     fn the_hash_ignores_interaction_order_and_library_metadata() {
         let a = prepare(doc(&["a", "b"], "1.0"), "pact").unwrap();
         let b = prepare(doc(&["b", "a"], "2.0"), "pact").unwrap();
         assert_eq!(a.sha, b.sha);
         let c = prepare(doc(&["a", "c"], "1.0"), "pact").unwrap();
         assert_ne!(a.sha, c.sha);
+    }
+
+    /// Stored contents are found again by their hash and interaction ids: both must
+    /// stay the same from one release to the next.
+    #[test]
+    fn hashes_and_ids_are_stable() {
+        let mut pact = doc(&["b", "a"], "1.0");
+        pact["interactions"][0]["_id"] = json!("stale id given by a client");
+        let prepared = prepare(pact, "pact").unwrap();
+        assert_eq!(
+            prepared.sha,
+            "e65c713f63fff096825bd42c790a584fdac722df4bd32835a8e004f79c771564"
+        );
+        let stored: Value = serde_json::from_str(&prepared.content).unwrap();
+        let ids: Vec<&str> = stored["interactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "560fd4cddc4edba9bcb54346bb374dae76981f95",
+                "5fab070041485599a8bdaad9e67919bbfb7b3932"
+            ]
+        );
+        assert_eq!(
+            prepared.content,
+            r#"{"consumer":{"name":"web"},"provider":{"name":"api"},"interactions":[{"_id":"560fd4cddc4edba9bcb54346bb374dae76981f95","description":"b","request":{"method":"GET","path":"/"},"response":{"status":200}},{"_id":"5fab070041485599a8bdaad9e67919bbfb7b3932","description":"a","request":{"method":"GET","path":"/"},"response":{"status":200}}],"metadata":{"pactSpecification":{"version":"3.0.0"},"library":"1.0"}}"#
+        );
     }
 
     #[test]

@@ -98,6 +98,11 @@ impl Contract {
         &self.json
     }
 
+    /// Takes the JSON document as it was given.
+    pub fn into_json(self) -> Value {
+        self.json
+    }
+
     /// The `pact_models` representation.
     pub fn pact(&self) -> &(dyn Pact + Send + Sync) {
         self.pact.as_ref()
