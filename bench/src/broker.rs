@@ -79,7 +79,7 @@ impl Broker {
         }
     }
 
-    fn rss(&self) -> anyhow::Result<(f64, f64)> {
+    fn rss(&self) -> anyhow::Result<Memory> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let field = |name: &str| -> f64 {
             status
@@ -89,7 +89,12 @@ impl Broker {
                 .and_then(|kb| kb.parse::<f64>().ok())
                 .map_or(0.0, |kb| kb / 1024.0)
         };
-        Ok((field("VmRSS:"), field("VmHWM:")))
+        Ok(Memory {
+            rss: field("VmRSS:"),
+            peak: field("VmHWM:"),
+            anon: field("RssAnon:"),
+            file: field("RssFile:"),
+        })
     }
 
     /// SIGTERM (a graceful stop), then SIGKILL if it has not stopped after ten seconds.
@@ -117,6 +122,16 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// A small deterministic generator, so every run asks about the same pacticipants.
+/// Resident memory of the broker process, in MB.
+struct Memory {
+    rss: f64,
+    peak: f64,
+    /// Heap and stacks: the broker's own memory.
+    anon: f64,
+    /// Mapped files: the binary, and the database pages read through SQLite's map.
+    file: f64,
+}
+
 struct Picker(u64);
 
 impl Picker {
@@ -276,12 +291,20 @@ pub async fn run(bench: BrokerBench) -> anyhow::Result<()> {
     let (mut broker, started) = Broker::start(&bench.accord, &bench.database_url)?;
     broker.wait_ready(started).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (idle, _) = broker.rss()?;
-    println!("idle RSS after start: {idle:.1} MB");
+    let idle = broker.rss()?;
+    println!(
+        "idle RSS after start: {:.1} MB ({:.1} MB anonymous, {:.1} MB file-backed)",
+        idle.rss, idle.anon, idle.file
+    );
 
     let result = load(&bench, &broker.base).await;
-    let (rss, peak) = broker.rss()?;
-    println!("RSS after the load: {rss:.1} MB (peak {peak:.1} MB)");
+    let after = broker.rss()?;
+    println!(
+        "RSS after the load: {:.1} MB (peak {:.1} MB; {:.1} MB anonymous, {:.1} MB file-backed: \
+         pages of the database file SQLite reads through its memory map, which the \
+         kernel shares and can drop)",
+        after.rss, after.peak, after.anon, after.file
+    );
     broker.stop()?;
     result
 }

@@ -360,3 +360,37 @@ async fn concurrent_publishes_from_two_brokers(backend: Backend) {
         5
     );
 }
+
+/// SQLite: what a publish writes reaches the database file itself (not only the
+/// write-ahead log) shortly after, without waiting for the log to grow to the size at
+/// which a commit would copy it; that copying is done in the background, off every
+/// request's path.
+#[tokio::test]
+async fn sqlite_checkpoints_the_write_ahead_log_in_the_background() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let marker = "checkpointed-marker-7f3a";
+    app.publish("Foo", "1", "Bar", None, &pact("Foo", "Bar", marker))
+        .await
+        .expect(200);
+    let path = app
+        .database
+        .url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let bytes = std::fs::read(&path).expect("the database file");
+        if bytes
+            .windows(marker.len())
+            .any(|window| window == marker.as_bytes())
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the published pact is still only in the write-ahead log after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
