@@ -301,8 +301,8 @@ pub async fn run(bench: BrokerBench) -> anyhow::Result<()> {
     let after = broker.rss()?;
     println!(
         "RSS after the load: {:.1} MB (peak {:.1} MB; {:.1} MB anonymous, {:.1} MB file-backed: \
-         pages of the database file SQLite reads through its memory map, which the \
-         kernel shares and can drop)",
+         the binary and, on SQLite, the database pages read through its memory map, \
+         which the kernel shares and can drop)",
         after.rss, after.peak, after.anon, after.file
     );
     broker.stop()?;
