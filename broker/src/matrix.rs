@@ -1375,17 +1375,18 @@ async fn add_inferred_sides(
     if let Some(name) = &options.environment {
         let mut current: HashMap<i64, Vec<VersionRef>> = HashMap::new();
         if let Some(environment) = reader.environment(name).await? {
-            for v in reader
-                .store
-                .current_versions_in(environment.id, &new_ids)
-                .await?
-            {
+            let mut records = reader.store.current_records_of(&new_ids).await?;
+            records.retain(|r| r.environment_id == environment.id);
+            // Newest first, each version once (deployed and released count alike).
+            records.sort_by_key(|r| std::cmp::Reverse(r.version_id));
+            records.dedup_by_key(|r| r.version_id);
+            for r in records {
                 current
-                    .entry(v.pacticipant_id)
+                    .entry(r.pacticipant_id)
                     .or_default()
                     .push(VersionRef {
-                        id: v.version_id,
-                        number: v.version_number,
+                        id: r.version_id,
+                        number: r.version_number,
                     });
             }
         }

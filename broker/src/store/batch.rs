@@ -8,14 +8,6 @@ use chrono::{DateTime, Utc};
 
 use super::{BranchVersion, DriftFinding, EnvironmentScope, Pacticipant, StoreError, Verification};
 
-/// A version currently deployed to or released in an environment.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct CurrentVersion {
-    pub pacticipant_id: i64,
-    pub version_id: i64,
-    pub version_number: String,
-}
-
 /// A tag of a version, with whether that version is the latest of its pacticipant
 /// carrying the tag.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -34,10 +26,11 @@ pub struct VersionEnvironment {
 }
 
 /// A current deployment or release of a version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CurrentRecord {
     pub pacticipant_id: i64,
     pub version_id: i64,
+    pub version_number: String,
     pub environment_id: i64,
     /// A release (still supported) rather than a deployment (not undeployed).
     pub released: bool,
@@ -57,14 +50,6 @@ pub struct Success {
 pub trait BatchStore: Send + Sync {
     /// The pacticipants with these ids (those that exist), in id order.
     async fn pacticipants_by_ids(&self, ids: &[i64]) -> Result<Vec<Pacticipant>, StoreError>;
-
-    /// The versions of these pacticipants currently deployed to (not undeployed) or
-    /// released in (still supported) an environment, newest version first, each once.
-    async fn current_versions_in(
-        &self,
-        environment_id: i64,
-        pacticipant_ids: &[i64],
-    ) -> Result<Vec<CurrentVersion>, StoreError>;
 
     /// The current deployments and releases of these pacticipants, in every
     /// environment, deployments first, each in the order recorded.
@@ -128,41 +113,6 @@ macro_rules! batch_sql_store {
             }
 
             #[tracing::instrument(skip_all, fields(pacticipants = pacticipant_ids.len()), err)]
-            async fn current_versions_in(
-                &self,
-                environment_id: i64,
-                pacticipant_ids: &[i64],
-            ) -> Result<Vec<super::batch::CurrentVersion>, StoreError> {
-                let mut found: Vec<super::batch::CurrentVersion> = Vec::new();
-                for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT d.pacticipant_id, d.version_id, v.number AS version_number \
-                         FROM deployed_versions d JOIN versions v ON v.id = d.version_id \
-                         WHERE d.undeployed_at IS NULL AND d.environment_id = ",
-                    );
-                    query.push_bind(environment_id).push(" AND d.pacticipant_id IN ");
-                    Self::push_list(&mut query, ids);
-                    query.push(
-                        " UNION SELECT r.pacticipant_id, r.version_id, v.number AS version_number \
-                         FROM released_versions r JOIN versions v ON v.id = r.version_id \
-                         WHERE r.support_ended_at IS NULL AND r.environment_id = ",
-                    );
-                    query.push_bind(environment_id).push(" AND r.pacticipant_id IN ");
-                    Self::push_list(&mut query, ids);
-                    found.extend(
-                        query
-                            .build_query_as::<super::batch::CurrentVersion>()
-                            .persistent(false)
-                            .fetch_all(&self.pool)
-                            .await?,
-                    );
-                }
-                found.sort_by_key(|v| std::cmp::Reverse(v.version_id));
-                found.dedup_by_key(|v| v.version_id);
-                Ok(found)
-            }
-
-            #[tracing::instrument(skip_all, fields(pacticipants = pacticipant_ids.len()), err)]
             async fn current_records_of(
                 &self,
                 pacticipant_ids: &[i64],
@@ -170,20 +120,33 @@ macro_rules! batch_sql_store {
                 let mut found: Vec<(i64, super::batch::CurrentRecord)> = Vec::new();
                 for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT id, pacticipant_id, version_id, environment_id, FALSE AS released \
-                         FROM deployed_versions WHERE undeployed_at IS NULL AND pacticipant_id IN ",
+                        "SELECT d.id, d.pacticipant_id, d.version_id, v.number, d.environment_id, FALSE AS released \
+                         FROM deployed_versions d JOIN versions v ON v.id = d.version_id \
+                         WHERE d.undeployed_at IS NULL AND d.pacticipant_id IN ",
                     );
                     Self::push_list(&mut query, ids);
                     query.push(
-                        " UNION ALL SELECT id, pacticipant_id, version_id, environment_id, TRUE AS released \
-                         FROM released_versions WHERE support_ended_at IS NULL AND pacticipant_id IN ",
+                        " UNION ALL SELECT r.id, r.pacticipant_id, r.version_id, v.number, r.environment_id, TRUE AS released \
+                         FROM released_versions r JOIN versions v ON v.id = r.version_id \
+                         WHERE r.support_ended_at IS NULL AND r.pacticipant_id IN ",
                     );
                     Self::push_list(&mut query, ids);
-                    let rows: Vec<(i64, i64, i64, i64, bool)> =
+                    let rows: Vec<(i64, i64, i64, String, i64, bool)> =
                         query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
-                    found.extend(rows.into_iter().map(|(id, pacticipant_id, version_id, environment_id, released)| {
-                        (id, super::batch::CurrentRecord { pacticipant_id, version_id, environment_id, released })
-                    }));
+                    found.extend(rows.into_iter().map(
+                        |(id, pacticipant_id, version_id, version_number, environment_id, released)| {
+                            (
+                                id,
+                                super::batch::CurrentRecord {
+                                    pacticipant_id,
+                                    version_id,
+                                    version_number,
+                                    environment_id,
+                                    released,
+                                },
+                            )
+                        },
+                    ));
                 }
                 found.sort_by_key(|(id, record)| (record.released, *id));
                 Ok(found.into_iter().map(|(_, record)| record).collect())

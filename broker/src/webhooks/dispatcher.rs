@@ -10,7 +10,7 @@
 //! [`WebhookStore::dispatch_event`](crate::store::WebhookStore::dispatch_event),
 //! which queues the deliveries and marks the event dispatched in one transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
@@ -19,9 +19,7 @@ use crate::metadata::PactMetadata;
 use crate::repr::Urls;
 use crate::store::events::{EventKind, StoredEvent};
 use crate::store::webhooks::{NewDelivery, Webhook};
-use crate::store::{
-    EnvironmentRecordFilter, PublicationFilter, Store, StoreError, Verification, VerificationFilter,
-};
+use crate::store::{PublicationFilter, Store, StoreError, Verification, VerificationFilter};
 
 /// One webhook event an outbox event stands for, with its template values.
 #[derive(Debug, Clone)]
@@ -398,32 +396,26 @@ impl Dispatcher<'_> {
                 .or_default()
                 .push(format!("latest from {main} branch"));
         }
-        let filter = EnvironmentRecordFilter {
-            pacticipant_id: Some(provider_id),
-            current_only: true,
-            ..Default::default()
-        };
-        for deployed in self.store.deployed_versions(filter).await? {
-            let env = self
-                .store
-                .environment_by_id(deployed.environment_id)
-                .await?;
-            let name = env.map(|e| e.name).unwrap_or_default();
+        let environments: HashMap<i64, String> = self
+            .store
+            .environments()
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e.name))
+            .collect();
+        for record in self.store.current_records_of(&[provider_id]).await? {
+            let name = environments
+                .get(&record.environment_id)
+                .map_or("", String::as_str);
+            let how = if record.released {
+                "released"
+            } else {
+                "deployed"
+            };
             needing
-                .entry(deployed.version_id)
+                .entry(record.version_id)
                 .or_default()
-                .push(format!("deployed in {name}"));
-        }
-        for released in self.store.released_versions(filter).await? {
-            let env = self
-                .store
-                .environment_by_id(released.environment_id)
-                .await?;
-            let name = env.map(|e| e.name).unwrap_or_default();
-            needing
-                .entry(released.version_id)
-                .or_default()
-                .push(format!("released in {name}"));
+                .push(format!("{how} in {name}"));
         }
         for (provider_version_id, descriptions) in needing {
             if verifications

@@ -23,6 +23,7 @@ backend_tests!(
     a_failing_receiver_is_retried_then_dead_lettered_and_replayed,
     a_delivery_refused_at_delivery_time_goes_to_the_dead_letter_list,
     verification_and_content_events_trigger_their_webhooks,
+    provider_versions_deployed_or_released_are_asked_to_verify,
     a_receiver_that_is_down_does_not_fail_a_publish,
     two_brokers_over_one_database_send_each_delivery_once,
     a_delivery_held_by_a_stopped_broker_is_sent_by_another,
@@ -726,6 +727,68 @@ async fn a_delivery_refused_at_delivery_time_goes_to_the_dead_letter_list(backen
         dead[0]
     );
     assert!(receiver.received_requests().await.unwrap().is_empty());
+}
+
+/// A new pact asks every provider version currently deployed or released to verify it,
+/// each delivery saying where that version runs.
+async fn provider_versions_deployed_or_released_are_asked_to_verify(backend: Backend) {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let app = spawn(backend).await;
+    let mut body = hook(
+        &format!("{}/status", receiver.uri()),
+        &["contract_requiring_verification_published"],
+    );
+    body["request"]["body"] = json!({
+        "provider": "${pactbroker.providerVersionNumber}",
+        "descriptions": "${pactbroker.providerVersionDescriptions}"
+    });
+    app.post("/webhooks", body).await.expect(201);
+    for version in ["p0", "p9"] {
+        app.put(
+            &format!("/pacticipants/orders/versions/{version}"),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    }
+    let production = crate::matrix::environment(&app, "production").await;
+    crate::matrix::deploy(&app, "orders", "p0", &production, None).await;
+    let mobile = crate::matrix::environment(&app, "mobile").await;
+    app.post(
+        &format!("/pacticipants/orders/versions/p9/released-versions/environment/{mobile}"),
+        json!({}),
+    )
+    .await
+    .expect(201);
+
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    wait_for(&app, "succeeded", 2).await;
+    let described: BTreeMap<String, String> = receiver
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            (
+                body["provider"].as_str().unwrap().to_string(),
+                body["descriptions"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        described,
+        BTreeMap::from([
+            ("p0".to_string(), "deployed in production".to_string()),
+            ("p9".to_string(), "released in mobile".to_string()),
+        ])
+    );
 }
 
 async fn verification_and_content_events_trigger_their_webhooks(backend: Backend) {
