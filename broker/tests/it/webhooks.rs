@@ -925,10 +925,13 @@ async fn a_receiver_that_is_down_does_not_fail_a_publish(backend: Backend) {
         (found.len() == 10).then_some(found)
     })
     .await;
+    // Full jitter draws each retry delay from [0, 60 s], so a delivery may already be
+    // on its second attempt: what matters is that each failed and waits to retry.
     assert!(
         waiting
             .iter()
-            .all(|d| d["attemptsMade"] == 1 && d["lastError"].is_string())
+            .all(|d| d["attemptsMade"].as_i64() >= Some(1) && d["lastError"].is_string()),
+        "{waiting:?}"
     );
     // Publishing again still answers at once, with ten more deliveries queued.
     app.publish("web", "2", "orders", None, &pact("web", "orders", "a"))
