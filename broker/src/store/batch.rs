@@ -94,7 +94,7 @@ pub trait BatchStore: Send + Sync {
 }
 
 /// Implements [`BatchStore`] for `$store` (see [`sql_store!`] for the pattern); uses
-/// the `IN_LIST_CHUNK` and `push_list` that `sql_store!` defines.
+/// the `IN_LIST_CHUNK` that `sql_store!` defines and each backend's `push_in`.
 macro_rules! batch_sql_store {
     ($store:ident, $db:ty) => {
         #[async_trait::async_trait]
@@ -103,8 +103,8 @@ macro_rules! batch_sql_store {
             async fn pacticipants_by_ids(&self, ids: &[i64]) -> Result<Vec<Pacticipant>, StoreError> {
                 let mut found: Vec<Pacticipant> = Vec::new();
                 for ids in ids.chunks(IN_LIST_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(pacticipant_select!(), " WHERE id IN "));
-                    Self::push_list(&mut query, ids);
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(pacticipant_select!(), " WHERE id"));
+                    Self::push_in(&mut query, ids);
                     found.extend(query.build_query_as::<Pacticipant>().persistent(false).fetch_all(&self.pool).await?);
                 }
                 found.sort_by_key(|p| p.id);
@@ -122,15 +122,15 @@ macro_rules! batch_sql_store {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
                         "SELECT d.id, d.pacticipant_id, d.version_id, v.number, d.environment_id, FALSE AS released \
                          FROM deployed_versions d JOIN versions v ON v.id = d.version_id \
-                         WHERE d.undeployed_at IS NULL AND d.pacticipant_id IN ",
+                         WHERE d.undeployed_at IS NULL AND d.pacticipant_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     query.push(
                         " UNION ALL SELECT r.id, r.pacticipant_id, r.version_id, v.number, r.environment_id, TRUE AS released \
                          FROM released_versions r JOIN versions v ON v.id = r.version_id \
-                         WHERE r.support_ended_at IS NULL AND r.pacticipant_id IN ",
+                         WHERE r.support_ended_at IS NULL AND r.pacticipant_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     let rows: Vec<(i64, i64, i64, String, i64, bool)> =
                         query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
                     found.extend(rows.into_iter().map(
@@ -158,9 +158,9 @@ macro_rules! batch_sql_store {
                 for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
                         "SELECT id, pact_version_id, provider_version_id, created_at FROM verifications \
-                         WHERE success AND NOT wip AND pact_version_id IN ",
+                         WHERE success AND NOT wip AND pact_version_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     let rows: Vec<(i64, i64, i64, chrono::DateTime<chrono::Utc>)> =
                         query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
                     found.extend(rows.into_iter().map(|(id, pact_version_id, provider_version_id, created_at)| {
@@ -175,8 +175,8 @@ macro_rules! batch_sql_store {
             async fn branches_of_versions(&self, version_ids: &[i64]) -> Result<Vec<BranchVersion>, StoreError> {
                 let mut found: Vec<BranchVersion> = Vec::new();
                 for ids in version_ids.chunks(IN_LIST_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(branch_version_select!(), " WHERE bv.version_id IN "));
-                    Self::push_list(&mut query, ids);
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(branch_version_select!(), " WHERE bv.version_id"));
+                    Self::push_in(&mut query, ids);
                     found.extend(query.build_query_as::<BranchVersion>().persistent(false).fetch_all(&self.pool).await?);
                 }
                 found.sort_by_key(|bv| bv.id);
@@ -190,9 +190,9 @@ macro_rules! batch_sql_store {
                     let mut query = sqlx::QueryBuilder::<$db>::new(concat!(
                         "SELECT t.id, t.version_id, t.name, t.created_at, ",
                         tag_is_latest!(),
-                        " AS latest FROM tags t JOIN versions v ON v.id = t.version_id WHERE t.version_id IN "
+                        " AS latest FROM tags t JOIN versions v ON v.id = t.version_id WHERE t.version_id"
                     ));
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     let rows: Vec<(i64, i64, String, chrono::DateTime<chrono::Utc>, bool)> =
                         query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
                     found.extend(rows.into_iter().map(|(id, version_id, name, created_at, latest)| {
@@ -212,14 +212,14 @@ macro_rules! batch_sql_store {
                 for ids in version_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
                         "SELECT version_id, environment_id FROM deployed_versions \
-                         WHERE undeployed_at IS NULL AND version_id IN ",
+                         WHERE undeployed_at IS NULL AND version_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     query.push(
                         " UNION SELECT version_id, environment_id FROM released_versions \
-                         WHERE support_ended_at IS NULL AND version_id IN ",
+                         WHERE support_ended_at IS NULL AND version_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     found.extend(
                         query
                             .build_query_as::<super::batch::VersionEnvironment>()
@@ -245,8 +245,8 @@ macro_rules! batch_sql_store {
                 let mut found: Vec<Verification> = Vec::new();
                 for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(verification_select!());
-                    query.push(" WHERE vr.pact_version_id IN ");
-                    Self::push_list(&mut query, ids);
+                    query.push(" WHERE vr.pact_version_id");
+                    Self::push_in(&mut query, ids);
                     found.extend(query.build_query_as::<Verification>().persistent(false).fetch_all(&self.pool).await?);
                 }
                 found.retain(|v| wanted.contains(&v.provider_id));
@@ -265,9 +265,9 @@ macro_rules! batch_sql_store {
                 for ids in provider_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(concat!(
                         drift_finding_select!(),
-                        " WHERE f.resolved_at IS NULL AND f.provider_id IN "
+                        " WHERE f.resolved_at IS NULL AND f.provider_id"
                     ));
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     if let Some(key) = environment.key() {
                         query.push(" AND COALESCE(f.environment_id, 0) = ").push_bind(key);
                     }

@@ -36,6 +36,19 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// Appends ` = ANY($n)` binding the values as one array: a membership test of the
+    /// column before it. One parameter however long the list, so the statement text
+    /// stays short and the same for every length.
+    fn push_in<T>(query: &mut sqlx::QueryBuilder<sqlx::Postgres>, values: &[T])
+    where
+        T: Clone
+            + sqlx::postgres::PgHasArrayType
+            + for<'t> sqlx::Encode<'t, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        query.push(" = ANY(").push_bind(values.to_vec()).push(")");
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }

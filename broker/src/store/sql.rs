@@ -420,19 +420,6 @@ macro_rules! sql_store {
                 }
             }
 
-            /// Appends `(v1, v2, ...)` binding each value, for `IN` lists (never empty).
-            fn push_list<T>(query: &mut sqlx::QueryBuilder<$db>, values: &[T])
-            where
-                T: Clone + for<'t> sqlx::Encode<'t, $db> + sqlx::Type<$db>,
-            {
-                query.push("(");
-                let mut list = query.separated(", ");
-                for value in values {
-                    list.push_bind(value.clone());
-                }
-                list.push_unseparated(")");
-            }
-
             /// As [`Self::push_publication_filter`], for deployed (`d`) or released (`r`)
             /// versions; `current` is the condition that selects the current records.
             fn push_environment_record_filter(
@@ -739,12 +726,12 @@ macro_rules! sql_store {
                     // One range of the (pacticipant_id, name, version_id) index.
                     let mut query = sqlx::QueryBuilder::<$db>::new(
                         "SELECT t.pacticipant_id, t.name AS tag_name, MAX(t.version_id) AS version_id \
-                         FROM tags t WHERE t.pacticipant_id IN ",
+                         FROM tags t WHERE t.pacticipant_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     if let Some(names) = names {
-                        query.push(" AND t.name IN ");
-                        Self::push_list(&mut query, names);
+                        query.push(" AND t.name");
+                        Self::push_in(&mut query, names);
                     }
                     query.push(" GROUP BY t.pacticipant_id, t.name ORDER BY t.pacticipant_id, t.name");
                     found.extend(query.build_query_as::<TagHead>().persistent(false).fetch_all(&self.pool).await?);
@@ -865,12 +852,12 @@ macro_rules! sql_store {
                         "SELECT b.pacticipant_id, b.name AS branch_name, bv.version_id FROM branches b \
                          JOIN branch_versions bv ON bv.id = \
                          (SELECT bv2.id FROM branch_versions bv2 WHERE bv2.branch_id = b.id ORDER BY bv2.id DESC LIMIT 1) \
-                         WHERE b.pacticipant_id IN ",
+                         WHERE b.pacticipant_id",
                     );
-                    Self::push_list(&mut query, ids);
+                    Self::push_in(&mut query, ids);
                     if let Some(names) = names {
-                        query.push(" AND b.name IN ");
-                        Self::push_list(&mut query, names);
+                        query.push(" AND b.name");
+                        Self::push_in(&mut query, names);
                     }
                     query.push(" ORDER BY b.pacticipant_id, b.name");
                     found.extend(query.build_query_as::<BranchHead>().persistent(false).fetch_all(&self.pool).await?);
@@ -887,8 +874,8 @@ macro_rules! sql_store {
                 let mut found: Vec<BranchVersion> = Vec::new();
                 for ids in version_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(branch_version_select!());
-                    query.push(" WHERE bv.branch_id = ").push_bind(branch_id).push(" AND bv.version_id IN ");
-                    Self::push_list(&mut query, ids);
+                    query.push(" WHERE bv.branch_id = ").push_bind(branch_id).push(" AND bv.version_id");
+                    Self::push_in(&mut query, ids);
                     found.extend(query.build_query_as::<BranchVersion>().persistent(false).fetch_all(&self.pool).await?);
                 }
                 found.sort_by_key(|bv| bv.id);
@@ -1111,16 +1098,52 @@ macro_rules! sql_store {
                 provider_id: Option<i64>,
                 consumer_version_ids: &[i64],
             ) -> Result<Vec<Publication>, StoreError> {
-                let mut found: Vec<Publication> = Vec::new();
+                // The pacticipants' names are read apart: joined in, PostgreSQL
+                // underestimates the rows of one provider among hundreds of versions
+                // (the provider and the version are correlated) and scans every
+                // pacticipant once per row.
+                type Row = (i64, i64, i64, i64, String, i64, String, DateTime<Utc>);
+                let mut rows: Vec<Row> = Vec::new();
                 for ids in consumer_version_ids.chunks(IN_LIST_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(publication_select!());
-                    query.push(" WHERE pp.consumer_version_id IN ");
-                    Self::push_list(&mut query, ids);
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT pp.id, cv.pacticipant_id, pp.provider_id, pp.consumer_version_id, \
+                         cv.number, pp.pact_version_id, pv.sha, pp.created_at \
+                         FROM pact_publications pp JOIN versions cv ON cv.id = pp.consumer_version_id \
+                         JOIN pact_versions pv ON pv.id = pp.pact_version_id WHERE pp.consumer_version_id",
+                    );
+                    Self::push_in(&mut query, ids);
                     if let Some(provider_id) = provider_id {
                         query.push(" AND pp.provider_id = ").push_bind(provider_id);
                     }
-                    found.extend(query.build_query_as::<Publication>().persistent(false).fetch_all(&self.pool).await?);
+                    rows.extend(query.build_query_as::<Row>().persistent(false).fetch_all(&self.pool).await?);
                 }
+                let mut pacticipant_ids: Vec<i64> = rows.iter().flat_map(|r| [r.1, r.2]).collect();
+                pacticipant_ids.sort_unstable();
+                pacticipant_ids.dedup();
+                let names: std::collections::HashMap<i64, String> =
+                    super::batch::BatchStore::pacticipants_by_ids(self, &pacticipant_ids)
+                        .await?
+                        .into_iter()
+                        .map(|p| (p.id, p.name))
+                        .collect();
+                let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
+                let mut found: Vec<Publication> = rows
+                    .into_iter()
+                    .map(
+                        |(id, consumer_id, provider_id, consumer_version_id, consumer_version_number, pact_version_id, sha, created_at)| Publication {
+                            id,
+                            consumer_id,
+                            consumer_name: name(consumer_id),
+                            provider_id,
+                            provider_name: name(provider_id),
+                            consumer_version_id,
+                            consumer_version_number,
+                            pact_version_id,
+                            sha,
+                            created_at,
+                        },
+                    )
+                    .collect();
                 found.sort_by_key(|pp| (pp.consumer_version_id, pp.id));
                 found.dedup_by_key(|pp| pp.id);
                 Ok(found)

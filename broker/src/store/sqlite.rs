@@ -101,6 +101,20 @@ impl SqliteStore {
         })
     }
 
+    /// Appends ` IN (?, ?, ...)` binding each value: a membership test of the column
+    /// before it (`values` is never empty).
+    fn push_in<T>(query: &mut sqlx::QueryBuilder<sqlx::Sqlite>, values: &[T])
+    where
+        T: Clone + for<'t> sqlx::Encode<'t, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
+        query.push(" IN (");
+        let mut list = query.separated(", ");
+        for value in values {
+            list.push_bind(value.clone());
+        }
+        list.push_unseparated(")");
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
