@@ -1,7 +1,9 @@
 //! Pact content: validation, interaction ids, the content hash and diffs.
 
-use accord_contract::{Contract, content_hash};
-use serde_json::{Map, Value, json};
+use std::io::Write;
+
+use accord_contract::Contract;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::domain::ValidationError;
@@ -53,7 +55,7 @@ pub fn prepare(json: Value, field: &str) -> Result<PreparedPact, ValidationError
     let [interactions, messages] = entries;
     Ok(PreparedPact {
         sha: hash_of_entries(&json, interactions, messages),
-        content: json.to_string(),
+        content: serde_json::to_string(&json).expect("a JSON value serialises"),
         consumer,
         provider,
     })
@@ -87,7 +89,9 @@ fn sha_of(json: &Value) -> String {
 }
 
 /// The hash of the canonical interactions and messages (in any order) and the
-/// specification version of `json`.
+/// specification version of `json`: the SHA-256 of the canonical JSON of
+/// `{"interactions": [...], "messages": [...], "specification": ...}` with each
+/// entry as a JSON string, written straight into the hasher.
 fn hash_of_entries(
     json: &Value,
     mut interactions: Vec<String>,
@@ -102,13 +106,29 @@ fn hash_of_entries(
                 .or_else(|| m.pointer("/pact-specification/version"))
                 .or_else(|| m.get("pactSpecificationVersion"))
         })
-        .cloned()
-        .unwrap_or(Value::Null);
-    content_hash(&json!({
-        "interactions": interactions,
-        "messages": messages,
-        "specification": specification,
-    }))
+        .unwrap_or(&Value::Null);
+    let mut hasher = Sha256::new();
+    let mut write = || -> std::io::Result<()> {
+        for (key, entries) in [("interactions", &interactions), ("messages", &messages)] {
+            write!(
+                hasher,
+                "{}\"{key}\":[",
+                if key == "interactions" { "{" } else { "," }
+            )?;
+            for (index, entry) in entries.iter().enumerate() {
+                if index > 0 {
+                    hasher.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut hasher, entry)?;
+            }
+            hasher.write_all(b"]")?;
+        }
+        hasher.write_all(b",\"specification\":")?;
+        accord_contract::write_canonical(specification, &mut hasher)?;
+        hasher.write_all(b"}")
+    };
+    write().expect("hashing cannot fail");
+    hex::encode(hasher.finalize())
 }
 
 /// Merges the interactions of `new` into `existing`: an interaction with the same
@@ -168,6 +188,28 @@ pub fn diff(old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The streamed hash is the hash of the canonical JSON it stands for.
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_canonical_document() {
+        let pact = json!({"metadata": {"pactSpecification": {"version": "4.0"}}});
+        let interactions = vec![
+            r#"{"b":"quote \" and \\ slash"}"#.to_string(),
+            "{}".to_string(),
+        ];
+        let messages = vec!["[1]".to_string()];
+        let expected = accord_contract::content_hash(&json!({
+            "interactions": [r#"{"b":"quote \" and \\ slash"}"#, "{}"],
+            "messages": ["[1]"],
+            "specification": "4.0",
+        }));
+        assert_eq!(hash_of_entries(&pact, interactions, messages), expected);
+        let none = accord_contract::content_hash(&json!({
+            "interactions": [], "messages": [], "specification": null,
+        }));
+        assert_eq!(hash_of_entries(&json!({}), vec![], vec![]), none);
+    }
 
     fn doc(order: &[&str], library: &str) -> Value {
         json!({

@@ -26,7 +26,7 @@ mod error;
 use std::panic::RefUnwindSafe;
 use std::path::Path;
 
-pub use canonical::{canonical_json, content_hash};
+pub use canonical::{canonical_json, content_hash, write_canonical};
 pub use error::ContractError;
 use pact_models::PactSpecification;
 use pact_models::pact::Pact;

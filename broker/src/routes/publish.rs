@@ -34,7 +34,7 @@ struct IncomingContract {
 fn parse_contracts(f: &mut Fields, consumer: Option<&PacticipantName>) -> Vec<IncomingContract> {
     let mut contracts = Vec::new();
     let items = match f.get("contracts") {
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => {
             f.error("contracts", "must be an array");
             return contracts;
