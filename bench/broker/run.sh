@@ -3,6 +3,7 @@
 #
 #   bench/broker/run.sh                       # 1x and 10x, SQLite and PostgreSQL
 #   SCALES="1 3" BACKENDS=sqlite bench/broker/run.sh
+#   BENCH_SCENARIOS=publish,for-verification bench/broker/run.sh   # only these scenarios
 #
 # 1x is 200 pacticipants with 1,000 versions each (each pacticipant consumes two others
 # and a hub, svc-0000), 100,000 verification results, branches, tags, pacts shared by 20

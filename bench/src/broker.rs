@@ -26,6 +26,15 @@ pub struct BrokerBench {
     pub requests: usize,
     pub max_seconds: u64,
     pub cold_starts: usize,
+    /// The scenarios to run (`can-i-deploy`, `for-verification`, `publish`, `hub`);
+    /// empty runs them all.
+    pub scenarios: Vec<String>,
+}
+
+impl BrokerBench {
+    fn runs(&self, scenario: &str) -> bool {
+        self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario)
+    }
 }
 
 /// A broker process started by the benchmark.
@@ -327,82 +336,87 @@ async fn load(bench: &BrokerBench, base: &str) -> anyhow::Result<()> {
         .map(|_| picker.ordinary(&shape))
         .collect::<Vec<usize>>();
     let latest = &latest;
-    scenario(
-        "can-i-deploy (one pacticipant)",
-        10,
-        bench.requests,
-        max,
-        move |i| async move {
-            let url = can_i_deploy_url(base, &Shape::name(targets[i]), latest)?;
-            let body = expect_ok(client.get(url).send().await?, "GET /matrix").await?;
-            let slot = match body.pointer("/summary/deployable") {
-                Some(Value::Bool(true)) => 0,
-                Some(Value::Bool(false)) => 1,
-                _ => 2,
-            };
-            answers[slot].set(answers[slot].get() + 1);
-            Ok(())
-        },
-    )
-    .await;
-    println!(
-        "  answers: {} deployable, {} not deployable, {} unknown",
-        answers[0].get(),
-        answers[1].get(),
-        answers[2].get()
-    );
+    if bench.runs("can-i-deploy") {
+        scenario(
+            "can-i-deploy (one pacticipant)",
+            10,
+            bench.requests,
+            max,
+            move |i| async move {
+                let url = can_i_deploy_url(base, &Shape::name(targets[i]), latest)?;
+                let body = expect_ok(client.get(url).send().await?, "GET /matrix").await?;
+                let slot = match body.pointer("/summary/deployable") {
+                    Some(Value::Bool(true)) => 0,
+                    Some(Value::Bool(false)) => 1,
+                    _ => 2,
+                };
+                answers[slot].set(answers[slot].get() + 1);
+                Ok(())
+            },
+        )
+        .await;
+        println!(
+            "  answers: {} deployable, {} not deployable, {} unknown",
+            answers[0].get(),
+            answers[1].get(),
+            answers[2].get()
+        );
+    }
 
     let body = &for_verification_body();
-    let pacts = &Cell::new(0usize);
-    let asked = &Cell::new(0usize);
-    scenario(
-        "for-verification (one provider)",
-        10,
-        bench.requests,
-        max,
-        move |i| async move {
-            let url = format!(
-                "{base}/pacts/provider/{}/for-verification",
-                Shape::name(targets[i])
-            );
-            let answer = expect_ok(
-                client.post(url).json(body).send().await?,
-                "POST for-verification",
-            )
-            .await?;
-            let found = answer
-                .pointer("/_embedded/pacts")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            pacts.set(pacts.get() + found);
-            asked.set(asked.get() + 1);
-            Ok(())
-        },
-    )
-    .await;
-    println!(
-        "  {:.1} pacts to verify per answer on average",
-        pacts.get() as f64 / asked.get().max(1) as f64
-    );
+    if bench.runs("for-verification") {
+        let pacts = &Cell::new(0usize);
+        let asked = &Cell::new(0usize);
+        scenario(
+            "for-verification (one provider)",
+            10,
+            bench.requests,
+            max,
+            move |i| async move {
+                let url = format!(
+                    "{base}/pacts/provider/{}/for-verification",
+                    Shape::name(targets[i])
+                );
+                let answer = expect_ok(
+                    client.post(url).json(body).send().await?,
+                    "POST for-verification",
+                )
+                .await?;
+                let found = answer
+                    .pointer("/_embedded/pacts")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                pacts.set(pacts.get() + found);
+                asked.set(asked.get() + 1);
+                Ok(())
+            },
+        )
+        .await;
+        println!(
+            "  {:.1} pacts to verify per answer on average",
+            pacts.get() as f64 / asked.get().max(1) as f64
+        );
+    }
 
     // Publishing: a new consumer version with new 50 KB content each time.
-    let run = chrono::Utc::now().timestamp_millis();
-    let sample = large_pact("svc-0001", "svc-0002", "size check").to_string();
-    println!(
-        "  publish pact size: {:.1} KB",
-        sample.len() as f64 / 1024.0
-    );
-    scenario(
-        "publish a 50 KB pact (POST /contracts/publish)",
-        10,
-        bench.requests,
-        max,
-        move |i| {
-            let p = targets[i];
-            let consumer = Shape::name(p);
-            let provider = Shape::name((p + 1) % shape.pacticipants);
-            let pact = large_pact(&consumer, &provider, &format!("run {run} publish {i}"));
-            let body = serde_json::to_vec(&json!({
+    if bench.runs("publish") {
+        let run = chrono::Utc::now().timestamp_millis();
+        let sample = large_pact("svc-0001", "svc-0002", "size check").to_string();
+        println!(
+            "  publish pact size: {:.1} KB",
+            sample.len() as f64 / 1024.0
+        );
+        scenario(
+            "publish a 50 KB pact (POST /contracts/publish)",
+            10,
+            bench.requests,
+            max,
+            move |i| {
+                let p = targets[i];
+                let consumer = Shape::name(p);
+                let provider = Shape::name((p + 1) % shape.pacticipants);
+                let pact = large_pact(&consumer, &provider, &format!("run {run} publish {i}"));
+                let body = serde_json::to_vec(&json!({
                 "pacticipantName": consumer,
                 "pacticipantVersionNumber": format!("bench-{run}-{i}"),
                 "branch": "main",
@@ -416,25 +430,29 @@ async fn load(bench: &BrokerBench, base: &str) -> anyhow::Result<()> {
                 }]
             }))
             .expect("a JSON value serialises");
-            async move {
-                expect_ok(
-                    client
-                        .post(format!("{base}/contracts/publish"))
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body)
-                        .send()
-                        .await?,
-                    "POST /contracts/publish",
-                )
-                .await?;
-                Ok(())
-            }
-        },
-    )
-    .await;
+                async move {
+                    expect_ok(
+                        client
+                            .post(format!("{base}/contracts/publish"))
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .body(body)
+                            .send()
+                            .await?,
+                        "POST /contracts/publish",
+                    )
+                    .await?;
+                    Ok(())
+                }
+            },
+        )
+        .await;
+    }
 
     // The hub last: its answers can take longer than the broker's request timeout, and
     // work the broker may still be doing after a 408 must not slow the other scenarios.
+    if !bench.runs("hub") {
+        return Ok(());
+    }
     let hub = format!("the hub, {} consumers", shape.pacticipants - 1);
     scenario(
         &format!("can-i-deploy ({hub})"),

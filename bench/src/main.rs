@@ -102,6 +102,10 @@ enum Cmd {
         /// Cold starts to time.
         #[arg(long, default_value_t = 10)]
         cold_starts: usize,
+        /// Only these scenarios (comma-separated: can-i-deploy, for-verification,
+        /// publish, hub); all of them when not given.
+        #[arg(long, env = "BENCH_SCENARIOS", value_delimiter = ',', value_parser = ["can-i-deploy", "for-verification", "publish", "hub"])]
+        scenarios: Vec<String>,
     },
     /// Serves the bench provider on 127.0.0.1.
     Provider {
@@ -166,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             requests,
             max_seconds,
             cold_starts,
+            scenarios,
         } => {
             broker::run(broker::BrokerBench {
                 accord,
@@ -174,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
                 requests,
                 max_seconds,
                 cold_starts,
+                scenarios,
             })
             .await
         }
