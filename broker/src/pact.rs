@@ -22,6 +22,7 @@ pub struct PreparedPact {
 ///
 /// Each interaction is written in canonical form once: that text gives both its id
 /// and its part of the content hash.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn prepare(json: Value, field: &str) -> Result<PreparedPact, ValidationError> {
     let contract = Contract::from_json(json, field)
         .map_err(|err| ValidationError::new(field, err.to_string()))?;

@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -28,6 +29,13 @@ pub struct LogArgs {
     /// Log output format.
     #[arg(long, global = true, env = "ACCORD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Also log every span the filter lets through as it closes, with the time it
+    /// was busy and idle: where a slow request spends its time (e.g. `--log
+    /// warn,accord_broker=info --log-span-timings` times each request, store call and
+    /// pact check of the broker).
+    #[arg(long, global = true, env = "ACCORD_LOG_SPAN_TIMINGS")]
+    pub log_span_timings: bool,
 }
 
 /// Installs the global subscriber. Logs go to stderr: stdout belongs to command output.
@@ -42,7 +50,14 @@ pub fn init(args: &LogArgs) {
     // `init` also routes the `log` records of libraries that use it into `tracing`.
     // Colours only for a person at a terminal, never into a file or a collector.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    subscriber(filter, args.log_format, ansi, std::io::stderr).init();
+    subscriber(
+        filter,
+        args.log_format,
+        args.log_span_timings,
+        ansi,
+        std::io::stderr,
+    )
+    .init();
 }
 
 /// The subscriber for `format`, writing to `writer`. Both formats carry the fields
@@ -54,15 +69,22 @@ pub fn init(args: &LogArgs) {
 fn subscriber<W>(
     filter: EnvFilter,
     format: LogFormat,
+    span_timings: bool,
     ansi: bool,
     writer: W,
 ) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
+    let span_events = if span_timings {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
+        .with_span_events(span_events)
         .with_writer(writer);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
@@ -108,8 +130,18 @@ mod tests {
     /// Logs as a broker request does: an event in the request span, and an error
     /// in a store span inside it. Returns the lines written.
     fn log_a_request(format: LogFormat) -> Vec<String> {
+        log_a_request_with(format, false)
+    }
+
+    fn log_a_request_with(format: LogFormat, span_timings: bool) -> Vec<String> {
         let captured = Captured::default();
-        let subscriber = subscriber(EnvFilter::new("info"), format, false, captured.clone());
+        let subscriber = subscriber(
+            EnvFilter::new("info"),
+            format,
+            span_timings,
+            false,
+            captured.clone(),
+        );
         tracing::subscriber::with_default(subscriber, || {
             let request = tracing::info_span!(
                 "request",
@@ -139,6 +171,22 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    /// With span timings, each span closing is a line with its busy and idle time,
+    /// the store call's inside the request's.
+    #[test]
+    fn span_timings_log_each_span_as_it_closes() {
+        let lines = log_a_request_with(LogFormat::Text, true);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[2].contains("pacticipants"), "{}", lines[2]);
+        for line in &lines[2..] {
+            assert!(line.contains("close"), "{line}");
+            assert!(line.contains("time.busy="), "{line}");
+            assert!(line.contains("time.idle="), "{line}");
+            assert!(line.contains("request_id=\"req-42\""), "{line}");
+        }
+        assert_eq!(log_a_request_with(LogFormat::Text, false).len(), 2);
     }
 
     #[test]
