@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::find_pacticipant;
-use crate::domain::{BranchName, EnvironmentName, ValidationError};
+use crate::domain::{EnvironmentName, ValidationError};
 use crate::error::ApiError;
 use crate::http::{Base, JsonBody, enc, hal};
 use crate::metadata::PactMetadata;
@@ -20,7 +20,7 @@ use crate::query::NestedQuery;
 use crate::repr::Urls;
 use crate::startup::AppState;
 use crate::store::batch::Success;
-use crate::store::{BranchVersion, Pacticipant, Publication, Tag};
+use crate::store::{Pacticipant, Publication, Tag};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -476,28 +476,6 @@ async fn load_consumers(
     Ok(consumers)
 }
 
-/// The provider's memberships of its branch `name` that matter for the pending status
-/// of results from `version_ids`: theirs, and the branch's earliest.
-async fn provider_branch_versions(
-    state: &AppState,
-    provider_id: i64,
-    name: &str,
-    version_ids: &[i64],
-) -> Result<Vec<BranchVersion>, ApiError> {
-    let Ok(branch_name) = BranchName::parse("providerVersionBranch", name) else {
-        return Ok(vec![]);
-    };
-    let Some(branch) = state.store.branch(provider_id, &branch_name).await? else {
-        return Ok(vec![]);
-    };
-    let mut found = state
-        .store
-        .branch_versions_among(branch.id, version_ids)
-        .await?;
-    found.extend(state.store.earliest_branch_version(branch.id).await?);
-    Ok(found)
-}
-
 /// A selected pact with why it was selected.
 struct Selected {
     publication: Publication,
@@ -671,64 +649,103 @@ fn select(
     }
 }
 
-/// Whether this content still waits for its first successful verification from the
-/// provider branch (or tags) that will publish results.
-/// Whether a pact is pending for the provider, given the successful results for its
-/// content, and what it would take to verify it.
-fn is_pending(
-    request: &Request,
-    successes: &[&Success],
-    provider_branches: &[BranchVersion],
-    provider_tags: &[Tag],
-) -> (bool, String) {
-    if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
-        let on_branch: HashSet<i64> = provider_branches
-            .iter()
-            .filter(|bv| &bv.branch_name == branch)
-            .map(|bv| bv.version_id)
-            .collect();
-        let branch_created = provider_branches
-            .iter()
-            .filter(|bv| &bv.branch_name == branch)
-            .map(|bv| bv.created_at)
-            .min();
-        let verified = successes.iter().any(|v| {
-            on_branch.contains(&v.provider_version_id)
-                || branch_created.is_none_or(|created| v.created_at < created)
-        });
-        return (
-            !verified,
-            format!("a version of the provider from branch '{branch}'"),
-        );
-    }
-    if !request.provider_tags.is_empty() {
-        let mut pending = false;
-        for tag in &request.provider_tags {
-            let tagged: HashSet<i64> = provider_tags
-                .iter()
-                .filter(|t| &t.name == tag)
-                .map(|t| t.version_id)
+/// Which pact contents are still pending for the provider: a content stays pending
+/// until it has a successful result (not of a work-in-progress pact) from the
+/// provider branch that will publish results (or from before that branch began),
+/// from a version with each of the provider tags (or from before the tag was first
+/// used), or, when neither is given, from any version of the provider.
+struct PendingRule {
+    verified: HashSet<i64>,
+    /// What it takes to verify a pending pact, for its notice.
+    needs: String,
+}
+
+impl PendingRule {
+    /// Reads what deciding the pending status of `contents` needs: one grouped query
+    /// for a provider branch (or none), the results and the provider's tags for tags.
+    async fn load(
+        state: &AppState,
+        provider_id: i64,
+        request: &Request,
+        contents: &[i64],
+    ) -> Result<Self, ApiError> {
+        if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
+            let verified = state
+                .store
+                .successes_by_content(provider_id, Some(branch), contents)
+                .await?
+                .into_iter()
+                .filter(|c| {
+                    c.from_branch > 0
+                        || c.branch_started_at
+                            .is_none_or(|started| c.first_success_at < started)
+                })
+                .map(|c| c.pact_version_id)
                 .collect();
-            let first_used = provider_tags
-                .iter()
-                .filter(|t| &t.name == tag)
-                .map(|t| t.created_at)
-                .min();
-            let verified = successes.iter().any(|v| {
-                tagged.contains(&v.provider_version_id)
-                    || first_used.is_none_or(|first| v.created_at < first)
+            return Ok(Self {
+                verified,
+                needs: format!("a version of the provider from branch '{branch}'"),
             });
-            pending |= !verified;
         }
-        return (
-            pending,
-            format!(
-                "a version of the provider with tag(s) {}",
-                request.provider_tags.join(", ")
-            ),
-        );
+        if !request.provider_tags.is_empty() {
+            let successes = state.store.successes_of(contents).await?;
+            let tags = state.store.tags_of_pacticipant(provider_id).await?;
+            // For each tag asked about: the versions carrying it, and its first use.
+            let rules: Vec<(HashSet<i64>, Option<DateTime<Utc>>)> = request
+                .provider_tags
+                .iter()
+                .map(|tag| {
+                    let with_tag = tags.iter().filter(|t| &t.name == tag);
+                    (
+                        with_tag.clone().map(|t| t.version_id).collect(),
+                        with_tag.map(|t| t.created_at).min(),
+                    )
+                })
+                .collect();
+            let mut by_content: HashMap<i64, Vec<&Success>> = HashMap::new();
+            for success in &successes {
+                by_content
+                    .entry(success.pact_version_id)
+                    .or_default()
+                    .push(success);
+            }
+            let verified = by_content
+                .into_iter()
+                .filter(|(_, successes)| {
+                    rules.iter().all(|(tagged, first_used)| {
+                        successes.iter().any(|v| {
+                            tagged.contains(&v.provider_version_id)
+                                || first_used.is_none_or(|first| v.created_at < first)
+                        })
+                    })
+                })
+                .map(|(content, _)| content)
+                .collect();
+            return Ok(Self {
+                verified,
+                needs: format!(
+                    "a version of the provider with tag(s) {}",
+                    request.provider_tags.join(", ")
+                ),
+            });
+        }
+        let verified = state
+            .store
+            .successes_by_content(provider_id, None, contents)
+            .await?
+            .into_iter()
+            .map(|c| c.pact_version_id)
+            .collect();
+        Ok(Self {
+            verified,
+            needs: "any version of the provider".into(),
+        })
     }
-    (successes.is_empty(), "any version of the provider".into())
+
+    /// Whether `content` is pending, and what it takes to verify it.
+    fn pending(&self, content: i64) -> (bool, String) {
+        (!self.verified.contains(&content), self.needs.clone())
+    }
 }
 
 async fn respond(
@@ -855,32 +872,14 @@ async fn respond(
     }
     // Results only for the contents in the answer.
     let pending_wanted = request.include_pending || !wip_candidates.is_empty();
-    let (verifications, provider_branches, provider_tags) = if pending_wanted {
+    let rule = if pending_wanted {
         let mut contents: Vec<i64> = explicit.iter().copied().collect();
         contents.extend(wip_candidates.iter().map(|(pp, _)| pp.pact_version_id));
         contents.sort_unstable();
         contents.dedup();
-        let verifications = state.store.successes_of(&contents).await?;
-        let provider_branches = match request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
-            Some(branch) => {
-                let mut versions: Vec<i64> = verifications
-                    .iter()
-                    .map(|v| v.provider_version_id)
-                    .collect();
-                versions.sort_unstable();
-                versions.dedup();
-                provider_branch_versions(state, provider.id, branch, &versions).await?
-            }
-            None => vec![],
-        };
-        let provider_tags = if request.provider_tags.is_empty() {
-            vec![]
-        } else {
-            state.store.tags_of_pacticipant(provider.id).await?
-        };
-        (verifications, provider_branches, provider_tags)
+        Some(PendingRule::load(state, provider.id, &request, &contents).await?)
     } else {
-        (vec![], vec![], vec![])
+        None
     };
     let urls = Urls(base);
     let mut entries: Vec<(String, i64, Value)> = Vec::new();
@@ -904,18 +903,10 @@ async fn respond(
                 reasons.push(line);
             }
         }
-        let content_verifications: Vec<&Success> = verifications
-            .iter()
-            .filter(|v| v.pact_version_id == *pact_version_id)
-            .collect();
-        let pending = request.include_pending.then(|| {
-            is_pending(
-                &request,
-                &content_verifications,
-                &provider_branches,
-                &provider_tags,
-            )
-        });
+        let pending = rule
+            .as_ref()
+            .filter(|_| request.include_pending)
+            .map(|rule| rule.pending(*pact_version_id));
         let mut versions: Vec<String> = group
             .iter()
             .map(|s| s.publication.consumer_version_number.clone())
@@ -941,20 +932,10 @@ async fn respond(
     entries.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let mut body_entries: Vec<Value> = entries.into_iter().map(|(_, _, e)| e).collect();
     // Work-in-progress pacts: the candidates still pending.
-    if !wip_candidates.is_empty() {
+    if let Some(rule) = rule.as_ref().filter(|_| !wip_candidates.is_empty()) {
         let mut wip: BTreeMap<(String, i64), (Publication, Vec<String>)> = BTreeMap::new();
         for (pp, label) in wip_candidates {
-            let content_verifications: Vec<&Success> = verifications
-                .iter()
-                .filter(|v| v.pact_version_id == pp.pact_version_id)
-                .collect();
-            let (pending, _) = is_pending(
-                &request,
-                &content_verifications,
-                &provider_branches,
-                &provider_tags,
-            );
-            if !pending {
+            if !rule.pending(pp.pact_version_id).0 {
                 continue;
             }
             let entry = wip

@@ -45,6 +45,21 @@ pub struct Success {
     pub created_at: DateTime<Utc>,
 }
 
+/// What the pending rule needs of the successful results (not of work-in-progress
+/// pacts) for one pact content, read in one grouped query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentSuccesses {
+    pub pact_version_id: i64,
+    /// When the earliest of them was published.
+    pub first_success_at: DateTime<Utc>,
+    /// How many came from a version on the provider branch asked about (0 when none
+    /// was asked about).
+    pub from_branch: i64,
+    /// When that provider branch got its first version; `None` when no branch was
+    /// asked about, or it has no versions.
+    pub branch_started_at: Option<DateTime<Utc>>,
+}
+
 /// The batch-read part of the [`Store`](super::Store).
 #[async_trait]
 pub trait BatchStore: Send + Sync {
@@ -61,6 +76,17 @@ pub trait BatchStore: Send + Sync {
     /// The successful results (not of work-in-progress pacts) for these pact contents,
     /// oldest first.
     async fn successes_of(&self, pact_version_ids: &[i64]) -> Result<Vec<Success>, StoreError>;
+
+    /// For each of these pact contents that has a successful result (not of a
+    /// work-in-progress pact): its earliest one and, with `branch`, how many came from
+    /// a version of `provider_id` on that branch and when the branch began. Contents
+    /// without a success are left out.
+    async fn successes_by_content(
+        &self,
+        provider_id: i64,
+        branch: Option<&str>,
+        pact_version_ids: &[i64],
+    ) -> Result<Vec<ContentSuccesses>, StoreError>;
 
     /// The branch memberships of these versions, in the order they were added.
     async fn branches_of_versions(
@@ -105,7 +131,7 @@ macro_rules! batch_sql_store {
                 for ids in ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(concat!(pacticipant_select!(), " WHERE id"));
                     Self::push_in(&mut query, ids);
-                    found.extend(query.build_query_as::<Pacticipant>().persistent(false).fetch_all(&self.pool).await?);
+                    found.extend(query.build_query_as::<Pacticipant>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 found.sort_by_key(|p| p.id);
                 found.dedup_by_key(|p| p.id);
@@ -132,7 +158,7 @@ macro_rules! batch_sql_store {
                     );
                     Self::push_in(&mut query, ids);
                     let rows: Vec<(i64, i64, i64, String, i64, bool)> =
-                        query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                        query.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?;
                     found.extend(rows.into_iter().map(
                         |(id, pacticipant_id, version_id, version_number, environment_id, released)| {
                             (
@@ -162,7 +188,7 @@ macro_rules! batch_sql_store {
                     );
                     Self::push_in(&mut query, ids);
                     let rows: Vec<(i64, i64, i64, chrono::DateTime<chrono::Utc>)> =
-                        query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                        query.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?;
                     found.extend(rows.into_iter().map(|(id, pact_version_id, provider_version_id, created_at)| {
                         (id, super::batch::Success { pact_version_id, provider_version_id, created_at })
                     }));
@@ -171,13 +197,66 @@ macro_rules! batch_sql_store {
                 Ok(found.into_iter().map(|(_, success)| success).collect())
             }
 
+            #[tracing::instrument(skip_all, fields(contents = pact_version_ids.len()), err)]
+            async fn successes_by_content(
+                &self,
+                provider_id: i64,
+                branch: Option<&str>,
+                pact_version_ids: &[i64],
+            ) -> Result<Vec<super::batch::ContentSuccesses>, StoreError> {
+                let mut found: Vec<super::batch::ContentSuccesses> = Vec::new();
+                for ids in pact_version_ids.chunks(IN_LIST_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT v.pact_version_id, MIN(v.created_at)");
+                    if let Some(branch) = branch {
+                        // One statement: the branch is found by name in both subqueries, so
+                        // the answer needs no earlier lookup of the branch.
+                        query
+                            .push(
+                                ", COUNT(bv.id), (SELECT MIN(sbv.created_at) FROM branch_versions sbv \
+                                 JOIN branches sb ON sb.id = sbv.branch_id WHERE sb.pacticipant_id = ",
+                            )
+                            .push_bind(provider_id)
+                            .push(" AND sb.name = ")
+                            .push_bind(branch.to_string())
+                            .push(
+                                ") FROM verifications v LEFT JOIN branch_versions bv ON bv.version_id = v.provider_version_id \
+                                 AND bv.branch_id = (SELECT b.id FROM branches b WHERE b.pacticipant_id = ",
+                            )
+                            .push_bind(provider_id)
+                            .push(" AND b.name = ")
+                            .push_bind(branch.to_string())
+                            .push(")");
+                    } else {
+                        query.push(" FROM verifications v");
+                    }
+                    query.push(" WHERE v.success AND NOT v.wip AND v.pact_version_id");
+                    Self::push_in(&mut query, ids);
+                    query.push(" GROUP BY v.pact_version_id");
+                    if branch.is_some() {
+                        let rows: Vec<(i64, chrono::DateTime<chrono::Utc>, i64, Option<chrono::DateTime<chrono::Utc>>)> =
+                            query.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?;
+                        found.extend(rows.into_iter().map(|(pact_version_id, first_success_at, from_branch, branch_started_at)| {
+                            super::batch::ContentSuccesses { pact_version_id, first_success_at, from_branch, branch_started_at }
+                        }));
+                    } else {
+                        let rows: Vec<(i64, chrono::DateTime<chrono::Utc>)> =
+                            query.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?;
+                        found.extend(rows.into_iter().map(|(pact_version_id, first_success_at)| {
+                            super::batch::ContentSuccesses { pact_version_id, first_success_at, from_branch: 0, branch_started_at: None }
+                        }));
+                    }
+                }
+                found.sort_by_key(|c| c.pact_version_id);
+                Ok(found)
+            }
+
             #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]
             async fn branches_of_versions(&self, version_ids: &[i64]) -> Result<Vec<BranchVersion>, StoreError> {
                 let mut found: Vec<BranchVersion> = Vec::new();
                 for ids in version_ids.chunks(IN_LIST_CHUNK) {
                     let mut query = sqlx::QueryBuilder::<$db>::new(concat!(branch_version_select!(), " WHERE bv.version_id"));
                     Self::push_in(&mut query, ids);
-                    found.extend(query.build_query_as::<BranchVersion>().persistent(false).fetch_all(&self.pool).await?);
+                    found.extend(query.build_query_as::<BranchVersion>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 found.sort_by_key(|bv| bv.id);
                 Ok(found)
@@ -194,7 +273,7 @@ macro_rules! batch_sql_store {
                     ));
                     Self::push_in(&mut query, ids);
                     let rows: Vec<(i64, i64, String, chrono::DateTime<chrono::Utc>, bool)> =
-                        query.build_query_as().persistent(false).fetch_all(&self.pool).await?;
+                        query.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?;
                     found.extend(rows.into_iter().map(|(id, version_id, name, created_at, latest)| {
                         (id, super::batch::TagOfVersion { version_id, name, created_at, latest })
                     }));
@@ -223,7 +302,7 @@ macro_rules! batch_sql_store {
                     found.extend(
                         query
                             .build_query_as::<super::batch::VersionEnvironment>()
-                            .persistent(false)
+                            .persistent(Self::PERSIST_LIST_QUERIES)
                             .fetch_all(&self.pool)
                             .await?,
                     );
@@ -247,7 +326,7 @@ macro_rules! batch_sql_store {
                     let mut query = sqlx::QueryBuilder::<$db>::new(verification_select!());
                     query.push(" WHERE vr.pact_version_id");
                     Self::push_in(&mut query, ids);
-                    found.extend(query.build_query_as::<Verification>().persistent(false).fetch_all(&self.pool).await?);
+                    found.extend(query.build_query_as::<Verification>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 found.retain(|v| wanted.contains(&v.provider_id));
                 found.sort_by_key(|v| v.id);
@@ -271,7 +350,7 @@ macro_rules! batch_sql_store {
                     if let Some(key) = environment.key() {
                         query.push(" AND COALESCE(f.environment_id, 0) = ").push_bind(key);
                     }
-                    found.extend(query.build_query_as::<DriftFinding>().persistent(false).fetch_all(&self.pool).await?);
+                    found.extend(query.build_query_as::<DriftFinding>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 found.sort_by_key(|f| f.id);
                 Ok(found)

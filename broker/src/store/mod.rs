@@ -613,17 +613,6 @@ pub trait Store:
         pacticipant_ids: &[i64],
         names: Option<&[String]>,
     ) -> Result<Vec<BranchHead>, StoreError>;
-    /// The memberships of a branch that belong to the given versions, oldest first.
-    async fn branch_versions_among(
-        &self,
-        branch_id: i64,
-        version_ids: &[i64],
-    ) -> Result<Vec<BranchVersion>, StoreError>;
-    /// The membership of a branch created first (the lowest id among equal times).
-    async fn earliest_branch_version(
-        &self,
-        branch_id: i64,
-    ) -> Result<Option<BranchVersion>, StoreError>;
     /// Adds a version to a branch, creating pacticipant, version and branch as needed;
     /// returns whether the membership is new.
     async fn add_branch_version(

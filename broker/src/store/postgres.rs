@@ -36,6 +36,11 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// Statements with a list of ids keep one text for every length of the list
+    /// (`= ANY($n)`), so each is prepared once per connection and its later runs skip
+    /// parsing and a round trip.
+    const PERSIST_LIST_QUERIES: bool = true;
+
     /// Appends ` = ANY($n)` binding the values as one array: a membership test of the
     /// column before it. One parameter however long the list, so the statement text
     /// stays short and the same for every length.

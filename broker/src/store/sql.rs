@@ -149,6 +149,15 @@ macro_rules! sql_store {
 
         impl $store {
             async fn ensure_pacticipant(tx: &mut Tx, name: &str) -> Result<(i64, bool), StoreError> {
+                // Usually it exists: one read. Otherwise insert, and read again if another
+                // transaction inserted it first.
+                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if let Some(id) = existing {
+                    return Ok((id, false));
+                }
                 let now = super::now();
                 let inserted: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO pacticipants (name, created_at, updated_at) VALUES ($1, $2, $2) \
@@ -210,23 +219,29 @@ macro_rules! sql_store {
                 version_id: i64,
             ) -> Result<(i64, bool), StoreError> {
                 let now = super::now();
-                let inserted: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO branches (pacticipant_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) \
-                     ON CONFLICT (pacticipant_id, name) DO NOTHING RETURNING id",
-                )
-                .bind(pacticipant_id)
-                .bind(branch)
-                .bind(now)
-                .fetch_optional(&mut **tx)
-                .await?;
-                let branch_id = match inserted {
+                // Usually the branch exists: one read. Otherwise insert, and read again
+                // if another transaction inserted it first.
+                let find = || {
+                    sqlx::query_scalar::<_, i64>("SELECT id FROM branches WHERE pacticipant_id = $1 AND name = $2")
+                        .bind(pacticipant_id)
+                        .bind(branch)
+                };
+                let branch_id = match find().fetch_optional(&mut **tx).await? {
                     Some(id) => id,
                     None => {
-                        sqlx::query_scalar("SELECT id FROM branches WHERE pacticipant_id = $1 AND name = $2")
-                            .bind(pacticipant_id)
-                            .bind(branch)
-                            .fetch_one(&mut **tx)
-                            .await?
+                        let inserted: Option<i64> = sqlx::query_scalar(
+                            "INSERT INTO branches (pacticipant_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+                             ON CONFLICT (pacticipant_id, name) DO NOTHING RETURNING id",
+                        )
+                        .bind(pacticipant_id)
+                        .bind(branch)
+                        .bind(now)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                        match inserted {
+                            Some(id) => id,
+                            None => find().fetch_one(&mut **tx).await?,
+                        }
                     }
                 };
                 let added: Option<i64> = sqlx::query_scalar(
@@ -734,7 +749,7 @@ macro_rules! sql_store {
                         Self::push_in(&mut query, names);
                     }
                     query.push(" GROUP BY t.pacticipant_id, t.name ORDER BY t.pacticipant_id, t.name");
-                    found.extend(query.build_query_as::<TagHead>().persistent(false).fetch_all(&self.pool).await?);
+                    found.extend(query.build_query_as::<TagHead>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 Ok(found)
             }
@@ -860,38 +875,9 @@ macro_rules! sql_store {
                         Self::push_in(&mut query, names);
                     }
                     query.push(" ORDER BY b.pacticipant_id, b.name");
-                    found.extend(query.build_query_as::<BranchHead>().persistent(false).fetch_all(&self.pool).await?);
+                    found.extend(query.build_query_as::<BranchHead>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 Ok(found)
-            }
-
-            #[tracing::instrument(skip_all, fields(versions = version_ids.len()), err)]
-            async fn branch_versions_among(
-                &self,
-                branch_id: i64,
-                version_ids: &[i64],
-            ) -> Result<Vec<BranchVersion>, StoreError> {
-                let mut found: Vec<BranchVersion> = Vec::new();
-                for ids in version_ids.chunks(IN_LIST_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(branch_version_select!());
-                    query.push(" WHERE bv.branch_id = ").push_bind(branch_id).push(" AND bv.version_id");
-                    Self::push_in(&mut query, ids);
-                    found.extend(query.build_query_as::<BranchVersion>().persistent(false).fetch_all(&self.pool).await?);
-                }
-                found.sort_by_key(|bv| bv.id);
-                found.dedup_by_key(|bv| bv.id);
-                Ok(found)
-            }
-
-            #[tracing::instrument(skip_all, err)]
-            async fn earliest_branch_version(&self, branch_id: i64) -> Result<Option<BranchVersion>, StoreError> {
-                Ok(sqlx::query_as(concat!(
-                    branch_version_select!(),
-                    " WHERE bv.branch_id = $1 ORDER BY bv.created_at, bv.id LIMIT 1"
-                ))
-                .bind(branch_id)
-                .fetch_optional(&self.pool)
-                .await?)
             }
 
             #[tracing::instrument(skip_all, fields(pacticipant = %pacticipant, branch = %branch, version = %version), err)]
@@ -1115,7 +1101,7 @@ macro_rules! sql_store {
                     if let Some(provider_id) = provider_id {
                         query.push(" AND pp.provider_id = ").push_bind(provider_id);
                     }
-                    rows.extend(query.build_query_as::<Row>().persistent(false).fetch_all(&self.pool).await?);
+                    rows.extend(query.build_query_as::<Row>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
                 }
                 let mut pacticipant_ids: Vec<i64> = rows.iter().flat_map(|r| [r.1, r.2]).collect();
                 pacticipant_ids.sort_unstable();

@@ -6,9 +6,121 @@ use crate::{Backend, backend_tests, pact, spawn_app};
 
 backend_tests!(
     selectors_pending_and_wip,
+    pending_follows_the_provider_branch_and_tags,
     selector_validation,
     get_takes_the_body_as_query_parameters
 );
+
+/// Publishes a result for Foo's pact of `consumer_version` from Bar `provider_version`.
+async fn verify(app: &crate::TestApp, consumer_version: &str, provider_version: &str) {
+    let fetched = app
+        .get(&format!(
+            "/pacts/provider/Bar/consumer/Foo/version/{consumer_version}"
+        ))
+        .await
+        .expect(200);
+    let publish = fetched.body["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &publish,
+        json!({ "success": true, "providerApplicationVersion": provider_version }),
+    )
+    .await
+    .expect(201);
+}
+
+/// Whether Foo's main pact is pending for a provider build with `properties`.
+async fn foo_pending(app: &crate::TestApp, properties: serde_json::Value) -> bool {
+    let mut request = json!({
+        "consumerVersionSelectors": [{ "mainBranch": true }],
+        "includePendingStatus": true,
+    });
+    for (key, value) in properties.as_object().unwrap() {
+        request[key] = value.clone();
+    }
+    let response = app
+        .post("/pacts/provider/Bar/for-verification", request)
+        .await
+        .expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    assert_eq!(pacts.len(), 1, "{}", response.text);
+    pacts[0]["verificationProperties"]["pending"]
+        .as_bool()
+        .unwrap()
+}
+
+/// A pact stays pending until the provider branch (or tags) that will publish results
+/// has verified it; results from before the branch (or tag) was first used count.
+async fn pending_follows_the_provider_branch_and_tags(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let main = json!({ "providerVersionBranch": "main" });
+    app.publish("Foo", "1", "Bar", Some("main"), &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    assert!(foo_pending(&app, main.clone()).await, "never verified");
+    assert!(
+        foo_pending(&app, json!({})).await,
+        "never verified by anyone"
+    );
+
+    // Bar p1 (on dev) verifies it while Bar has no main branch: any result counts.
+    app.put("/pacticipants/Bar/branches/dev/versions/p1", json!({}))
+        .await
+        .expect(201);
+    verify(&app, "1", "p1").await;
+    assert!(
+        !foo_pending(&app, main.clone()).await,
+        "main has no versions yet"
+    );
+    assert!(!foo_pending(&app, json!({})).await);
+
+    // main begins after that result, which still counts for this content.
+    app.put("/pacticipants/Bar/branches/main/versions/p2", json!({}))
+        .await
+        .expect(201);
+    assert!(
+        !foo_pending(&app, main.clone()).await,
+        "verified before main began"
+    );
+
+    // New content verified from dev only, after main began: pending for main.
+    app.publish("Foo", "2", "Bar", Some("main"), &pact("Foo", "Bar", "b"))
+        .await
+        .expect(200);
+    verify(&app, "2", "p1").await;
+    assert!(
+        foo_pending(&app, main.clone()).await,
+        "only dev verified it"
+    );
+    assert!(!foo_pending(&app, json!({ "providerVersionBranch": "dev" })).await);
+    assert!(!foo_pending(&app, json!({})).await, "any provider version");
+    verify(&app, "2", "p2").await;
+    assert!(!foo_pending(&app, main.clone()).await, "main verified it");
+
+    // Tags: p2 is tagged prod; new content verified by p1 only is pending for prod.
+    app.put("/pacticipants/Bar/versions/p2/tags/prod", json!({}))
+        .await
+        .expect(201);
+    let prod = json!({ "providerVersionTags": ["prod"] });
+    assert!(
+        !foo_pending(&app, prod.clone()).await,
+        "p2 (prod) verified it"
+    );
+    app.publish("Foo", "3", "Bar", Some("main"), &pact("Foo", "Bar", "c"))
+        .await
+        .expect(200);
+    verify(&app, "3", "p1").await;
+    assert!(
+        foo_pending(&app, prod.clone()).await,
+        "no prod version verified it"
+    );
+    assert!(
+        !foo_pending(&app, json!({ "providerVersionTags": ["never-used"] })).await,
+        "a tag never used accepts any result"
+    );
+}
 
 async fn selectors_pending_and_wip(backend: Backend) {
     let app = spawn_app(backend).await;
