@@ -11,6 +11,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: the broker and the mock servers allocate
+/// and free many short-lived buffers per request (a 50 KB pact is decoded, parsed and
+/// written several times over), which the system allocator serves more slowly and
+/// with longer pauses when it returns memory to the operating system.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Consumer-driven contract testing: mock provider, broker, verifier and drift monitor.
 #[derive(Debug, Parser)]
 #[command(name = "accord", version, about, propagate_version = true)]
