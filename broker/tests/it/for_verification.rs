@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::matrix::verify;
 use crate::{Backend, backend_tests, pact, spawn_app};
 
 backend_tests!(
@@ -10,26 +11,6 @@ backend_tests!(
     selector_validation,
     get_takes_the_body_as_query_parameters
 );
-
-/// Publishes a result for Foo's pact of `consumer_version` from Bar `provider_version`.
-async fn verify(app: &crate::TestApp, consumer_version: &str, provider_version: &str) {
-    let fetched = app
-        .get(&format!(
-            "/pacts/provider/Bar/consumer/Foo/version/{consumer_version}"
-        ))
-        .await
-        .expect(200);
-    let publish = fetched.body["_links"]["pb:publish-verification-results"]["href"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        &publish,
-        json!({ "success": true, "providerApplicationVersion": provider_version }),
-    )
-    .await
-    .expect(201);
-}
 
 /// Whether Foo's main pact is pending for a provider build with `properties`.
 async fn foo_pending(app: &crate::TestApp, properties: serde_json::Value) -> bool {
@@ -69,7 +50,7 @@ async fn pending_follows_the_provider_branch_and_tags(backend: Backend) {
     app.put("/pacticipants/Bar/branches/dev/versions/p1", json!({}))
         .await
         .expect(201);
-    verify(&app, "1", "p1").await;
+    verify(&app, "Bar", "Foo", "1", "p1", true).await;
     assert!(
         !foo_pending(&app, main.clone()).await,
         "main has no versions yet"
@@ -89,14 +70,14 @@ async fn pending_follows_the_provider_branch_and_tags(backend: Backend) {
     app.publish("Foo", "2", "Bar", Some("main"), &pact("Foo", "Bar", "b"))
         .await
         .expect(200);
-    verify(&app, "2", "p1").await;
+    verify(&app, "Bar", "Foo", "2", "p1", true).await;
     assert!(
         foo_pending(&app, main.clone()).await,
         "only dev verified it"
     );
     assert!(!foo_pending(&app, json!({ "providerVersionBranch": "dev" })).await);
     assert!(!foo_pending(&app, json!({})).await, "any provider version");
-    verify(&app, "2", "p2").await;
+    verify(&app, "Bar", "Foo", "2", "p2", true).await;
     assert!(!foo_pending(&app, main.clone()).await, "main verified it");
 
     // Tags: p2 is tagged prod; new content verified by p1 only is pending for prod.
@@ -111,7 +92,7 @@ async fn pending_follows_the_provider_branch_and_tags(backend: Backend) {
     app.publish("Foo", "3", "Bar", Some("main"), &pact("Foo", "Bar", "c"))
         .await
         .expect(200);
-    verify(&app, "3", "p1").await;
+    verify(&app, "Bar", "Foo", "3", "p1", true).await;
     assert!(
         foo_pending(&app, prod.clone()).await,
         "no prod version verified it"
