@@ -925,16 +925,42 @@ macro_rules! sql_store {
                 let mut tx = self.begin_write().await?;
                 let now = super::now();
                 let (consumer_id, _) = Self::ensure_pacticipant(&mut tx, command.consumer.as_str()).await?;
-                let (version_id, version_created) =
-                    Self::ensure_version(&mut tx, consumer_id, command.version.as_str()).await?;
-                if let Some(build_url) = &command.build_url {
-                    sqlx::query("UPDATE versions SET build_url = $2, updated_at = $3 WHERE id = $1")
-                        .bind(version_id)
-                        .bind(build_url)
-                        .bind(now)
-                        .execute(&mut *tx)
+                // The answer is built from what this transaction writes and reads: no
+                // reads after the commit.
+                let inserted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+                    "INSERT INTO versions (pacticipant_id, number, build_url, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $4) ON CONFLICT (pacticipant_id, number) DO NOTHING RETURNING id, created_at",
+                )
+                .bind(consumer_id)
+                .bind(command.version.as_str())
+                .bind(&command.build_url)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let version_created = inserted.is_some();
+                let (version_id, version_created_at, build_url) = match inserted {
+                    Some((id, created_at)) => (id, created_at, command.build_url.clone()),
+                    None => {
+                        let existing: (i64, DateTime<Utc>, Option<String>) = match &command.build_url {
+                            Some(build_url) => sqlx::query_as(
+                                "UPDATE versions SET build_url = $3, updated_at = $4 \
+                                 WHERE pacticipant_id = $1 AND number = $2 RETURNING id, created_at, build_url",
+                            )
+                            .bind(consumer_id)
+                            .bind(command.version.as_str())
+                            .bind(build_url)
+                            .bind(now),
+                            None => sqlx::query_as(
+                                "SELECT id, created_at, build_url FROM versions WHERE pacticipant_id = $1 AND number = $2",
+                            )
+                            .bind(consumer_id)
+                            .bind(command.version.as_str()),
+                        }
+                        .fetch_one(&mut *tx)
                         .await?;
-                }
+                        existing
+                    }
+                };
                 if let Some(branch) = &command.branch {
                     Self::add_branch_version_tx(&mut tx, consumer_id, branch.as_str(), version_id).await?;
                 }
@@ -988,18 +1014,18 @@ macro_rules! sql_store {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let outcome = if published.is_some() {
-                        ContractOutcome::Created
+                    let (publication_id, publication_created_at, outcome) = if let Some(id) = published {
+                        (id, now, ContractOutcome::Created)
                     } else {
-                        let (existing_id, existing_content): (i64, String) = sqlx::query_as(
-                            "SELECT pv.id, pv.content FROM pact_publications pp JOIN pact_versions pv ON pv.id = pp.pact_version_id \
+                        let (publication_id, publication_created_at, existing_id, existing_content): (i64, DateTime<Utc>, i64, String) = sqlx::query_as(
+                            "SELECT pp.id, pp.created_at, pv.id, pv.content FROM pact_publications pp JOIN pact_versions pv ON pv.id = pp.pact_version_id \
                              WHERE pp.consumer_version_id = $1 AND pp.provider_id = $2",
                         )
                         .bind(version_id)
                         .bind(provider_id)
                         .fetch_one(&mut *tx)
                         .await?;
-                        if existing_id == pact_version_id {
+                        let outcome = if existing_id == pact_version_id {
                             ContractOutcome::Unchanged
                         } else if contract.overwrite {
                             sqlx::query(
@@ -1019,7 +1045,8 @@ macro_rules! sql_store {
                                 existing_content,
                             });
                             continue;
-                        }
+                        };
+                        (publication_id, publication_created_at, outcome)
                     };
                     // CROSS JOIN keeps SQLite walking the consumer's versions newest first
                     // (rather than sorting every publication for the provider).
@@ -1042,7 +1069,21 @@ macro_rules! sql_store {
                     event.detail.content_is_new = Some(content_is_new);
                     event.detail.previous_pact_version_id = previous_pact_version_id;
                     events.push(event);
-                    outcomes.push((outcome, provider_id));
+                    outcomes.push((
+                        outcome,
+                        Publication {
+                            id: publication_id,
+                            consumer_id,
+                            consumer_name: command.consumer.to_string(),
+                            provider_id,
+                            provider_name: contract.provider.to_string(),
+                            consumer_version_id: version_id,
+                            consumer_version_number: command.version.to_string(),
+                            pact_version_id,
+                            sha: contract.sha.clone(),
+                            created_at: publication_created_at,
+                        },
+                    ));
                 }
                 if !conflicts.is_empty() {
                     tx.rollback().await?;
@@ -1050,23 +1091,17 @@ macro_rules! sql_store {
                 }
                 Self::emit_events_tx(&mut tx, &events).await?;
                 Self::commit(tx).await?;
-                let version = self.version_by_id(version_id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
-                let publications = self
-                    .publications(PublicationFilter {
-                        consumer_version_id: Some(version_id),
-                        ..Default::default()
-                    })
-                    .await?;
-                let mut contracts = Vec::new();
-                for (outcome, provider_id) in outcomes {
-                    if let Some(publication) = publications.iter().find(|p| p.provider_id == provider_id) {
-                        contracts.push((outcome, publication.clone()));
-                    }
-                }
                 Ok(PublishOutcome {
-                    version,
+                    version: Version {
+                        id: version_id,
+                        pacticipant_id: consumer_id,
+                        pacticipant_name: command.consumer.to_string(),
+                        number: command.version.to_string(),
+                        build_url,
+                        created_at: version_created_at,
+                    },
                     version_created,
-                    contracts,
+                    contracts: outcomes,
                 })
             }
 

@@ -284,12 +284,23 @@ async fn legacy_put(backend: Backend) {
         .await
         .expect(201);
     assert!(created.body["_links"]["pb:publish-verification-results"].is_object());
-    app.put(
-        "/pacts/provider/Bar/consumer/Foo/version/1",
-        pact("Foo", "Bar", "a"),
-    )
-    .await
-    .expect(200);
+    // The answer is built in the publishing transaction: it is what a read returns.
+    let read = app
+        .get("/pacts/provider/Bar/consumer/Foo/version/1")
+        .await
+        .expect(200);
+    assert_eq!(created.body, read.body);
+    let again = app
+        .put(
+            "/pacts/provider/Bar/consumer/Foo/version/1",
+            pact("Foo", "Bar", "a"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        again.body, read.body,
+        "an unchanged republish answers the same"
+    );
     let conflict = app
         .put(
             "/pacts/provider/Bar/consumer/Foo/version/1",
