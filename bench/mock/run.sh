@@ -16,8 +16,10 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 DURATION="${DURATION:-10s}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
+# The same build cache as the other benchmarks and CI (bench/lib.sh).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/accord/target}"
 cargo build --release --quiet -p accord-cli 2>/dev/null || cargo build --release -p accord-cli
-ACCORD="${CARGO_TARGET_DIR:-target}/release/accord"
+ACCORD="$CARGO_TARGET_DIR/release/accord"
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() {
