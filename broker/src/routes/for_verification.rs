@@ -742,9 +742,9 @@ impl PendingRule {
         })
     }
 
-    /// Whether `content` is pending, and what it takes to verify it.
-    fn pending(&self, content: i64) -> (bool, String) {
-        (!self.verified.contains(&content), self.needs.clone())
+    /// Whether `content` is pending.
+    fn is_pending(&self, content: i64) -> bool {
+        !self.verified.contains(&content)
     }
 }
 
@@ -906,7 +906,7 @@ async fn respond(
         let pending = rule
             .as_ref()
             .filter(|_| request.include_pending)
-            .map(|rule| rule.pending(*pact_version_id));
+            .map(|rule| (rule.is_pending(*pact_version_id), rule.needs.clone()));
         let mut versions: Vec<String> = group
             .iter()
             .map(|s| s.publication.consumer_version_number.clone())
@@ -935,7 +935,7 @@ async fn respond(
     if let Some(rule) = rule.as_ref().filter(|_| !wip_candidates.is_empty()) {
         let mut wip: BTreeMap<(String, i64), (Publication, Vec<String>)> = BTreeMap::new();
         for (pp, label) in wip_candidates {
-            if !rule.pending(pp.pact_version_id).0 {
+            if !rule.is_pending(pp.pact_version_id) {
                 continue;
             }
             let entry = wip

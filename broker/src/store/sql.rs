@@ -151,11 +151,8 @@ macro_rules! sql_store {
             async fn ensure_pacticipant(tx: &mut Tx, name: &str) -> Result<(i64, bool), StoreError> {
                 // Usually it exists: one read. Otherwise insert, and read again if another
                 // transaction inserted it first.
-                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
-                    .bind(name)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                if let Some(id) = existing {
+                let find = || sqlx::query_scalar::<_, i64>("SELECT id FROM pacticipants WHERE name = $1").bind(name);
+                if let Some(id) = find().fetch_optional(&mut **tx).await? {
                     return Ok((id, false));
                 }
                 let now = super::now();
@@ -167,14 +164,10 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&mut **tx)
                 .await?;
-                if let Some(id) = inserted {
-                    return Ok((id, true));
+                match inserted {
+                    Some(id) => Ok((id, true)),
+                    None => Ok((find().fetch_one(&mut **tx).await?, false)),
                 }
-                let id: i64 = sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
-                    .bind(name)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                Ok((id, false))
             }
 
             async fn ensure_version(tx: &mut Tx, pacticipant_id: i64, number: &str) -> Result<(i64, bool), StoreError> {
@@ -940,26 +933,23 @@ macro_rules! sql_store {
                 let version_created = inserted.is_some();
                 let (version_id, version_created_at, build_url) = match inserted {
                     Some((id, created_at)) => (id, created_at, command.build_url.clone()),
-                    None => {
-                        let existing: (i64, DateTime<Utc>, Option<String>) = match &command.build_url {
-                            Some(build_url) => sqlx::query_as(
-                                "UPDATE versions SET build_url = $3, updated_at = $4 \
-                                 WHERE pacticipant_id = $1 AND number = $2 RETURNING id, created_at, build_url",
-                            )
-                            .bind(consumer_id)
-                            .bind(command.version.as_str())
-                            .bind(build_url)
-                            .bind(now),
-                            None => sqlx::query_as(
-                                "SELECT id, created_at, build_url FROM versions WHERE pacticipant_id = $1 AND number = $2",
-                            )
-                            .bind(consumer_id)
-                            .bind(command.version.as_str()),
-                        }
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        existing
+                    None => match &command.build_url {
+                        Some(build_url) => sqlx::query_as::<_, (i64, DateTime<Utc>, Option<String>)>(
+                            "UPDATE versions SET build_url = $3, updated_at = $4 \
+                             WHERE pacticipant_id = $1 AND number = $2 RETURNING id, created_at, build_url",
+                        )
+                        .bind(consumer_id)
+                        .bind(command.version.as_str())
+                        .bind(build_url)
+                        .bind(now),
+                        None => sqlx::query_as(
+                            "SELECT id, created_at, build_url FROM versions WHERE pacticipant_id = $1 AND number = $2",
+                        )
+                        .bind(consumer_id)
+                        .bind(command.version.as_str()),
                     }
+                    .fetch_one(&mut *tx)
+                    .await?,
                 };
                 if let Some(branch) = &command.branch {
                     Self::add_branch_version_tx(&mut tx, consumer_id, branch.as_str(), version_id).await?;

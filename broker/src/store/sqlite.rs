@@ -213,8 +213,8 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("broker.db").display());
         let store = SqliteStore::connect(&url).await.unwrap();
         let mut held = Vec::new();
-        for _ in 0..3 {
-            let mut connection = store.pool.acquire().await.unwrap();
+        for pool in [&store.pool, &store.pool, &store.pool, &store.writer] {
+            let mut connection = pool.acquire().await.unwrap();
             let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
                 .fetch_one(&mut *connection)
                 .await
@@ -222,12 +222,6 @@ mod tests {
             assert_eq!(level, 2, "synchronous is not FULL");
             held.push(connection);
         }
-        let mut writer = store.writer.acquire().await.unwrap();
-        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *writer)
-            .await
-            .unwrap();
-        assert_eq!(level, 2, "the write connection's synchronous is not FULL");
     }
 
     /// A write transaction asked for while another is open waits for it in the
@@ -238,6 +232,11 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("broker.db").display());
         let store = SqliteStore::connect(&url).await.unwrap();
         let first = store.begin_write().await.unwrap();
+        assert_eq!(
+            store.writer.num_idle(),
+            0,
+            "the open write holds the write connection"
+        );
         let second = tokio::spawn({
             let store = store.clone();
             async move {
