@@ -19,9 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::domain::EnvironmentName;
 use crate::http::{enc, enc_query};
-use crate::store::{DriftFinding, EnvironmentScope, NewDriftRun, Store, StoreError};
+use crate::store::{DriftFinding, Environment, EnvironmentScope, NewDriftRun, Store, StoreError};
 
 /// How can-i-deploy treats open drift (`drift=` in the query).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -259,18 +258,12 @@ pub struct Assessment {
 pub async fn assess(
     store: &dyn Store,
     base: &str,
-    environment: &str,
+    env: &Environment,
     mode: DriftMode,
     pacts: &[CandidatePact],
     providers: &[CandidateProvider],
 ) -> Result<Assessment, StoreError> {
     let mut assessment = Assessment::default();
-    let Ok(name) = EnvironmentName::parse("environment", environment) else {
-        return Ok(assessment);
-    };
-    let Some(env) = store.environment_by_name(&name).await? else {
-        return Ok(assessment);
-    };
     let scope = EnvironmentScope::Id(env.id);
     let being_deployed: BTreeSet<i64> = providers.iter().map(|p| p.pacticipant_id).collect();
     // The open findings of every provider concerned, in one read.

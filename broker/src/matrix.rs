@@ -1289,8 +1289,10 @@ pub async fn evaluate(
                     });
                 }
             }
-            let assessment =
-                drift::assess(store, base, environment, o.drift, &pacts, &providers).await?;
+            let assessment = match reader.environment(environment).await? {
+                Some(env) => drift::assess(store, base, &env, o.drift, &pacts, &providers).await?,
+                None => drift::Assessment::default(),
+            };
             for concern in &assessment.concerns {
                 match o.drift {
                     DriftMode::Block => {

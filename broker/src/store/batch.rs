@@ -209,23 +209,26 @@ macro_rules! batch_sql_store {
                     let mut query = sqlx::QueryBuilder::<$db>::new("SELECT v.pact_version_id, MIN(v.created_at)");
                     if let Some(branch) = branch {
                         // One statement: the branch is found by name in both subqueries, so
-                        // the answer needs no earlier lookup of the branch.
+                        // the answer needs no earlier lookup of the branch. The branch's
+                        // versions are one range of the (branch_id, version_id) index, hashed
+                        // once; joined to each result instead, PostgreSQL read every one of
+                        // them from the table.
                         query
                             .push(
-                                ", COUNT(bv.id), (SELECT MIN(sbv.created_at) FROM branch_versions sbv \
+                                ", SUM(CASE WHEN v.provider_version_id IN (SELECT bv.version_id FROM branch_versions bv \
+                                 WHERE bv.branch_id = (SELECT b.id FROM branches b WHERE b.pacticipant_id = ",
+                            )
+                            .push_bind(provider_id)
+                            .push(" AND b.name = ")
+                            .push_bind(branch.to_string())
+                            .push(
+                                ")) THEN 1 ELSE 0 END), (SELECT MIN(sbv.created_at) FROM branch_versions sbv \
                                  JOIN branches sb ON sb.id = sbv.branch_id WHERE sb.pacticipant_id = ",
                             )
                             .push_bind(provider_id)
                             .push(" AND sb.name = ")
                             .push_bind(branch.to_string())
-                            .push(
-                                ") FROM verifications v LEFT JOIN branch_versions bv ON bv.version_id = v.provider_version_id \
-                                 AND bv.branch_id = (SELECT b.id FROM branches b WHERE b.pacticipant_id = ",
-                            )
-                            .push_bind(provider_id)
-                            .push(" AND b.name = ")
-                            .push_bind(branch.to_string())
-                            .push(")");
+                            .push(") FROM verifications v");
                     } else {
                         query.push(" FROM verifications v");
                     }

@@ -19,6 +19,7 @@ pub mod ops;
 pub mod overview;
 #[macro_use]
 pub mod webhooks;
+mod names;
 mod postgres;
 mod sqlite;
 

@@ -18,6 +18,8 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Pacticipant names by id (see [`super::names`]).
+    names: super::names::NameCache,
 }
 
 impl PostgresStore {
@@ -33,7 +35,10 @@ impl PostgresStore {
             .await
             .map_err(StoreError::Unavailable)?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            names: Default::default(),
+        })
     }
 
     /// Statements with a list of ids keep one text for every length of the list

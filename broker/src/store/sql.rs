@@ -855,12 +855,14 @@ macro_rules! sql_store {
                 }
                 let mut found = Vec::new();
                 for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
-                    // With the index on (branch_id, id), each head is one index seek.
+                    // With the index on (branch_id, id), each head is one index seek, whose
+                    // row gives the version (no second lookup of the head by its id). A
+                    // branch whose versions were all deleted has no head (NULL, left out
+                    // here: filtered in SQL, PostgreSQL would run the subquery twice).
                     let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT b.pacticipant_id, b.name AS branch_name, bv.version_id FROM branches b \
-                         JOIN branch_versions bv ON bv.id = \
-                         (SELECT bv2.id FROM branch_versions bv2 WHERE bv2.branch_id = b.id ORDER BY bv2.id DESC LIMIT 1) \
-                         WHERE b.pacticipant_id",
+                        "SELECT b.pacticipant_id, b.name, \
+                         (SELECT bv.version_id FROM branch_versions bv WHERE bv.branch_id = b.id ORDER BY bv.id DESC LIMIT 1) \
+                         FROM branches b WHERE b.pacticipant_id",
                     );
                     Self::push_in(&mut query, ids);
                     if let Some(names) = names {
@@ -868,7 +870,11 @@ macro_rules! sql_store {
                         Self::push_in(&mut query, names);
                     }
                     query.push(" ORDER BY b.pacticipant_id, b.name");
-                    found.extend(query.build_query_as::<BranchHead>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
+                    let rows: Vec<(i64, String, Option<i64>)> =
+                        query.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?;
+                    found.extend(rows.into_iter().filter_map(|(pacticipant_id, branch_name, version_id)| {
+                        Some(BranchHead { pacticipant_id, branch_name, version_id: version_id? })
+                    }));
                 }
                 Ok(found)
             }
@@ -1109,10 +1115,10 @@ macro_rules! sql_store {
                 provider_id: Option<i64>,
                 consumer_version_ids: &[i64],
             ) -> Result<Vec<Publication>, StoreError> {
-                // The pacticipants' names are read apart: joined in, PostgreSQL
-                // underestimates the rows of one provider among hundreds of versions
-                // (the provider and the version are correlated) and scans every
-                // pacticipant once per row.
+                // The pacticipants' names come from the cache, or are read apart: joined
+                // in, PostgreSQL underestimates the rows of one provider among hundreds
+                // of versions (the provider and the version are correlated) and scans
+                // every pacticipant once per row.
                 type Row = (i64, i64, i64, i64, String, i64, String, DateTime<Utc>);
                 let mut rows: Vec<Row> = Vec::new();
                 for ids in consumer_version_ids.chunks(IN_LIST_CHUNK) {
@@ -1131,12 +1137,12 @@ macro_rules! sql_store {
                 let mut pacticipant_ids: Vec<i64> = rows.iter().flat_map(|r| [r.1, r.2]).collect();
                 pacticipant_ids.sort_unstable();
                 pacticipant_ids.dedup();
-                let names: std::collections::HashMap<i64, String> =
-                    super::batch::BatchStore::pacticipants_by_ids(self, &pacticipant_ids)
-                        .await?
-                        .into_iter()
-                        .map(|p| (p.id, p.name))
-                        .collect();
+                let (mut names, missing) = self.names.lookup(&pacticipant_ids);
+                if !missing.is_empty() {
+                    let read = super::batch::BatchStore::pacticipants_by_ids(self, &missing).await?;
+                    self.names.remember(read.iter().map(|p| (p.id, p.name.as_str())));
+                    names.extend(read.into_iter().map(|p| (p.id, p.name)));
+                }
                 let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
                 let mut found: Vec<Publication> = rows
                     .into_iter()

@@ -27,6 +27,8 @@ pub struct SqliteStore {
     /// The one connection write transactions use, so they queue in the order they
     /// asked (the same pool as `pool` for an in-memory database).
     writer: SqlitePool,
+    /// Pacticipant names by id (see [`super::names`]).
+    names: super::names::NameCache,
     /// Held while this process runs retention (see [`OpsStore::run_retention`]).
     retention: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Copies the write-ahead log into the database file in the background; stops when
@@ -120,6 +122,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer,
+            names: Default::default(),
             retention: Default::default(),
             _checkpointer: checkpointer,
         })

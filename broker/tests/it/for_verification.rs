@@ -9,7 +9,8 @@ backend_tests!(
     selectors_pending_and_wip,
     pending_follows_the_provider_branch_and_tags,
     selector_validation,
-    get_takes_the_body_as_query_parameters
+    get_takes_the_body_as_query_parameters,
+    branches_left_without_versions_have_no_head
 );
 
 /// Whether Foo's main pact is pending for a provider build with `properties`.
@@ -383,4 +384,47 @@ async fn get_takes_the_body_as_query_parameters(backend: Backend) {
             .unwrap()
             .contains("latest must be a boolean")
     );
+}
+
+/// A branch whose only version was deleted has no head: work-in-progress pacts and
+/// branch selectors pass over it, and the other branches still answer.
+async fn branches_left_without_versions_have_no_head(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.publish("Foo", "1", "Bar", Some("main"), &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    app.publish("Foo", "2", "Bar", Some("feat-x"), &pact("Foo", "Bar", "b"))
+        .await
+        .expect(200);
+    app.publish("Foo", "3", "Bar", Some("feat-y"), &pact("Foo", "Bar", "c"))
+        .await
+        .expect(200);
+    app.delete("/pacticipants/Foo/versions/2").await.expect(204);
+    app.get("/pacticipants/Foo/branches/feat-x")
+        .await
+        .expect(200);
+    let response = app
+        .post(
+            "/pacts/provider/Bar/for-verification",
+            json!({
+                "consumerVersionSelectors": [{ "mainBranch": true }, { "branch": "feat-x" }],
+                "providerVersionBranch": "main",
+                "includePendingStatus": true,
+                "includeWipPactsSince": "2020-01-01",
+            }),
+        )
+        .await
+        .expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    let described: Vec<&str> = pacts
+        .iter()
+        .map(|p| p["shortDescription"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        described,
+        ["latest from main branch", "latest from branch feat-y"],
+        "{}",
+        response.text
+    );
+    assert_eq!(pacts[1]["verificationProperties"]["wip"], json!(true));
 }
