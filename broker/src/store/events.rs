@@ -228,7 +228,7 @@ macro_rules! events_sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                tx.commit().await?;
+                tracing::Instrument::instrument(tx.commit(), tracing::info_span!("commit")).await?;
                 Ok(())
             }
         }

@@ -27,6 +27,8 @@ pub struct SqliteStore {
     /// The one connection write transactions use, so they queue in the order they
     /// asked (the same pool as `pool` for an in-memory database).
     writer: SqlitePool,
+    /// When the last write began, for the checkpointer.
+    writes: std::sync::Arc<WriteClock>,
     /// Pacticipant names by id (see [`super::names`]).
     names: super::names::NameCache,
     /// Held while this process runs retention (see [`OpsStore::run_retention`]).
@@ -36,11 +38,14 @@ pub struct SqliteStore {
     _checkpointer: Option<std::sync::Arc<Checkpointer>>,
 }
 
-/// The background task that checkpoints the write-ahead log every
-/// [`CHECKPOINT_INTERVAL`], so that no request pays for copying the log into the
-/// database file (SQLite's own automatic checkpoint runs inside the commit that
-/// crosses its threshold, adding tens of milliseconds to that one write).
-/// `PASSIVE` checkpoints never wait for readers or writers.
+/// The background task that checkpoints the write-ahead log, so that no request pays
+/// for copying the log into the database file (SQLite's own automatic checkpoint runs
+/// inside the commit that crosses its threshold, adding tens of milliseconds to that
+/// one write). `PASSIVE` checkpoints never wait for readers or writers, but a commit
+/// made while one runs waits for the disk behind the checkpoint's writes (its `fsync`
+/// queues behind theirs): so the task checkpoints once the writes have paused for
+/// [`CHECKPOINT_QUIET`], and during a long run of writes only every
+/// [`CHECKPOINT_MAX_INTERVAL`], which bounds the log.
 #[derive(Debug)]
 struct Checkpointer(tokio::task::AbortHandle);
 
@@ -50,8 +55,67 @@ impl Drop for Checkpointer {
     }
 }
 
-/// How often the write-ahead log is checkpointed in the background.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the checkpointer looks whether a checkpoint is due.
+const CHECKPOINT_TICK: Duration = Duration::from_millis(100);
+
+/// How long no write must have begun for the log to be checkpointed.
+const CHECKPOINT_QUIET: Duration = Duration::from_millis(200);
+
+/// The longest the log goes unchecked while writes keep coming.
+const CHECKPOINT_MAX_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Whether a checkpoint is due, given how long ago the last write began (`None`: none
+/// since the last checkpoint) and how long ago the last checkpoint ran.
+fn checkpoint_due(since_write: Option<Duration>, since_checkpoint: Duration) -> bool {
+    match since_write {
+        None => false,
+        Some(since_write) => {
+            since_write >= CHECKPOINT_QUIET || since_checkpoint >= CHECKPOINT_MAX_INTERVAL
+        }
+    }
+}
+
+/// When the last write transaction began, in milliseconds since the store opened
+/// (`u64::MAX`: none since the last checkpoint began).
+#[derive(Debug)]
+struct WriteClock {
+    opened: std::time::Instant,
+    last_write_ms: std::sync::atomic::AtomicU64,
+}
+
+impl WriteClock {
+    const NONE: u64 = u64::MAX;
+
+    fn now_ms(&self) -> u64 {
+        self.opened.elapsed().as_millis() as u64
+    }
+
+    fn wrote(&self) {
+        self.last_write_ms
+            .store(self.now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The last write (as read) and how long ago it began.
+    fn last(&self) -> (u64, Option<Duration>) {
+        let last = self
+            .last_write_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let ago =
+            (last != Self::NONE).then(|| Duration::from_millis(self.now_ms().saturating_sub(last)));
+        (last, ago)
+    }
+
+    /// A checkpoint begins: forgets the write read as `last`, unless another has
+    /// begun since (that one may commit after the checkpoint, so it stays due).
+    fn checkpointing(&self, last: u64) {
+        let _ = self.last_write_ms.compare_exchange(
+            last,
+            Self::NONE,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
 
 /// The log size (in pages) at which a commit checkpoints by itself: only reached if
 /// the background checkpoints fall behind, so the log stays bounded whatever happens.
@@ -99,20 +163,35 @@ impl SqliteStore {
                 .await
                 .map_err(StoreError::Unavailable)?
         };
+        // A database just opened may hold a log from before (a crash, a bulk load):
+        // it counts as written, so the first quiet moment checkpoints it.
+        let writes = std::sync::Arc::new(WriteClock {
+            opened: std::time::Instant::now(),
+            last_write_ms: std::sync::atomic::AtomicU64::new(0),
+        });
         let checkpointer = (!in_memory).then(|| {
             let pool = pool.clone();
+            let writes = writes.clone();
             let task = tokio::spawn(async move {
-                let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+                let mut tick = tokio::time::interval(CHECKPOINT_TICK);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut last_checkpoint = std::time::Instant::now();
                 loop {
                     tick.tick().await;
                     if pool.is_closed() {
                         break;
                     }
+                    let (last, since_write) = writes.last();
+                    if !checkpoint_due(since_write, last_checkpoint.elapsed()) {
+                        continue;
+                    }
+                    writes.checkpointing(last);
+                    last_checkpoint = std::time::Instant::now();
                     if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                         .execute(&pool)
                         .await
                     {
+                        writes.wrote();
                         tracing::warn!(error = %err, "checkpointing the SQLite write-ahead log failed; the next commit past {AUTOCHECKPOINT_PAGES} pages does it instead");
                     }
                 }
@@ -122,6 +201,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer,
+            writes,
             names: Default::default(),
             retention: Default::default(),
             _checkpointer: checkpointer,
@@ -148,6 +228,7 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.writes.wrote();
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
@@ -207,6 +288,78 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log is checkpointed once writes pause, or after the longest interval while
+    /// they keep coming, and never when nothing was written since the last checkpoint.
+    #[test]
+    fn checkpoints_wait_for_a_pause_in_the_writes() {
+        let ms = Duration::from_millis;
+        assert!(
+            !checkpoint_due(None, Duration::from_secs(3600)),
+            "nothing written"
+        );
+        assert!(!checkpoint_due(Some(ms(10)), ms(300)), "writes are coming");
+        assert!(
+            checkpoint_due(Some(CHECKPOINT_QUIET), ms(300)),
+            "writes paused"
+        );
+        assert!(
+            checkpoint_due(Some(ms(10)), CHECKPOINT_MAX_INTERVAL),
+            "writes kept coming for the longest interval"
+        );
+    }
+
+    /// A write that begins while a checkpoint starts is not forgotten by it.
+    #[test]
+    fn a_write_racing_a_checkpoint_stays_due() {
+        let clock = WriteClock {
+            opened: std::time::Instant::now() - Duration::from_secs(5),
+            last_write_ms: std::sync::atomic::AtomicU64::new(0),
+        };
+        let (seen, ago) = clock.last();
+        assert!(ago.unwrap() >= Duration::from_secs(5));
+        clock.checkpointing(seen);
+        assert_eq!(clock.last().1, None, "the write seen is checkpointed");
+        clock.wrote();
+        let (seen, _) = clock.last();
+        clock
+            .last_write_ms
+            .store(seen + 1, std::sync::atomic::Ordering::Relaxed);
+        clock.checkpointing(seen);
+        assert!(clock.last().1.is_some(), "the newer write stays due");
+    }
+
+    /// Once writes pause, the log is copied into the database file in the background.
+    #[tokio::test]
+    async fn the_log_is_checkpointed_after_writes_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broker.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        tokio::time::sleep(CHECKPOINT_QUIET + 3 * CHECKPOINT_TICK).await;
+        let before = std::fs::metadata(&path).unwrap().len();
+        let mut tx = store.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO pacticipants (name, display_name, created_at, updated_at) VALUES ('a', $1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
+            .bind("x".repeat(1 << 20))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            before,
+            "the commit went to the log"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::fs::metadata(&path).unwrap().len() < before + (1 << 20) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the log was not checkpointed"
+            );
+            tokio::time::sleep(CHECKPOINT_TICK).await;
+        }
+    }
 
     /// Every pooled connection commits with `synchronous = FULL` (2): a commit the
     /// broker has answered for is on disk.
