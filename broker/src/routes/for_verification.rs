@@ -19,7 +19,7 @@ use crate::metadata::PactMetadata;
 use crate::query::NestedQuery;
 use crate::repr::Urls;
 use crate::startup::AppState;
-use crate::store::batch::Success;
+use crate::store::batch::{PublicationRef, Success};
 use crate::store::{Pacticipant, Publication, Tag};
 
 pub fn router() -> Router<AppState> {
@@ -298,6 +298,9 @@ struct ConsumerData {
     /// Publications for the provider of the versions the selectors can pick, by
     /// consumer version id.
     publications: BTreeMap<i64, Publication>,
+    /// Publications of the heads that only the work-in-progress rule can pick, by
+    /// consumer version id: references, read in full only for those it picks.
+    wip_only: BTreeMap<i64, PublicationRef>,
     /// The consumer's latest publication for the provider, when a selector asks for it.
     latest_publication: Option<i64>,
     /// Branch heads by branch name (the branches the selectors name; all of them when
@@ -344,32 +347,34 @@ async fn load_consumers(
         return Ok(vec![]);
     }
     let ids: Vec<i64> = pacticipants.iter().map(|p| p.id).collect();
+    // The branches and tags the selectors name.
+    let mut branches: Vec<String> = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    if defaults || request.selectors.iter().any(|s| s.main_branch) {
+        branches.extend(pacticipants.iter().filter_map(|p| p.main_branch.clone()));
+    }
+    for selector in request.selectors.iter().filter(|s| !s.main_branch) {
+        if let Some(branch) = &selector.branch {
+            branches.push(branch.clone());
+            branches.extend(selector.fallback_branch.clone());
+        } else if let Some(tag) = &selector.tag
+            && selector.latest == Some(true)
+        {
+            tags.push(tag.clone());
+            tags.extend(selector.fallback_tag.clone());
+        }
+    }
+    branches.sort();
+    branches.dedup();
+    tags.sort();
+    tags.dedup();
+    // Work-in-progress pacts can come from the head of any branch or tag.
     let (branch_heads, tag_heads) = if wip {
         (
             store.branch_heads(&ids, None).await?,
             store.tag_heads(&ids, None).await?,
         )
     } else {
-        let mut branches: Vec<String> = Vec::new();
-        let mut tags: Vec<String> = Vec::new();
-        if defaults || request.selectors.iter().any(|s| s.main_branch) {
-            branches.extend(pacticipants.iter().filter_map(|p| p.main_branch.clone()));
-        }
-        for selector in request.selectors.iter().filter(|s| !s.main_branch) {
-            if let Some(branch) = &selector.branch {
-                branches.push(branch.clone());
-                branches.extend(selector.fallback_branch.clone());
-            } else if let Some(tag) = &selector.tag
-                && selector.latest == Some(true)
-            {
-                tags.push(tag.clone());
-                tags.extend(selector.fallback_tag.clone());
-            }
-        }
-        branches.sort();
-        branches.dedup();
-        tags.sort();
-        tags.dedup();
         (
             store.branch_heads(&ids, Some(&branches)).await?,
             store.tag_heads(&ids, Some(&tags)).await?,
@@ -422,21 +427,39 @@ async fn load_consumers(
                 .collect(),
             pacticipant,
             publications: BTreeMap::new(),
+            wip_only: BTreeMap::new(),
             latest_publication: None,
         });
     }
 
-    // The publications of every version a selector can pick, in one read.
+    // The publications of every version a selector can pick, in one read, and of the
+    // heads only the work-in-progress rule can pick, as references in another.
     let mut version_ids: Vec<i64> = Vec::new();
+    let mut wip_only_ids: Vec<i64> = Vec::new();
     for consumer in &consumers {
-        version_ids.extend(consumer.branch_heads.values());
-        version_ids.extend(consumer.tag_heads.values());
+        for (branch, head) in &consumer.branch_heads {
+            if branches.binary_search(branch).is_ok() {
+                version_ids.push(*head);
+            } else {
+                wip_only_ids.push(*head);
+            }
+        }
+        for (tag, head) in &consumer.tag_heads {
+            if tags.binary_search(tag).is_ok() {
+                version_ids.push(*head);
+            } else {
+                wip_only_ids.push(*head);
+            }
+        }
         version_ids.extend(consumer.tags.iter().map(|t| t.version_id));
         version_ids.extend(consumer.deployed.iter().map(|(v, _)| *v));
         version_ids.extend(consumer.released.iter().map(|(v, _)| *v));
     }
     version_ids.sort_unstable();
     version_ids.dedup();
+    wip_only_ids.sort_unstable();
+    wip_only_ids.dedup();
+    wip_only_ids.retain(|id| version_ids.binary_search(id).is_err());
     let mut by_consumer: HashMap<i64, BTreeMap<i64, Publication>> = HashMap::new();
     for pp in store
         .publications_of_versions(Some(provider.id), &version_ids)
@@ -446,6 +469,21 @@ async fn load_consumers(
             .entry(pp.consumer_id)
             .or_default()
             .insert(pp.consumer_version_id, pp);
+    }
+    let mut wip_only: HashMap<i64, PublicationRef> = HashMap::new();
+    if !wip_only_ids.is_empty() {
+        for r in store.publication_refs(provider.id, &wip_only_ids).await? {
+            wip_only.insert(r.consumer_version_id, r);
+        }
+    }
+    for consumer in &mut consumers {
+        let heads = consumer
+            .branch_heads
+            .values()
+            .chain(consumer.tag_heads.values());
+        consumer.wip_only = heads
+            .filter_map(|head| wip_only.get(head).map(|r| (*head, *r)))
+            .collect();
     }
     for consumer in &mut consumers {
         consumer.publications = by_consumer
@@ -474,6 +512,15 @@ async fn load_consumers(
         }
     }
     Ok(consumers)
+}
+
+/// A head that may be a work-in-progress pact: its label is formatted only if it is.
+struct WipCandidate<'a> {
+    consumer: &'a ConsumerData,
+    version_id: i64,
+    pact_version_id: i64,
+    /// "latest from branch" or "latest with tag", and the name.
+    label: (&'static str, &'a String),
 }
 
 /// A selected pact with why it was selected.
@@ -849,24 +896,36 @@ async fn respond(
     // Work-in-progress candidates: heads of consumer branches and tags published after
     // the given date, not selected explicitly (whether they are pending is decided below).
     let explicit: HashSet<i64> = groups.keys().map(|(_, id)| *id).collect();
-    let mut wip_candidates: Vec<(&Publication, String)> = Vec::new();
+    let mut wip_candidates: Vec<WipCandidate> = Vec::new();
     if let (Some(since), true) = (request.wip_since, wip_possible) {
         for consumer in &consumers {
-            let mut heads: Vec<(i64, String)> = Vec::new();
-            for (branch, head) in &consumer.branch_heads {
-                heads.push((*head, format!("latest from branch {branch}")));
-            }
-            for (tag, version) in &consumer.tag_heads {
-                heads.push((*version, format!("latest with tag {tag}")));
-            }
-            for (version, label) in heads {
-                let Some(pp) = consumer.publications.get(&version) else {
-                    continue;
+            let heads = consumer
+                .branch_heads
+                .iter()
+                .map(|(branch, head)| (*head, "latest from branch", branch))
+                .chain(
+                    consumer
+                        .tag_heads
+                        .iter()
+                        .map(|(tag, head)| (*head, "latest with tag", tag)),
+                );
+            for (version_id, kind, name) in heads {
+                let (pact_version_id, created_at) = match consumer.publications.get(&version_id) {
+                    Some(pp) => (pp.pact_version_id, pp.created_at),
+                    None => match consumer.wip_only.get(&version_id) {
+                        Some(r) => (r.pact_version_id, r.created_at),
+                        None => continue,
+                    },
                 };
-                if pp.created_at <= since || explicit.contains(&pp.pact_version_id) {
+                if created_at <= since || explicit.contains(&pact_version_id) {
                     continue;
                 }
-                wip_candidates.push((pp, label));
+                wip_candidates.push(WipCandidate {
+                    consumer,
+                    version_id,
+                    pact_version_id,
+                    label: (kind, name),
+                });
             }
         }
     }
@@ -874,7 +933,7 @@ async fn respond(
     let pending_wanted = request.include_pending || !wip_candidates.is_empty();
     let rule = if pending_wanted {
         let mut contents: Vec<i64> = explicit.iter().copied().collect();
-        contents.extend(wip_candidates.iter().map(|(pp, _)| pp.pact_version_id));
+        contents.extend(wip_candidates.iter().map(|c| c.pact_version_id));
         contents.sort_unstable();
         contents.dedup();
         Some(PendingRule::load(state, provider.id, &request, &contents).await?)
@@ -933,22 +992,52 @@ async fn respond(
     let mut body_entries: Vec<Value> = entries.into_iter().map(|(_, _, e)| e).collect();
     // Work-in-progress pacts: the candidates still pending.
     if let Some(rule) = rule.as_ref().filter(|_| !wip_candidates.is_empty()) {
-        let mut wip: BTreeMap<(String, i64), (Publication, Vec<String>)> = BTreeMap::new();
-        for (pp, label) in wip_candidates {
-            if !rule.is_pending(pp.pact_version_id) {
+        // By consumer and content: the newest version with it, and every label.
+        let mut wip: BTreeMap<(&str, i64), (&ConsumerData, i64, Vec<String>)> = BTreeMap::new();
+        for candidate in wip_candidates {
+            if !rule.is_pending(candidate.pact_version_id) {
                 continue;
             }
+            let consumer = candidate.consumer;
             let entry = wip
-                .entry((pp.consumer_name.clone(), pp.pact_version_id))
-                .or_insert_with(|| (pp.clone(), vec![]));
-            if pp.consumer_version_id > entry.0.consumer_version_id {
-                entry.0 = pp.clone();
-            }
-            if !entry.1.contains(&label) {
-                entry.1.push(label);
+                .entry((
+                    consumer.pacticipant.name.as_str(),
+                    candidate.pact_version_id,
+                ))
+                .or_insert_with(|| (consumer, candidate.version_id, vec![]));
+            entry.1 = entry.1.max(candidate.version_id);
+            let label = format!("{} {}", candidate.label.0, candidate.label.1);
+            if !entry.2.contains(&label) {
+                entry.2.push(label);
             }
         }
-        for (_, (pp, labels)) in wip {
+        // The chosen publications in full: the numbers and hashes the answer shows.
+        let missing: Vec<i64> = wip
+            .values()
+            .filter(|(consumer, version, _)| !consumer.publications.contains_key(version))
+            .map(|(_, version, _)| *version)
+            .collect();
+        let mut read: HashMap<i64, Publication> = HashMap::new();
+        if !missing.is_empty() {
+            for pp in state
+                .store
+                .publications_of_versions(Some(provider.id), &missing)
+                .await?
+            {
+                read.insert(pp.consumer_version_id, pp);
+            }
+        }
+        let wip: Vec<(Publication, Vec<String>)> = wip
+            .into_values()
+            .filter_map(|(consumer, version, labels)| {
+                let pp = consumer
+                    .publications
+                    .get(&version)
+                    .or_else(|| read.get(&version))?;
+                Some((pp.clone(), labels))
+            })
+            .collect();
+        for (pp, labels) in wip {
             let reasons: Vec<String> = labels
                 .iter()
                 .map(|l| format!("    * {l} (work in progress)"))

@@ -45,6 +45,15 @@ pub struct Success {
     pub created_at: DateTime<Utc>,
 }
 
+/// A publication without the names and numbers it refers to: what choosing among many
+/// candidates (work-in-progress pacts) needs, read from the publications table alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct PublicationRef {
+    pub consumer_version_id: i64,
+    pub pact_version_id: i64,
+    pub created_at: DateTime<Utc>,
+}
+
 /// What the pending rule needs of the successful results (not of work-in-progress
 /// pacts) for one pact content, read in one grouped query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +81,14 @@ pub trait BatchStore: Send + Sync {
         &self,
         pacticipant_ids: &[i64],
     ) -> Result<Vec<CurrentRecord>, StoreError>;
+
+    /// The publications for `provider_id` of these consumer versions, as references
+    /// (see [`PublicationRef`]), by consumer version id.
+    async fn publication_refs(
+        &self,
+        provider_id: i64,
+        consumer_version_ids: &[i64],
+    ) -> Result<Vec<PublicationRef>, StoreError>;
 
     /// The successful results (not of work-in-progress pacts) for these pact contents,
     /// oldest first.
@@ -176,6 +193,27 @@ macro_rules! batch_sql_store {
                 }
                 found.sort_by_key(|(id, record)| (record.released, *id));
                 Ok(found.into_iter().map(|(_, record)| record).collect())
+            }
+
+            #[tracing::instrument(skip_all, fields(versions = consumer_version_ids.len()), err)]
+            async fn publication_refs(
+                &self,
+                provider_id: i64,
+                consumer_version_ids: &[i64],
+            ) -> Result<Vec<super::batch::PublicationRef>, StoreError> {
+                let mut found: Vec<super::batch::PublicationRef> = Vec::new();
+                for ids in consumer_version_ids.chunks(IN_LIST_CHUNK) {
+                    // One probe of the (consumer_version_id, provider_id) index each.
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT pp.consumer_version_id, pp.pact_version_id, pp.created_at \
+                         FROM pact_publications pp WHERE pp.consumer_version_id",
+                    );
+                    Self::push_in(&mut query, ids);
+                    query.push(" AND pp.provider_id = ").push_bind(provider_id);
+                    found.extend(query.build_query_as::<super::batch::PublicationRef>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
+                }
+                found.sort_by_key(|r| r.consumer_version_id);
+                Ok(found)
             }
 
             #[tracing::instrument(skip_all, fields(contents = pact_version_ids.len()), err)]
