@@ -1365,19 +1365,25 @@ async fn add_inferred_sides(
     if new_ids.is_empty() {
         return Ok(());
     }
-    let mut found: HashMap<i64, Pacticipant> = reader
-        .store
-        .pacticipants_by_ids(&new_ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
     // Every inferred side has the same environment scope, when there is one.
+    let environment = match &options.environment {
+        Some(name) => reader.environment(name).await?,
+        None => None,
+    };
+    // The pacticipants and what is in the environment, at once.
+    let (found, records) = tokio::try_join!(reader.store.pacticipants_by_ids(&new_ids), async {
+        if environment.is_some() {
+            reader.store.current_records_of(&new_ids).await
+        } else {
+            Ok(vec![])
+        }
+    })?;
+    let mut found: HashMap<i64, Pacticipant> = found.into_iter().map(|p| (p.id, p)).collect();
     let mut in_environment: Option<HashMap<i64, Vec<VersionRef>>> = None;
-    if let Some(name) = &options.environment {
+    if options.environment.is_some() {
         let mut current: HashMap<i64, Vec<VersionRef>> = HashMap::new();
-        if let Some(environment) = reader.environment(name).await? {
-            let mut records = reader.store.current_records_of(&new_ids).await?;
+        if let Some(environment) = environment {
+            let mut records = records;
             records.retain(|r| r.environment_id == environment.id);
             // Newest first, each version once (deployed and released count alike).
             records.sort_by_key(|r| std::cmp::Reverse(r.version_id));

@@ -332,17 +332,17 @@ fn selects_latest(selector: &Selector) -> bool {
         && selector.latest == Some(true)
 }
 
-/// Loads, for every consumer with a pact for the provider, what the selectors (and the
-/// work-in-progress rule, when `wip`) can select.
+/// Loads, for every consumer with a pact for the provider (`pacticipants`), what the
+/// selectors (and the work-in-progress rule, when `wip`) can select.
 async fn load_consumers(
     state: &AppState,
     provider: &Pacticipant,
+    pacticipants: Vec<Pacticipant>,
     request: &Request,
     defaults: bool,
     wip: bool,
 ) -> Result<Vec<ConsumerData>, ApiError> {
     let store = &state.store;
-    let pacticipants = store.consumers_of(provider.id).await?;
     if pacticipants.is_empty() {
         return Ok(vec![]);
     }
@@ -369,16 +369,10 @@ async fn load_consumers(
     tags.sort();
     tags.dedup();
     // Work-in-progress pacts can come from the head of any branch or tag.
-    let (branch_heads, tag_heads) = if wip {
-        (
-            store.branch_heads(&ids, None).await?,
-            store.tag_heads(&ids, None).await?,
-        )
+    let (branch_names, tag_names) = if wip {
+        (None, None)
     } else {
-        (
-            store.branch_heads(&ids, Some(&branches)).await?,
-            store.tag_heads(&ids, Some(&tags)).await?,
-        )
+        (Some(branches.as_slice()), Some(tags.as_slice()))
     };
     let all_tagged = request
         .selectors
@@ -389,11 +383,18 @@ async fn load_consumers(
             .selectors
             .iter()
             .any(|s| s.deployed || s.released || s.environment.is_some());
-    let records = if environments_wanted {
-        store.current_records_of(&ids).await?
-    } else {
-        vec![]
-    };
+    // Independent reads, at once.
+    let (branch_heads, tag_heads, records) = tokio::try_join!(
+        store.branch_heads(&ids, branch_names),
+        store.tag_heads(&ids, tag_names),
+        async {
+            if environments_wanted {
+                store.current_records_of(&ids).await
+            } else {
+                Ok(vec![])
+            }
+        },
+    )?;
 
     let mut consumers = Vec::with_capacity(pacticipants.len());
     for pacticipant in pacticipants {
@@ -460,22 +461,27 @@ async fn load_consumers(
     wip_only_ids.sort_unstable();
     wip_only_ids.dedup();
     wip_only_ids.retain(|id| version_ids.binary_search(id).is_err());
+    let (publications, refs) = tokio::try_join!(
+        store.publications_of_versions(Some(provider.id), &version_ids),
+        async {
+            if wip_only_ids.is_empty() {
+                Ok(vec![])
+            } else {
+                store.publication_refs(provider.id, &wip_only_ids).await
+            }
+        },
+    )?;
     let mut by_consumer: HashMap<i64, BTreeMap<i64, Publication>> = HashMap::new();
-    for pp in store
-        .publications_of_versions(Some(provider.id), &version_ids)
-        .await?
-    {
+    for pp in publications {
         by_consumer
             .entry(pp.consumer_id)
             .or_default()
             .insert(pp.consumer_version_id, pp);
     }
-    let mut wip_only: HashMap<i64, PublicationRef> = HashMap::new();
-    if !wip_only_ids.is_empty() {
-        for r in store.publication_refs(provider.id, &wip_only_ids).await? {
-            wip_only.insert(r.consumer_version_id, r);
-        }
-    }
+    let wip_only: HashMap<i64, PublicationRef> = refs
+        .into_iter()
+        .map(|r| (r.consumer_version_id, r))
+        .collect();
     for consumer in &mut consumers {
         let heads = consumer
             .branch_heads
@@ -826,13 +832,12 @@ async fn respond(
         .get("consumerVersionSelectors")
         .and_then(Value::as_array)
         .is_none_or(|s| s.is_empty());
-    let environments: HashMap<String, i64> = state
-        .store
-        .environments()
-        .await?
-        .into_iter()
-        .map(|e| (e.name, e.id))
-        .collect();
+    let (environments, pacticipants) = tokio::try_join!(
+        state.store.environments(),
+        state.store.consumers_of(provider.id)
+    )?;
+    let environments: HashMap<String, i64> =
+        environments.into_iter().map(|e| (e.name, e.id)).collect();
     for selector in &request.selectors {
         if let Some(env) = &selector.environment {
             EnvironmentName::parse("environment", env)?;
@@ -850,7 +855,15 @@ async fn respond(
         .is_some_and(|b| !b.is_empty())
         || !request.provider_tags.is_empty();
     let wip_wanted = request.wip_since.is_some() && wip_possible;
-    let consumers = load_consumers(state, &provider, &request, defaults, wip_wanted).await?;
+    let consumers = load_consumers(
+        state,
+        &provider,
+        pacticipants,
+        &request,
+        defaults,
+        wip_wanted,
+    )
+    .await?;
     let mut selected = Vec::new();
     for consumer in &consumers {
         for selector in &request.selectors {

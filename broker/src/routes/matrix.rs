@@ -418,26 +418,28 @@ impl VersionCache {
         }
         let ids: Vec<i64> = wanted.iter().map(|(id, _, _)| *id).collect();
         let store = &state.store;
+        // Independent reads, at once (the environments are few: all of them).
+        let (branch_rows, tag_rows, environment_rows, environments) = tokio::try_join!(
+            store.branches_of_versions(&ids),
+            store.tags_of_versions(&ids),
+            store.environments_of_versions(&ids),
+            store.environments(),
+        )?;
         let mut branches: HashMap<i64, Vec<BranchVersion>> = HashMap::new();
-        for bv in store.branches_of_versions(&ids).await? {
+        for bv in branch_rows {
             branches.entry(bv.version_id).or_default().push(bv);
         }
         let mut tags: HashMap<i64, Vec<TagOfVersion>> = HashMap::new();
-        for tag in store.tags_of_versions(&ids).await? {
+        for tag in tag_rows {
             tags.entry(tag.version_id).or_default().push(tag);
         }
         let mut environment_ids: HashMap<i64, Vec<i64>> = HashMap::new();
-        for e in store.environments_of_versions(&ids).await? {
+        for e in environment_rows {
             environment_ids
                 .entry(e.version_id)
                 .or_default()
                 .push(e.environment_id);
         }
-        let environments = if environment_ids.is_empty() {
-            Vec::new()
-        } else {
-            store.environments().await?
-        };
         let urls = Urls(base);
         for (version_id, pacticipant, number) in wanted {
             let branch_versions: Vec<Value> = branches
