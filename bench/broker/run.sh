@@ -10,7 +10,8 @@
 # consumer versions each, deployments and releases. N x multiplies the versions per
 # pacticipant and the verification results by N. For each backend and size it seeds a
 # fresh database (a temporary SQLite file, or a PostgreSQL database `accord_bench_Nx`
-# created and dropped on PG_ADMIN_URL), then `accord-bench broker` times cold starts,
+# created and dropped on PG_ADMIN_URL), settles it as a live one would be (analysed,
+# checkpointed, written to disk), then `accord-bench broker` times cold starts,
 # reads the idle RSS, and sends can-i-deploy, pacts-for-verification and publish requests
 # one at a time (REQUESTS per scenario, MAX_SECONDS at most each).
 set -euo pipefail
@@ -52,6 +53,9 @@ for scale in $SCALES; do
         echo
         echo "== $backend, ${scale}x ($versions versions per pacticipant, $verifications verification results)"
         "$BENCH" seed --database-url "$url" --versions "$versions" --verifications "$verifications"
+        # The seed's writes reach the disk before the broker is measured (a broker in
+        # service is not serving while the kernel writes back a fresh bulk load).
+        sync
         [ "$backend" = sqlite ] && du -sh "$WORK/broker-${scale}x.db"* | sed 's/^/database: /'
         machine
         "$BENCH" broker --accord "$ACCORD" --database-url "$url" \

@@ -232,8 +232,25 @@ impl Sink {
                 .execute(pool)
                 .await?;
             }
-            // A live database is analysed by autovacuum within minutes of such a load.
-            sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Settles the database as a live one would be after such a load: analysed (by
+    /// autovacuum, within minutes) and with the load's pages written out (otherwise the
+    /// server's own checkpoint does it during the measurement, and every commit queues
+    /// at the disk behind it).
+    async fn settle(&self) -> anyhow::Result<()> {
+        match self {
+            Sink::Postgres(pool) => {
+                sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+                sqlx::query("CHECKPOINT").execute(pool).await?;
+            }
+            Sink::Sqlite(pool) => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -781,6 +798,7 @@ pub async fn seed(database_url: &str, shape: Shape) -> anyhow::Result<()> {
             .await?;
     }
     totals.push(("deployed_versions", deployed.len() + current.len()));
+    sink.settle().await?;
 
     let summary: Vec<String> = totals.iter().map(|(t, n)| format!("{n} {t}")).collect();
     eprintln!(
