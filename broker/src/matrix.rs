@@ -1371,19 +1371,19 @@ async fn add_inferred_sides(
         None => None,
     };
     // The pacticipants and what is in the environment, at once.
-    let (found, records) = tokio::try_join!(reader.store.pacticipants_by_ids(&new_ids), async {
-        if environment.is_some() {
-            reader.store.current_records_of(&new_ids).await
-        } else {
-            Ok(vec![])
-        }
-    })?;
+    let (found, mut records) =
+        tokio::try_join!(reader.store.pacticipants_by_ids(&new_ids), async {
+            if environment.is_some() {
+                reader.store.current_records_of(&new_ids).await
+            } else {
+                Ok(vec![])
+            }
+        })?;
     let mut found: HashMap<i64, Pacticipant> = found.into_iter().map(|p| (p.id, p)).collect();
     let mut in_environment: Option<HashMap<i64, Vec<VersionRef>>> = None;
     if options.environment.is_some() {
         let mut current: HashMap<i64, Vec<VersionRef>> = HashMap::new();
         if let Some(environment) = environment {
-            let mut records = records;
             records.retain(|r| r.environment_id == environment.id);
             // Newest first, each version once (deployed and released count alike).
             records.sort_by_key(|r| std::cmp::Reverse(r.version_id));

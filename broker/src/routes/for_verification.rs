@@ -438,18 +438,21 @@ async fn load_consumers(
     let mut version_ids: Vec<i64> = Vec::new();
     let mut wip_only_ids: Vec<i64> = Vec::new();
     for consumer in &consumers {
-        for (branch, head) in &consumer.branch_heads {
-            if branches.binary_search(branch).is_ok() {
-                version_ids.push(*head);
+        let heads = consumer
+            .branch_heads
+            .iter()
+            .map(|(name, head)| (branches.binary_search(name).is_ok(), *head))
+            .chain(
+                consumer
+                    .tag_heads
+                    .iter()
+                    .map(|(name, head)| (tags.binary_search(name).is_ok(), *head)),
+            );
+        for (named, head) in heads {
+            if named {
+                version_ids.push(head);
             } else {
-                wip_only_ids.push(*head);
-            }
-        }
-        for (tag, head) in &consumer.tag_heads {
-            if tags.binary_search(tag).is_ok() {
-                version_ids.push(*head);
-            } else {
-                wip_only_ids.push(*head);
+                wip_only_ids.push(head);
             }
         }
         version_ids.extend(consumer.tags.iter().map(|t| t.version_id));
@@ -490,8 +493,6 @@ async fn load_consumers(
         consumer.wip_only = heads
             .filter_map(|head| wip_only.get(head).map(|r| (*head, *r)))
             .collect();
-    }
-    for consumer in &mut consumers {
         consumer.publications = by_consumer
             .remove(&consumer.pacticipant.id)
             .unwrap_or_default();
