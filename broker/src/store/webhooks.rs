@@ -1,9 +1,9 @@
 //! Storage of webhooks, their delivery queue and execution logs.
 //!
 //! The queue is a table (`webhook_deliveries`), so a pending delivery survives a
-//! restart. [`WebhookStore::dispatch_event`] turns one outbox event into deliveries
-//! and marks the event dispatched in one transaction; only the first broker to do
-//! so for an event inserts anything. [`WebhookStore::claim_deliveries`] hands due
+//! restart. [`WebhookStore::dispatch_events`] turns a batch of outbox events into
+//! deliveries and marks them dispatched in one transaction; only the first broker to
+//! do so for an event inserts anything. [`WebhookStore::claim_deliveries`] hands due
 //! deliveries to one worker under a lease (row locks with `SKIP LOCKED` on
 //! PostgreSQL, the single writer on SQLite); a lease that runs out (its broker
 //! stopped) makes the delivery claimable again.
@@ -218,13 +218,12 @@ pub trait WebhookStore: Send + Sync {
 
     /// Outbox events not turned into deliveries yet, oldest first.
     async fn undispatched_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Marks an event dispatched and queues its deliveries, in one transaction.
-    /// Returns false (and stores nothing) when another broker dispatched it first.
-    async fn dispatch_event(
-        &self,
-        event_id: i64,
-        deliveries: &[NewDelivery],
-    ) -> Result<bool, StoreError>;
+    /// Marks a batch of events dispatched and queues their deliveries, all in one
+    /// transaction (one commit, however many events: a burst of publications costs
+    /// the writer one flush to disk, not one per event). Returns, per event in the
+    /// order given, whether this broker dispatched it: `false` (and nothing of it
+    /// stored) when another broker dispatched it first.
+    async fn dispatch_events(&self, batch: &[EventDeliveries]) -> Result<Vec<bool>, StoreError>;
 
     /// Claims up to `limit` deliveries due at `now_ms` for `worker` until `lease_until_ms`.
     async fn claim_deliveries(
@@ -263,6 +262,13 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<Option<Delivery>, StoreError>;
     /// Deliveries by status (including the dead-letter list).
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+}
+
+/// An outbox event and the deliveries it queues.
+#[derive(Debug, Clone)]
+pub struct EventDeliveries {
+    pub event_id: i64,
+    pub deliveries: Vec<NewDelivery>,
 }
 
 macro_rules! webhook_select {
@@ -384,56 +390,67 @@ macro_rules! webhook_sql_store {
                 .await?)
             }
 
-            async fn dispatch_event(
+            async fn dispatch_events(
                 &self,
-                event_id: i64,
-                deliveries: &[super::webhooks::NewDelivery],
-            ) -> Result<bool, StoreError> {
+                batch: &[super::webhooks::EventDeliveries],
+            ) -> Result<Vec<bool>, StoreError> {
+                if batch.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let now = super::now();
                 let mut tx = self.begin_write().await?;
-                // The row lock this takes makes a second broker wait here, then see the
-                // event dispatched and insert nothing.
-                let marked = sqlx::query(
-                    "UPDATE broker_events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL",
-                )
-                .bind(event_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if marked == 0 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                for d in deliveries {
-                    sqlx::query(
-                        "INSERT INTO webhook_deliveries (uuid, webhook_id, webhook_uuid, webhook_description, \
-                         event_id, event_name, consumer_id, provider_id, consumer_version_id, verification_id, \
-                         request, request_id, traceparent, status, attempts, max_attempts, next_attempt_ms, \
-                         created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, $15, $16, $16)",
+                // Events are marked in the order of their ids (as they were read), so two
+                // brokers dispatching at once take the row locks in the same order: the
+                // second waits here, then sees each event dispatched and inserts nothing.
+                let mut dispatched = Vec::with_capacity(batch.len());
+                for event in batch {
+                    let marked = sqlx::query(
+                        "UPDATE broker_events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL",
                     )
-                    .bind(&d.uuid)
-                    .bind(d.webhook_id)
-                    .bind(&d.webhook_uuid)
-                    .bind(&d.webhook_description)
-                    .bind(event_id)
-                    .bind(&d.event_name)
-                    .bind(d.consumer_id)
-                    .bind(d.provider_id)
-                    .bind(d.consumer_version_id)
-                    .bind(d.verification_id)
-                    .bind(sqlx::types::Json(&d.request))
-                    .bind(&d.request_id)
-                    .bind(&d.traceparent)
-                    .bind(d.max_attempts)
-                    .bind(d.next_attempt_ms)
+                    .bind(event.event_id)
                     .bind(now)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                        > 0;
+                    dispatched.push(marked);
+                    if !marked {
+                        continue;
+                    }
+                    for d in &event.deliveries {
+                        sqlx::query(
+                            "INSERT INTO webhook_deliveries (uuid, webhook_id, webhook_uuid, webhook_description, \
+                             event_id, event_name, consumer_id, provider_id, consumer_version_id, verification_id, \
+                             request, request_id, traceparent, status, attempts, max_attempts, next_attempt_ms, \
+                             created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, $15, $16, $16)",
+                        )
+                        .bind(&d.uuid)
+                        .bind(d.webhook_id)
+                        .bind(&d.webhook_uuid)
+                        .bind(&d.webhook_description)
+                        .bind(event.event_id)
+                        .bind(&d.event_name)
+                        .bind(d.consumer_id)
+                        .bind(d.provider_id)
+                        .bind(d.consumer_version_id)
+                        .bind(d.verification_id)
+                        .bind(sqlx::types::Json(&d.request))
+                        .bind(&d.request_id)
+                        .bind(&d.traceparent)
+                        .bind(d.max_attempts)
+                        .bind(d.next_attempt_ms)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
-                tx.commit().await?;
-                Ok(true)
+                if dispatched.iter().any(|marked| *marked) {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(dispatched)
             }
 
             async fn claim_deliveries(

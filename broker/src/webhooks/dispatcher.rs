@@ -7,8 +7,9 @@
 //! `provider_verification_published` and succeeded/failed; a drift run is
 //! `drift_detected` and/or `drift_resolved`), matches the enabled webhooks, fills
 //! in their templates, and hands everything to
-//! [`WebhookStore::dispatch_event`](crate::store::WebhookStore::dispatch_event),
-//! which queues the deliveries and marks the event dispatched in one transaction.
+//! [`WebhookStore::dispatch_events`](crate::store::WebhookStore::dispatch_events),
+//! which queues the deliveries and marks the whole batch dispatched in one
+//! transaction.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +19,7 @@ use super::template::Context;
 use crate::metadata::PactMetadata;
 use crate::repr::Urls;
 use crate::store::events::{EventKind, StoredEvent};
-use crate::store::webhooks::{NewDelivery, Webhook};
+use crate::store::webhooks::{EventDeliveries, NewDelivery, Webhook};
 use crate::store::{PublicationFilter, Store, StoreError, Verification, VerificationFilter};
 
 /// One webhook event an outbox event stands for, with its template values.
@@ -120,24 +121,32 @@ impl Dispatcher<'_> {
             .into_iter()
             .filter(|w| w.enabled)
             .collect();
-        let mut dispatched = 0;
-        for event in events {
+        let mut batch = Vec::with_capacity(events.len());
+        for event in &events {
             let deliveries = if webhooks.is_empty() {
                 Vec::new()
             } else {
-                self.deliveries(&event, &webhooks).await?
+                self.deliveries(event, &webhooks).await?
             };
-            let count = deliveries.len();
-            if self.store.dispatch_event(event.id, &deliveries).await? {
-                dispatched += 1;
-                if count > 0 {
-                    tracing::info!(
-                        event_id = event.id,
-                        deliveries = count,
-                        request_id = event.request_id.as_deref().unwrap_or_default(),
-                        "webhook deliveries queued"
-                    );
-                }
+            batch.push(EventDeliveries {
+                event_id: event.id,
+                deliveries,
+            });
+        }
+        let marked = self.store.dispatch_events(&batch).await?;
+        let mut dispatched = 0;
+        for ((event, queued), marked) in events.iter().zip(&batch).zip(marked) {
+            if !marked {
+                continue;
+            }
+            dispatched += 1;
+            if !queued.deliveries.is_empty() {
+                tracing::info!(
+                    event_id = event.id,
+                    deliveries = queued.deliveries.len(),
+                    request_id = event.request_id.as_deref().unwrap_or_default(),
+                    "webhook deliveries queued"
+                );
             }
         }
         Ok(dispatched)

@@ -33,6 +33,7 @@ backend_tests!(
     webhooks_can_be_test_executed_without_queueing_a_delivery,
     deleting_a_webhook_drops_its_queued_deliveries,
     drift_detected_and_resolved_trigger_their_webhooks,
+    a_burst_of_events_is_dispatched_as_one_batch_each_once,
 );
 
 /// Fast retries, and loopback allowed for the local receivers.
@@ -1408,4 +1409,111 @@ async fn drift_detected_and_resolved_trigger_their_webhooks(backend: Backend) {
         2,
         "one delivery per change, none for the repeat"
     );
+}
+
+/// A delivery queued for the event `event_id` of a batch, as the dispatcher makes one.
+fn queued_delivery(
+    webhook_id: i64,
+    event_id: i64,
+    url: &str,
+) -> accord_broker::store::webhooks::NewDelivery {
+    accord_broker::store::webhooks::NewDelivery {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        webhook_id,
+        webhook_uuid: "batch-hook".into(),
+        webhook_description: None,
+        event_name: "contract_published".into(),
+        consumer_id: None,
+        provider_id: None,
+        consumer_version_id: None,
+        verification_id: None,
+        request: json!({"method": "POST", "url": format!("{url}/event/{event_id}")}),
+        request_id: None,
+        traceparent: None,
+        max_attempts: 1,
+        next_attempt_ms: i64::MAX,
+    }
+}
+
+/// Publications made while the dispatcher sleeps are dispatched together: one pass
+/// marks every event, queues each event's deliveries once, and skips (storing
+/// nothing of) an event another broker dispatched first.
+async fn a_burst_of_events_is_dispatched_as_one_batch_each_once(backend: Backend) {
+    let database = Arc::new(TestDatabase::create(backend).await);
+    // The broker's own dispatcher looks once at start, then sleeps through the test.
+    let app = spawn_on(database.clone(), |c: &mut Config| {
+        fast(c);
+        c.webhooks.poll_interval = Duration::from_secs(3600);
+    })
+    .await;
+    app.post(
+        "/webhooks",
+        hook("https://hooks.example.com/batch", &["contract_published"]),
+    )
+    .await
+    .expect(201);
+    for n in 0..5 {
+        app.publish(
+            "web",
+            &format!("2.{n}"),
+            "orders",
+            None,
+            &pact("web", "orders", &format!("burst {n}")),
+        )
+        .await
+        .expect(200);
+    }
+    let store = accord_broker::store::connect(&database.url)
+        .await
+        .expect("the store opens");
+    let events = store.undispatched_events(100).await.unwrap();
+    assert_eq!(events.len(), 5, "every publication left an event");
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let webhook_id = store.webhooks().await.unwrap()[0].id;
+
+    // Another broker got to the second event first, queueing nothing for it.
+    let first = accord_broker::store::webhooks::EventDeliveries {
+        event_id: ids[1],
+        deliveries: Vec::new(),
+    };
+    assert_eq!(store.dispatch_events(&[first]).await.unwrap(), vec![true]);
+
+    let batch: Vec<_> = ids
+        .iter()
+        .map(
+            |&event_id| accord_broker::store::webhooks::EventDeliveries {
+                event_id,
+                deliveries: vec![queued_delivery(
+                    webhook_id,
+                    event_id,
+                    "https://hooks.example.com",
+                )],
+            },
+        )
+        .collect();
+    assert_eq!(
+        store.dispatch_events(&batch).await.unwrap(),
+        vec![true, false, true, true, true],
+        "each event is dispatched once"
+    );
+    assert!(store.undispatched_events(100).await.unwrap().is_empty());
+    let queued = deliveries(&app, None).await;
+    let mut urls: Vec<String> = queued
+        .iter()
+        .map(|d| d["request"]["url"].as_str().unwrap_or_default().to_string())
+        .collect();
+    urls.sort();
+    let mut expected: Vec<String> = [0, 2, 3, 4]
+        .iter()
+        .map(|&i| format!("https://hooks.example.com/event/{}", ids[i]))
+        .collect();
+    expected.sort();
+    assert_eq!(urls, expected, "the skipped event queued nothing");
+
+    // A batch of events all dispatched already stores nothing and says so.
+    assert_eq!(
+        store.dispatch_events(&batch[..2]).await.unwrap(),
+        vec![false, false]
+    );
+    assert_eq!(deliveries(&app, None).await.len(), 4);
 }
