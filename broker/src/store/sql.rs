@@ -141,6 +141,13 @@ macro_rules! sql_store {
         /// The most values one `IN (...)` list binds; longer lists take several queries.
         const IN_LIST_CHUNK: usize = 500;
 
+        /// A pacticipant a write found or created.
+        struct EnsuredPacticipant {
+            id: i64,
+            /// Whether it has a main branch already (then none is detected).
+            has_main_branch: bool,
+        }
+
         /// Branch names that become a pacticipant's main branch when none is configured.
         const MAIN_BRANCH_CANDIDATES: [&str; 3] = ["develop", "main", "master"];
 
@@ -168,6 +175,37 @@ macro_rules! sql_store {
                     Some(id) => Ok((id, true)),
                     None => Ok((find().fetch_one(&mut **tx).await?, false)),
                 }
+            }
+
+            /// Finds (creating the missing ones) the pacticipants named `names`: their ids
+            /// and whether each has a main branch already. One read when all exist; the
+            /// missing ones are inserted in name order, so two writers creating the same
+            /// pacticipants at once take their locks in the same order.
+            async fn ensure_pacticipants(
+                tx: &mut Tx,
+                names: &[&str],
+            ) -> Result<std::collections::HashMap<String, EnsuredPacticipant>, StoreError> {
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, name, main_branch IS NOT NULL FROM pacticipants WHERE name IN (",
+                );
+                let mut list = query.separated(", ");
+                for name in names {
+                    list.push_bind(*name);
+                }
+                query.push(")");
+                let rows: Vec<(i64, String, bool)> = query.build_query_as().fetch_all(&mut **tx).await?;
+                let mut found: std::collections::HashMap<String, EnsuredPacticipant> = rows
+                    .into_iter()
+                    .map(|(id, name, has_main_branch)| (name, EnsuredPacticipant { id, has_main_branch }))
+                    .collect();
+                let mut missing: Vec<&str> = names.iter().copied().filter(|n| !found.contains_key(*n)).collect();
+                missing.sort_unstable();
+                missing.dedup();
+                for name in missing {
+                    let (id, _) = Self::ensure_pacticipant(tx, name).await?;
+                    found.insert(name.to_string(), EnsuredPacticipant { id, has_main_branch: false });
+                }
+                Ok(found)
             }
 
             async fn ensure_version(tx: &mut Tx, pacticipant_id: i64, number: &str) -> Result<(i64, bool), StoreError> {
@@ -211,7 +249,43 @@ macro_rules! sql_store {
                 branch: &str,
                 version_id: i64,
             ) -> Result<(i64, bool), StoreError> {
+                Self::add_branch_version_known_tx(tx, pacticipant_id, false, branch, version_id).await
+            }
+
+            /// [`Self::add_branch_version_tx`] for a pacticipant known to have (or not)
+            /// a main branch already: when it has one, no detection is tried.
+            async fn add_branch_version_known_tx(
+                tx: &mut Tx,
+                pacticipant_id: i64,
+                has_main_branch: bool,
+                branch: &str,
+                version_id: i64,
+            ) -> Result<(i64, bool), StoreError> {
                 let now = super::now();
+                // Usually the branch exists and the version is new to it: one statement
+                // finds the branch and adds the version.
+                let added: Option<(i64, i64)> = sqlx::query_as(
+                    "INSERT INTO branch_versions (branch_id, version_id, created_at) \
+                     SELECT id, $3, $4 FROM branches WHERE pacticipant_id = $1 AND name = $2 \
+                     ON CONFLICT (branch_id, version_id) DO NOTHING RETURNING id, branch_id",
+                )
+                .bind(pacticipant_id)
+                .bind(branch)
+                .bind(version_id)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some((id, branch_id)) = added {
+                    if !has_main_branch {
+                        Self::detect_main_branch(tx, pacticipant_id, branch).await?;
+                    }
+                    sqlx::query("UPDATE branches SET updated_at = $2 WHERE id = $1")
+                        .bind(branch_id)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok((id, true));
+                }
                 // Usually the branch exists: one read. Otherwise insert, and read again
                 // if another transaction inserted it first.
                 let find = || {
@@ -246,7 +320,9 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&mut **tx)
                 .await?;
-                Self::detect_main_branch(tx, pacticipant_id, branch).await?;
+                if !has_main_branch {
+                    Self::detect_main_branch(tx, pacticipant_id, branch).await?;
+                }
                 match added {
                     Some(id) => {
                         sqlx::query("UPDATE branches SET updated_at = $2 WHERE id = $1")
@@ -923,7 +999,11 @@ macro_rules! sql_store {
             async fn publish(&self, command: &PublishCommand) -> Result<PublishOutcome, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let now = super::now();
-                let (consumer_id, _) = Self::ensure_pacticipant(&mut tx, command.consumer.as_str()).await?;
+                let mut names: Vec<&str> = command.contracts.iter().map(|c| c.provider.as_str()).collect();
+                names.push(command.consumer.as_str());
+                let pacticipants = Self::ensure_pacticipants(&mut tx, &names).await?;
+                let consumer = &pacticipants[command.consumer.as_str()];
+                let consumer_id = consumer.id;
                 // The answer is built from what this transaction writes and reads: no
                 // reads after the commit.
                 let inserted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
@@ -958,7 +1038,8 @@ macro_rules! sql_store {
                     .await?,
                 };
                 if let Some(branch) = &command.branch {
-                    Self::add_branch_version_tx(&mut tx, consumer_id, branch.as_str(), version_id).await?;
+                    Self::add_branch_version_known_tx(&mut tx, consumer_id, consumer.has_main_branch, branch.as_str(), version_id)
+                        .await?;
                 }
                 // A fixed order of writes keeps two brokers publishing at once from
                 // waiting on each other's locks in opposite orders.
@@ -974,7 +1055,7 @@ macro_rules! sql_store {
                 let mut conflicts = Vec::new();
                 let mut events = Vec::new();
                 for contract in contracts {
-                    let (provider_id, _) = Self::ensure_pacticipant(&mut tx, contract.provider.as_str()).await?;
+                    let provider_id = pacticipants[contract.provider.as_str()].id;
                     let inserted: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO pact_versions (consumer_id, provider_id, sha, content, created_at) \
                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consumer_id, provider_id, sha) DO NOTHING RETURNING id",

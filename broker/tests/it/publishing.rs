@@ -13,6 +13,7 @@ backend_tests!(
     malformed_pacts_are_refused,
     legacy_put,
     concurrent_publishes_from_two_brokers,
+    publishing_on_branches_names_the_main_branch_once,
 );
 
 async fn publish_and_fetch(backend: Backend) {
@@ -403,5 +404,109 @@ async fn sqlite_checkpoints_the_write_ahead_log_in_the_background() {
             "the published pact is still only in the write-ahead log after 10 s"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The first conventional branch a consumer publishes on becomes its main branch and
+/// stays so; publishing again on a branch finds it; one publish to two providers
+/// creates the one that is new.
+async fn publishing_on_branches_names_the_main_branch_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let main_branch = |body: &Value| body["mainBranch"].clone();
+    app.publish(
+        "web",
+        "1.0",
+        "orders",
+        Some("feat-x"),
+        &pact("web", "orders", "a"),
+    )
+    .await
+    .expect(200);
+    let web = app.get("/pacticipants/web").await.expect(200);
+    assert_eq!(
+        main_branch(&web.body),
+        Value::Null,
+        "feat-x is no main branch"
+    );
+
+    app.publish(
+        "web",
+        "1.1",
+        "orders",
+        Some("develop"),
+        &pact("web", "orders", "b"),
+    )
+    .await
+    .expect(200);
+    let web = app.get("/pacticipants/web").await.expect(200);
+    assert_eq!(main_branch(&web.body), "develop");
+
+    app.publish(
+        "web",
+        "1.2",
+        "orders",
+        Some("main"),
+        &pact("web", "orders", "c"),
+    )
+    .await
+    .expect(200);
+    // The same version again on the same branch: found, not added twice.
+    app.publish(
+        "web",
+        "1.2",
+        "orders",
+        Some("main"),
+        &pact("web", "orders", "c"),
+    )
+    .await
+    .expect(200);
+    let web = app.get("/pacticipants/web").await.expect(200);
+    assert_eq!(main_branch(&web.body), "develop", "the main branch stays");
+
+    let contracts: Vec<Value> = ["orders", "billing"]
+        .iter()
+        .map(|provider| {
+            json!({
+                "consumerName": "web",
+                "providerName": provider,
+                "specification": "pact",
+                "contentType": "application/json",
+                "content": base64::engine::general_purpose::STANDARD
+                    .encode(pact("web", provider, "d").to_string()),
+            })
+        })
+        .collect();
+    let two_providers = json!({
+        "pacticipantName": "web",
+        "pacticipantVersionNumber": "1.3",
+        "branch": "main",
+        "contracts": contracts,
+    });
+    app.post("/contracts/publish", two_providers)
+        .await
+        .expect(200);
+    app.get("/pacticipants/billing").await.expect(200);
+    let versions = app
+        .get("/pacticipants/web/branches/main/versions")
+        .await
+        .expect(200);
+    let numbers: Vec<&str> = versions.body["_embedded"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["1.3", "1.2"]);
+    let head = app
+        .get("/pacticipants/web/branches/main/latest-version")
+        .await
+        .expect(200);
+    assert_eq!(head.body["number"], "1.3");
+    for provider in ["orders", "billing"] {
+        app.get(&format!(
+            "/pacts/provider/{provider}/consumer/web/branch/main/latest"
+        ))
+        .await
+        .expect(200);
     }
 }
