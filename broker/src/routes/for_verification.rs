@@ -19,7 +19,7 @@ use crate::metadata::PactMetadata;
 use crate::query::NestedQuery;
 use crate::repr::Urls;
 use crate::startup::AppState;
-use crate::store::batch::{PublicationRef, Success};
+use crate::store::batch::{HeadKind, HeadRef, Success};
 use crate::store::{Pacticipant, Publication, Tag};
 
 pub fn router() -> Router<AppState> {
@@ -298,15 +298,15 @@ struct ConsumerData {
     /// Publications for the provider of the versions the selectors can pick, by
     /// consumer version id.
     publications: BTreeMap<i64, Publication>,
-    /// Publications of the heads that only the work-in-progress rule can pick, by
-    /// consumer version id: references, read in full only for those it picks.
-    wip_only: BTreeMap<i64, PublicationRef>,
+    /// Every branch and tag head with a publication for the provider, when
+    /// work-in-progress pacts are wanted: references, read in full only for those the
+    /// rule picks.
+    wip_heads: Vec<HeadRef>,
     /// The consumer's latest publication for the provider, when a selector asks for it.
     latest_publication: Option<i64>,
-    /// Branch heads by branch name (the branches the selectors name; all of them when
-    /// work-in-progress pacts are wanted).
+    /// Branch heads by branch name (the branches the selectors name).
     branch_heads: BTreeMap<String, i64>,
-    /// The latest version with each tag, likewise.
+    /// The latest version with each tag the selectors name.
     tag_heads: BTreeMap<String, i64>,
     /// Every tag of the consumer, only when a selector asks for all versions with a tag.
     tags: Vec<Tag>,
@@ -368,12 +368,6 @@ async fn load_consumers(
     branches.dedup();
     tags.sort();
     tags.dedup();
-    // Work-in-progress pacts can come from the head of any branch or tag.
-    let (branch_names, tag_names) = if wip {
-        (None, None)
-    } else {
-        (Some(branches.as_slice()), Some(tags.as_slice()))
-    };
     let all_tagged = request
         .selectors
         .iter()
@@ -383,10 +377,12 @@ async fn load_consumers(
             .selectors
             .iter()
             .any(|s| s.deployed || s.released || s.environment.is_some());
-    // Independent reads, at once.
-    let (branch_heads, tag_heads, records) = tokio::try_join!(
-        store.branch_heads(&ids, branch_names),
-        store.tag_heads(&ids, tag_names),
+    // Independent reads, at once. Work-in-progress pacts can come from the head of any
+    // branch or tag: those heads are read with their publications, apart from the
+    // heads the selectors name.
+    let (branch_heads, tag_heads, records, wip_heads) = tokio::try_join!(
+        store.branch_heads(&ids, Some(branches.as_slice())),
+        store.tag_heads(&ids, Some(tags.as_slice())),
         async {
             if environments_wanted {
                 store.current_records_of(&ids).await
@@ -394,7 +390,21 @@ async fn load_consumers(
                 Ok(vec![])
             }
         },
+        async {
+            if wip {
+                store.head_publication_refs(provider.id, &ids).await
+            } else {
+                Ok(vec![])
+            }
+        },
     )?;
+    let mut wip_heads_by_consumer: HashMap<i64, Vec<HeadRef>> = HashMap::new();
+    for head in wip_heads {
+        wip_heads_by_consumer
+            .entry(head.pacticipant_id)
+            .or_default()
+            .push(head);
+    }
 
     let mut consumers = Vec::with_capacity(pacticipants.len());
     for pacticipant in pacticipants {
@@ -426,54 +436,27 @@ async fn load_consumers(
                 .filter(|r| r.pacticipant_id == id && r.released)
                 .map(|r| (r.version_id, r.environment_id))
                 .collect(),
+            wip_heads: wip_heads_by_consumer.remove(&id).unwrap_or_default(),
             pacticipant,
             publications: BTreeMap::new(),
-            wip_only: BTreeMap::new(),
             latest_publication: None,
         });
     }
 
-    // The publications of every version a selector can pick, in one read, and of the
-    // heads only the work-in-progress rule can pick, as references in another.
+    // The publications of every version a selector can pick, in one read.
     let mut version_ids: Vec<i64> = Vec::new();
-    let mut wip_only_ids: Vec<i64> = Vec::new();
     for consumer in &consumers {
-        let heads = consumer
-            .branch_heads
-            .iter()
-            .map(|(name, head)| (branches.binary_search(name).is_ok(), *head))
-            .chain(
-                consumer
-                    .tag_heads
-                    .iter()
-                    .map(|(name, head)| (tags.binary_search(name).is_ok(), *head)),
-            );
-        for (named, head) in heads {
-            if named {
-                version_ids.push(head);
-            } else {
-                wip_only_ids.push(head);
-            }
-        }
+        version_ids.extend(consumer.branch_heads.values());
+        version_ids.extend(consumer.tag_heads.values());
         version_ids.extend(consumer.tags.iter().map(|t| t.version_id));
         version_ids.extend(consumer.deployed.iter().map(|(v, _)| *v));
         version_ids.extend(consumer.released.iter().map(|(v, _)| *v));
     }
     version_ids.sort_unstable();
     version_ids.dedup();
-    wip_only_ids.sort_unstable();
-    wip_only_ids.dedup();
-    wip_only_ids.retain(|id| version_ids.binary_search(id).is_err());
-    let (publications, refs) = tokio::try_join!(
-        store.publications_of_versions(Some(provider.id), &version_ids),
-        async {
-            if wip_only_ids.is_empty() {
-                Ok(vec![])
-            } else {
-                store.publication_refs(provider.id, &wip_only_ids).await
-            }
-        },
-    )?;
+    let publications = store
+        .publications_of_versions(Some(provider.id), &version_ids)
+        .await?;
     let mut by_consumer: HashMap<i64, BTreeMap<i64, Publication>> = HashMap::new();
     for pp in publications {
         by_consumer
@@ -481,18 +464,7 @@ async fn load_consumers(
             .or_default()
             .insert(pp.consumer_version_id, pp);
     }
-    let wip_only: HashMap<i64, PublicationRef> = refs
-        .into_iter()
-        .map(|r| (r.consumer_version_id, r))
-        .collect();
     for consumer in &mut consumers {
-        let heads = consumer
-            .branch_heads
-            .values()
-            .chain(consumer.tag_heads.values());
-        consumer.wip_only = heads
-            .filter_map(|head| wip_only.get(head).map(|r| (*head, *r)))
-            .collect();
         consumer.publications = by_consumer
             .remove(&consumer.pacticipant.id)
             .unwrap_or_default();
@@ -913,32 +885,20 @@ async fn respond(
     let mut wip_candidates: Vec<WipCandidate> = Vec::new();
     if let (Some(since), true) = (request.wip_since, wip_possible) {
         for consumer in &consumers {
-            let heads = consumer
-                .branch_heads
-                .iter()
-                .map(|(branch, head)| (*head, "latest from branch", branch))
-                .chain(
-                    consumer
-                        .tag_heads
-                        .iter()
-                        .map(|(tag, head)| (*head, "latest with tag", tag)),
-                );
-            for (version_id, kind, name) in heads {
-                let (pact_version_id, created_at) = match consumer.publications.get(&version_id) {
-                    Some(pp) => (pp.pact_version_id, pp.created_at),
-                    None => match consumer.wip_only.get(&version_id) {
-                        Some(r) => (r.pact_version_id, r.created_at),
-                        None => continue,
-                    },
-                };
-                if created_at <= since || explicit.contains(&pact_version_id) {
+            for head in &consumer.wip_heads {
+                let pp = &head.publication;
+                if pp.created_at <= since || explicit.contains(&pp.pact_version_id) {
                     continue;
                 }
+                let kind = match head.kind {
+                    HeadKind::Branch => "latest from branch",
+                    HeadKind::Tag => "latest with tag",
+                };
                 wip_candidates.push(WipCandidate {
                     consumer,
-                    version_id,
-                    pact_version_id,
-                    label: (kind, name),
+                    version_id: pp.consumer_version_id,
+                    pact_version_id: pp.pact_version_id,
+                    label: (kind, &head.name),
                 });
             }
         }

@@ -54,6 +54,23 @@ pub struct PublicationRef {
     pub created_at: DateTime<Utc>,
 }
 
+/// Whether a head is the latest version of a branch or of a tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HeadKind {
+    Branch,
+    Tag,
+}
+
+/// A branch or tag head of a consumer that has a publication for a provider, with
+/// that publication as a reference: a candidate of the work-in-progress rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadRef {
+    pub pacticipant_id: i64,
+    pub kind: HeadKind,
+    pub name: String,
+    pub publication: PublicationRef,
+}
+
 /// What the pending rule needs of the successful results (not of work-in-progress
 /// pacts) for one pact content, read in one grouped query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +99,15 @@ pub trait BatchStore: Send + Sync {
         pacticipant_ids: &[i64],
     ) -> Result<Vec<CurrentRecord>, StoreError>;
 
-    /// The publications for `provider_id` of these consumer versions, as references
-    /// (see [`PublicationRef`]), by consumer version id.
-    async fn publication_refs(
+    /// The heads of every branch and every tag of these consumers that have a
+    /// publication for `provider_id`, each with that publication as a reference, ordered
+    /// by consumer, then branches before tags, then name. Each head and its publication
+    /// are found in one statement (one for branches, one for tags), however many heads.
+    async fn head_publication_refs(
         &self,
         provider_id: i64,
-        consumer_version_ids: &[i64],
-    ) -> Result<Vec<PublicationRef>, StoreError>;
+        consumer_ids: &[i64],
+    ) -> Result<Vec<HeadRef>, StoreError>;
 
     /// The successful results (not of work-in-progress pacts) for these pact contents,
     /// oldest first.
@@ -195,24 +214,63 @@ macro_rules! batch_sql_store {
                 Ok(found.into_iter().map(|(_, record)| record).collect())
             }
 
-            #[tracing::instrument(skip_all, fields(versions = consumer_version_ids.len()), err)]
-            async fn publication_refs(
+            #[tracing::instrument(skip_all, fields(consumers = consumer_ids.len()), err)]
+            async fn head_publication_refs(
                 &self,
                 provider_id: i64,
-                consumer_version_ids: &[i64],
-            ) -> Result<Vec<super::batch::PublicationRef>, StoreError> {
-                let mut found: Vec<super::batch::PublicationRef> = Vec::new();
-                for ids in consumer_version_ids.chunks(IN_LIST_CHUNK) {
-                    // One probe of the (consumer_version_id, provider_id) index each.
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT pp.consumer_version_id, pp.pact_version_id, pp.created_at \
-                         FROM pact_publications pp WHERE pp.consumer_version_id",
-                    );
+                consumer_ids: &[i64],
+            ) -> Result<Vec<super::batch::HeadRef>, StoreError> {
+                use super::batch::{HeadKind, HeadRef, PublicationRef};
+                type Row = (i64, String, i64, i64, chrono::DateTime<chrono::Utc>);
+                // Each head is one index seek (as in `branch_heads` and `tag_heads`), and
+                // its publication one more, in the same statement: reading the heads first
+                // and their publications after, by id, took a round trip and a longer
+                // probe per head.
+                let heads = |kind: HeadKind, ids: &[i64]| {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(match kind {
+                        HeadKind::Branch => {
+                            "SELECT h.pacticipant_id, h.name, pp.consumer_version_id, pp.pact_version_id, pp.created_at \
+                             FROM (SELECT b.pacticipant_id, b.name, \
+                             (SELECT bv.version_id FROM branch_versions bv WHERE bv.branch_id = b.id ORDER BY bv.id DESC LIMIT 1) AS version_id \
+                             FROM branches b WHERE b.pacticipant_id"
+                        }
+                        HeadKind::Tag => {
+                            "SELECT h.pacticipant_id, h.name, pp.consumer_version_id, pp.pact_version_id, pp.created_at \
+                             FROM (SELECT t.pacticipant_id, t.name, MAX(t.version_id) AS version_id \
+                             FROM tags t WHERE t.pacticipant_id"
+                        }
+                    });
                     Self::push_in(&mut query, ids);
-                    query.push(" AND pp.provider_id = ").push_bind(provider_id);
-                    found.extend(query.build_query_as::<super::batch::PublicationRef>().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool).await?);
+                    if kind == HeadKind::Tag {
+                        query.push(" GROUP BY t.pacticipant_id, t.name");
+                    }
+                    query
+                        .push(") h JOIN pact_publications pp ON pp.consumer_version_id = h.version_id AND pp.provider_id = ")
+                        .push_bind(provider_id);
+                    query
+                };
+                let mut found: Vec<HeadRef> = Vec::new();
+                for ids in consumer_ids.chunks(IN_LIST_CHUNK) {
+                    let mut branches = heads(HeadKind::Branch, ids);
+                    let mut tags = heads(HeadKind::Tag, ids);
+                    let (branch_rows, tag_rows): (Vec<Row>, Vec<Row>) = tokio::try_join!(
+                        branches.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool),
+                        tags.build_query_as().persistent(Self::PERSIST_LIST_QUERIES).fetch_all(&self.pool),
+                    )?;
+                    let rows = branch_rows
+                        .into_iter()
+                        .map(|row| (HeadKind::Branch, row))
+                        .chain(tag_rows.into_iter().map(|row| (HeadKind::Tag, row)));
+                    found.extend(rows.map(
+                        |(kind, (pacticipant_id, name, consumer_version_id, pact_version_id, created_at))| HeadRef {
+                            pacticipant_id,
+                            kind,
+                            name,
+                            publication: PublicationRef { consumer_version_id, pact_version_id, created_at },
+                        },
+                    ));
                 }
-                found.sort_by_key(|r| r.consumer_version_id);
+                found.sort_by(|a, b| (a.pacticipant_id, a.kind, &a.name).cmp(&(b.pacticipant_id, b.kind, &b.name)));
                 Ok(found)
             }
 

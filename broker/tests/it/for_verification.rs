@@ -10,7 +10,8 @@ backend_tests!(
     pending_follows_the_provider_branch_and_tags,
     selector_validation,
     get_takes_the_body_as_query_parameters,
-    branches_left_without_versions_have_no_head
+    branches_left_without_versions_have_no_head,
+    wip_pacts_come_from_branch_and_tag_heads_published_after_the_date
 );
 
 /// Whether Foo's main pact is pending for a provider build with `properties`.
@@ -427,4 +428,92 @@ async fn branches_left_without_versions_have_no_head(backend: Backend) {
         response.text
     );
     assert_eq!(pacts[1]["verificationProperties"]["wip"], json!(true));
+}
+
+/// Work-in-progress candidates are the heads of every branch and every tag (not only
+/// those the selectors name) whose pact for the provider was published after the
+/// date; a head without a pact for the provider, an older head and verified content
+/// are not work in progress; one content that heads two branches and a tag is one
+/// entry with every reason.
+async fn wip_pacts_come_from_branch_and_tag_heads_published_after_the_date(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let post_url = "/pacts/provider/Bar/for-verification";
+    // main: verified by Bar's main; feat-a and feat-b share new content; 3 is tagged.
+    app.publish("Foo", "1", "Bar", Some("main"), &pact("Foo", "Bar", "main"))
+        .await
+        .expect(200);
+    app.publish(
+        "Foo",
+        "2",
+        "Bar",
+        Some("feat-a"),
+        &pact("Foo", "Bar", "new"),
+    )
+    .await
+    .expect(200);
+    app.put("/pacticipants/Foo/branches/feat-b/versions/2", json!({}))
+        .await
+        .expect(201);
+    app.publish("Foo", "3", "Bar", None, &pact("Foo", "Bar", "tagged"))
+        .await
+        .expect(200);
+    app.put("/pacticipants/Foo/versions/3/tags/beta", json!({}))
+        .await
+        .expect(201);
+    app.put("/pacticipants/Foo/versions/2/tags/rc", json!({}))
+        .await
+        .expect(201);
+    // A branch whose head has a pact for another provider only.
+    app.publish(
+        "Foo",
+        "4",
+        "Other",
+        Some("feat-c"),
+        &pact("Foo", "Other", "x"),
+    )
+    .await
+    .expect(200);
+    app.put("/pacticipants/Bar/branches/main/versions/100", json!({}))
+        .await
+        .expect(201);
+    verify(&app, "Bar", "Foo", "1", "100", true).await;
+
+    let ask = |since: &str| {
+        json!({
+            "consumerVersionSelectors": [{ "mainBranch": true }],
+            "providerVersionBranch": "main",
+            "includePendingStatus": true,
+            "includeWipPactsSince": since,
+        })
+    };
+    let response = app.post(post_url, ask("2000-01-01")).await.expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    let mut wip: Vec<String> = pacts
+        .iter()
+        .filter(|p| p["verificationProperties"]["wip"] == true)
+        .map(|p| p["shortDescription"].as_str().unwrap().to_string())
+        .collect();
+    wip.sort();
+    assert_eq!(
+        wip,
+        [
+            // The first tag of a version without a branch also became its branch.
+            "latest from branch beta, latest with tag beta",
+            "latest from branch feat-a, latest from branch feat-b, latest with tag rc",
+        ],
+        "{}",
+        response.text
+    );
+    let main = pacts
+        .iter()
+        .find(|p| p["shortDescription"] == "latest from main branch")
+        .expect("the main branch pact");
+    assert_eq!(main["verificationProperties"]["pending"], false);
+    assert!(main["verificationProperties"].get("wip").is_none());
+
+    // Nothing was published after a date in the future.
+    let response = app.post(post_url, ask("2999-01-01")).await.expect(200);
+    let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
+    assert_eq!(pacts.len(), 1, "{}", response.text);
+    assert!(pacts[0]["verificationProperties"].get("wip").is_none());
 }
