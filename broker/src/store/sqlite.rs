@@ -121,8 +121,11 @@ impl WriteClock {
 /// the background checkpoints fall behind, so the log stays bounded whatever happens.
 const AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
-/// How much of the database file reads may map (1 GiB); beyond it, reads copy.
-const MMAP_SIZE: u64 = 1024 * 1024 * 1024;
+/// How much of the database file reads may map (64 GiB, so all of any database this
+/// broker serves); beyond it, each connection would read pages with a system call into
+/// its own small page cache. SQLite caps the map at `SQLITE_MAX_MMAP_SIZE`, 2 GB unless
+/// the build raises it: `.cargo/config.toml` sets it to 1 TiB.
+const MMAP_SIZE: u64 = 64 * 1024 * 1024 * 1024;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or
