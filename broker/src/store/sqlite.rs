@@ -385,6 +385,26 @@ mod tests {
 
     /// A write transaction asked for while another is open waits for it in the
     /// broker (it is not started against SQLite's lock), then starts and commits.
+    /// Reads map the whole database file: the map is not capped at SQLite's 2 GB
+    /// default (the bundled SQLite is built with a higher cap, `.cargo/config.toml`).
+    #[tokio::test]
+    async fn reads_map_the_whole_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("broker.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        for pool in [&store.pool, &store.writer] {
+            let mut connection = pool.acquire().await.unwrap();
+            let size: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+                .fetch_one(&mut *connection)
+                .await
+                .unwrap();
+            assert_eq!(
+                size as u64, MMAP_SIZE,
+                "the map is capped below MMAP_SIZE: is LIBSQLITE3_FLAGS set?"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn writes_queue_for_the_write_connection() {
         let dir = tempfile::tempdir().unwrap();
