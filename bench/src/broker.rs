@@ -29,6 +29,8 @@ pub struct BrokerBench {
     /// The scenarios to run (`can-i-deploy`, `for-verification`, `publish`, `hub`);
     /// empty runs them all.
     pub scenarios: Vec<String>,
+    /// The broker's `--log` filter.
+    pub broker_log: String,
 }
 
 impl BrokerBench {
@@ -44,13 +46,14 @@ struct Broker {
 }
 
 impl Broker {
-    fn start(accord: &str, database_url: &str) -> anyhow::Result<(Broker, Instant)> {
+    fn start(bench: &BrokerBench) -> anyhow::Result<(Broker, Instant)> {
+        let accord = bench.accord.as_str();
         let port = free_port()?;
         let started = Instant::now();
         let child = Command::new(accord)
-            .args(["--log", "warn", "broker", "--bind"])
+            .args(["--log", bench.broker_log.as_str(), "broker", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["--database-url", database_url])
+            .args(["--database-url", bench.database_url.as_str()])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -292,7 +295,7 @@ pub async fn run(bench: BrokerBench) -> anyhow::Result<()> {
     // Cold starts: process start to the first 200 from the heartbeat.
     let mut starts = Vec::new();
     for _ in 0..bench.cold_starts {
-        let (mut broker, started) = Broker::start(&bench.accord, &bench.database_url)?;
+        let (mut broker, started) = Broker::start(&bench)?;
         starts.push(broker.wait_ready(started).await?);
         broker.stop()?;
     }
@@ -300,7 +303,7 @@ pub async fn run(bench: BrokerBench) -> anyhow::Result<()> {
         println!("{}", summary.line("cold start (spawn -> heartbeat 200)"));
     }
 
-    let (mut broker, started) = Broker::start(&bench.accord, &bench.database_url)?;
+    let (mut broker, started) = Broker::start(&bench)?;
     broker.wait_ready(started).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = broker.rss()?;

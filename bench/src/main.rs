@@ -106,6 +106,10 @@ enum Cmd {
         /// publish, hub); all of them when not given.
         #[arg(long, env = "BENCH_SCENARIOS", value_delimiter = ',', value_parser = ["can-i-deploy", "for-verification", "publish", "hub"])]
         scenarios: Vec<String>,
+        /// The broker's `--log` filter; its logs go to this command's standard error
+        /// (with `ACCORD_LOG_SPAN_TIMINGS=true` each request and store call is timed).
+        #[arg(long, env = "BENCH_BROKER_LOG", default_value = "warn")]
+        broker_log: String,
     },
     /// Serves the bench provider on 127.0.0.1.
     Provider {
@@ -171,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
             max_seconds,
             cold_starts,
             scenarios,
+            broker_log,
         } => {
             broker::run(broker::BrokerBench {
                 accord,
@@ -180,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
                 max_seconds,
                 cold_starts,
                 scenarios,
+                broker_log,
             })
             .await
         }

@@ -228,17 +228,14 @@ macro_rules! batch_sql_store {
                 // probe per head.
                 let heads = |kind: HeadKind, ids: &[i64]| {
                     let mut query = sqlx::QueryBuilder::<$db>::new(match kind {
-                        HeadKind::Branch => {
-                            "SELECT h.pacticipant_id, h.name, pp.consumer_version_id, pp.pact_version_id, pp.created_at \
-                             FROM (SELECT b.pacticipant_id, b.name, \
-                             (SELECT bv.version_id FROM branch_versions bv WHERE bv.branch_id = b.id ORDER BY bv.id DESC LIMIT 1) AS version_id \
-                             FROM branches b WHERE b.pacticipant_id"
-                        }
-                        HeadKind::Tag => {
-                            "SELECT h.pacticipant_id, h.name, pp.consumer_version_id, pp.pact_version_id, pp.created_at \
-                             FROM (SELECT t.pacticipant_id, t.name, MAX(t.version_id) AS version_id \
-                             FROM tags t WHERE t.pacticipant_id"
-                        }
+                        HeadKind::Branch => concat!(
+                            "SELECT h.pacticipant_id, h.name, pp.consumer_version_id, pp.pact_version_id, pp.created_at FROM (",
+                            branch_heads_select!()
+                        ),
+                        HeadKind::Tag => concat!(
+                            "SELECT h.pacticipant_id, h.tag_name, pp.consumer_version_id, pp.pact_version_id, pp.created_at FROM (",
+                            tag_heads_select!()
+                        ),
                     });
                     Self::push_in(&mut query, ids);
                     if kind == HeadKind::Tag {

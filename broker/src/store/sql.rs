@@ -46,6 +46,25 @@ macro_rules! tag_is_latest {
          WHERE t2.pacticipant_id = t.pacticipant_id AND t2.name = t.name))"
     };
 }
+/// The head of each branch of some pacticipants (`... WHERE b.pacticipant_id` is
+/// followed by their ids): the version last added, one index seek each on
+/// `(branch_id, id)`; `NULL` for a branch whose versions were all deleted.
+macro_rules! branch_heads_select {
+    () => {
+        "SELECT b.pacticipant_id, b.name, \
+         (SELECT bv.version_id FROM branch_versions bv WHERE bv.branch_id = b.id ORDER BY bv.id DESC LIMIT 1) AS version_id \
+         FROM branches b WHERE b.pacticipant_id"
+    };
+}
+/// The latest version with each tag of some pacticipants (followed by their ids and
+/// `GROUP BY t.pacticipant_id, t.name`): one range of the
+/// `(pacticipant_id, name, version_id)` index.
+macro_rules! tag_heads_select {
+    () => {
+        "SELECT t.pacticipant_id, t.name AS tag_name, MAX(t.version_id) AS version_id \
+         FROM tags t WHERE t.pacticipant_id"
+    };
+}
 macro_rules! publication_select {
     () => {
         "SELECT pp.id, cv.pacticipant_id AS consumer_id, c.name AS consumer_name, pp.provider_id, \
@@ -808,10 +827,7 @@ macro_rules! sql_store {
                 let mut found = Vec::new();
                 for ids in pacticipant_ids.chunks(IN_LIST_CHUNK) {
                     // One range of the (pacticipant_id, name, version_id) index.
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT t.pacticipant_id, t.name AS tag_name, MAX(t.version_id) AS version_id \
-                         FROM tags t WHERE t.pacticipant_id",
-                    );
+                    let mut query = sqlx::QueryBuilder::<$db>::new(tag_heads_select!());
                     Self::push_in(&mut query, ids);
                     if let Some(names) = names {
                         query.push(" AND t.name");
@@ -935,11 +951,7 @@ macro_rules! sql_store {
                     // row gives the version (no second lookup of the head by its id). A
                     // branch whose versions were all deleted has no head (NULL, left out
                     // here: filtered in SQL, PostgreSQL would run the subquery twice).
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT b.pacticipant_id, b.name, \
-                         (SELECT bv.version_id FROM branch_versions bv WHERE bv.branch_id = b.id ORDER BY bv.id DESC LIMIT 1) \
-                         FROM branches b WHERE b.pacticipant_id",
-                    );
+                    let mut query = sqlx::QueryBuilder::<$db>::new(branch_heads_select!());
                     Self::push_in(&mut query, ids);
                     if let Some(names) = names {
                         query.push(" AND b.name");

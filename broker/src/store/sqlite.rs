@@ -383,8 +383,6 @@ mod tests {
         }
     }
 
-    /// A write transaction asked for while another is open waits for it in the
-    /// broker (it is not started against SQLite's lock), then starts and commits.
     /// Reads map the whole database file: the map is not capped at SQLite's 2 GB
     /// default (the bundled SQLite is built with a higher cap, `.cargo/config.toml`).
     #[tokio::test]
@@ -405,6 +403,8 @@ mod tests {
         }
     }
 
+    /// A write transaction asked for while another is open waits for it in the
+    /// broker (it is not started against SQLite's lock), then starts and commits.
     #[tokio::test]
     async fn writes_queue_for_the_write_connection() {
         let dir = tempfile::tempdir().unwrap();
