@@ -261,6 +261,8 @@ impl BrokerClient {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BrokerError::Unauthorized {
                 url: url_text,
                 status,
+                message: (status == StatusCode::FORBIDDEN && !text.trim().is_empty())
+                    .then(|| error_message(text)),
             },
             StatusCode::NOT_FOUND => BrokerError::NotFound {
                 what: what.to_string(),

@@ -38,14 +38,17 @@ pub enum BrokerError {
         source: reqwest::Error,
     },
 
-    /// 401 or 403: missing, wrong or insufficient credentials.
+    /// 401 or 403: missing, wrong or insufficient credentials. `message` is the
+    /// broker's reason for a 403 (such as the scope a token lacks), when it gave one.
     #[error(
-        "the broker refused access to {url} ({status}). Check the credentials: \
-         PACT_BROKER_TOKEN (--broker-token), or PACT_BROKER_USERNAME and PACT_BROKER_PASSWORD \
-         (--broker-username / --broker-password){}",
-        if *status == StatusCode::FORBIDDEN { "; they are valid but not allowed to do this (read-only credentials?)" } else { "" }
+        "the broker refused access to {url} ({status}). {}",
+        forbidden_hint(*status, message.as_deref())
     )]
-    Unauthorized { url: String, status: StatusCode },
+    Unauthorized {
+        url: String,
+        status: StatusCode,
+        message: Option<String>,
+    },
 
     /// 404: what was looked up does not exist.
     #[error("{what} was not found in the broker ({url} answered 404)")]
@@ -110,6 +113,19 @@ pub enum BrokerError {
     /// A drift report cannot be posted as it is.
     #[error("cannot post the drift report: {problem}")]
     InvalidDriftReport { problem: &'static str },
+}
+
+/// What to do about a 401 or 403.
+fn forbidden_hint(status: StatusCode, message: Option<&str>) -> String {
+    let check = "Check the credentials: PACT_BROKER_TOKEN (--broker-token), or \
+                 PACT_BROKER_USERNAME and PACT_BROKER_PASSWORD (--broker-username / --broker-password)";
+    match (status, message) {
+        (StatusCode::FORBIDDEN, Some(message)) => message.to_string(),
+        (StatusCode::FORBIDDEN, None) => {
+            format!("{check}; they are valid but not allowed to do this (read-only credentials?)")
+        }
+        _ => check.to_string(),
+    }
 }
 
 impl BrokerError {

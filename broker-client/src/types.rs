@@ -677,3 +677,38 @@ pub struct DriftFindingState {
     #[serde(default)]
     pub not_rechecked_because: Option<String>,
 }
+
+/// A scoped token to create (Accord's `/tokens`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewApiToken {
+    pub name: String,
+    /// Scope strings such as `publish:web` or `deploy:web@production`.
+    pub scopes: Vec<String>,
+    /// RFC 3339; none for a token that does not expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// A scoped token as the broker lists it (never with its value).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToken {
+    pub name: String,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// A token just created: the one answer that carries its value.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreatedApiToken {
+    #[serde(flatten)]
+    pub info: ApiToken,
+    /// The token itself (its `Debug` shows no value).
+    pub token: secrecy::SecretString,
+}

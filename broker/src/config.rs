@@ -62,7 +62,46 @@ pub struct AuthConfig {
     pub public_read: bool,
 }
 
+/// A credential the broker refuses to start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {0} is empty: give a non-empty value or leave it out")]
+pub struct EmptyCredential(pub &'static str);
+
 impl AuthConfig {
+    /// Refuses empty credentials: an empty token or password would otherwise turn an
+    /// unset environment variable into a credential anyone can present.
+    pub fn validate(&self) -> Result<(), EmptyCredential> {
+        use secrecy::ExposeSecret;
+        let blank = |s: &str| s.trim().is_empty();
+        let basic =
+            |c: &Option<BasicCredentials>, user: &'static str, password: &'static str| match c {
+                Some(c) if blank(&c.username) => Err(EmptyCredential(user)),
+                Some(c) if blank(c.password.expose_secret()) => Err(EmptyCredential(password)),
+                _ => Ok(()),
+            };
+        basic(&self.basic, "Basic user name", "Basic password")?;
+        basic(
+            &self.read_only_basic,
+            "read-only Basic user name",
+            "read-only Basic password",
+        )?;
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| blank(t.expose_secret()))
+        {
+            return Err(EmptyCredential("token"));
+        }
+        if self
+            .read_only_token
+            .as_ref()
+            .is_some_and(|t| blank(t.expose_secret()))
+        {
+            return Err(EmptyCredential("read-only token"));
+        }
+        Ok(())
+    }
+
     /// Whether any credential is configured.
     pub fn is_enabled(&self) -> bool {
         self.basic.is_some()

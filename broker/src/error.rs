@@ -13,6 +13,9 @@ pub enum BrokerError {
     /// The database URL names no backend the broker knows.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedDatabaseUrl(String),
+    /// A credential in the configuration is empty.
+    #[error("refusing to start")]
+    Credentials(#[from] crate::config::EmptyCredential),
     /// The database could not be opened, reached or migrated.
     #[error("cannot open the database")]
     Store(#[from] StoreError),
@@ -51,6 +54,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("not allowed with these credentials")]
     Forbidden,
+    /// A scoped token lacks the scope this request needs (named here).
+    #[error("this token lacks the scope {0}")]
+    MissingScope(String),
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -155,6 +161,10 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 json!({ "error": "These credentials may only read; use read-write credentials to change data." }),
+            ),
+            ApiError::MissingScope(scope) => (
+                StatusCode::FORBIDDEN,
+                json!({ "error": format!("This token lacks the scope {scope}, which this request needs. Ask an administrator for a token that has it (accord token create --scope ...)."), "missingScope": scope }),
             ),
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,

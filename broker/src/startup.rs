@@ -50,6 +50,7 @@ impl Application {
     /// Opens the database (applying migrations) and prepares the routes. The listener
     /// may be bound to port 0; [`Application::port`] reports the port it got.
     pub async fn build(config: Config, listener: TcpListener) -> Result<Application, BrokerError> {
+        config.auth.validate()?;
         let address = listener.local_addr()?;
         let store = store::connect(&config.database_url).await?;
         let state = AppState {

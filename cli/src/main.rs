@@ -51,6 +51,8 @@ enum Command {
     RecordRelease(cmd::client::RecordReleaseArgs),
     /// Describe a pacticipant version known to the broker.
     DescribeVersion(cmd::client::DescribeVersionArgs),
+    /// Create, list and revoke the broker's scoped API tokens.
+    Token(cmd::token::TokenArgs),
     /// Verify a provider against its contracts.
     Verify(cmd::verify::VerifyArgs),
     /// Probe a running provider and report drift from its contracts.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
             Command::RecordDeployment(args) => cmd::client::record_deployment(args).await,
             Command::RecordRelease(args) => cmd::client::record_release(args).await,
             Command::DescribeVersion(args) => cmd::client::describe_version(args).await,
+            Command::Token(args) => cmd::token::run(args).await,
             Command::Verify(args) => cmd::verify::run(args).await,
             Command::Monitor(args) => cmd::monitor::run(args).await,
         }

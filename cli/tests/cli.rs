@@ -22,6 +22,7 @@ fn help_lists_every_subcommand() {
         "record-deployment",
         "record-release",
         "describe-version",
+        "token",
         "verify",
         "monitor",
     ] {

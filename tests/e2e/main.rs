@@ -11,3 +11,4 @@ mod monitor;
 mod official_clients;
 mod official_verifier;
 mod provider_ci;
+mod tokens;

@@ -4,4 +4,5 @@ mod contracts;
 mod drift;
 mod environments;
 mod matrix;
+mod tokens;
 mod verification;

@@ -84,3 +84,19 @@ async fn forbidden_mentions_read_only_credentials() {
     let error = client_for(&server.uri(), None).index().await.unwrap_err();
     assert!(error.to_string().contains("read-only"), "{error}");
 }
+
+#[tokio::test]
+async fn forbidden_shows_the_brokers_reason() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "error": "This token lacks the scope deploy:web@production, which this request needs."
+        })))
+        .mount(&server)
+        .await;
+    let error = client_for(&server.uri(), None).index().await.unwrap_err();
+    assert!(
+        error.to_string().contains("deploy:web@production"),
+        "{error}"
+    );
+}

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{find_pacticipant, find_version};
+use crate::auth::Caller;
+use crate::auth::scope::Action;
 use crate::domain::{EnvironmentName, PacticipantName, ValidationError};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, created, created_or_ok, hal, link, named_link};
@@ -298,12 +300,14 @@ async fn currently_supported(
 async fn record_deployment(
     State(state): State<AppState>,
     Base(base): Base,
+    caller: Caller,
     Path((name, number, uuid)): Path<(String, String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let p = find_pacticipant(&state, &name).await?;
-    let v = find_version(&state, &p, &number).await?;
     let env = find_environment(&state, &uuid).await?;
+    caller.authorize(&deployment_action(&p.name, &env))?;
+    let v = find_version(&state, &p, &number).await?;
     let mut f = Fields::new(&body, "");
     let instance = f
         .optional_str("applicationInstance")
@@ -348,12 +352,14 @@ async fn version_deployments(
 async fn record_release(
     State(state): State<AppState>,
     Base(base): Base,
+    caller: Caller,
     Path((name, number, uuid)): Path<(String, String, String)>,
     JsonBody(_body): JsonBody,
 ) -> Result<Response, ApiError> {
     let p = find_pacticipant(&state, &name).await?;
-    let v = find_version(&state, &p, &number).await?;
     let env = find_environment(&state, &uuid).await?;
+    caller.authorize(&deployment_action(&p.name, &env))?;
+    let v = find_version(&state, &p, &number).await?;
     let (r, was_created) = state.store.record_release(v.id, env.id).await?;
     Ok(created_or_ok(
         was_created,
@@ -401,10 +407,13 @@ async fn show_deployed(
 async fn update_deployed(
     State(state): State<AppState>,
     Base(base): Base,
+    caller: Caller,
     Path(uuid): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let d = deployed_or_404(&state, &uuid).await?;
+    let recorded_in = environment_of(&state, d.environment_id).await?;
+    caller.authorize(&deployment_action(&d.pacticipant_name, &recorded_in))?;
     let mut f = Fields::new(&body, "");
     let currently = f.optional_bool("currentlyDeployed");
     f.finish()?;
@@ -418,7 +427,7 @@ async fn update_deployed(
         Some(false) => state.store.undeploy(&uuid).await?.unwrap_or(d),
         _ => d,
     };
-    let env = environment_of(&state, d.environment_id).await?;
+    let env = recorded_in;
     Ok(hal(StatusCode::OK, repr::deployed_version(&base, &d, &env)))
 }
 
@@ -436,10 +445,13 @@ async fn show_released(
 async fn update_released(
     State(state): State<AppState>,
     Base(base): Base,
+    caller: Caller,
     Path(uuid): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let r = released_or_404(&state, &uuid).await?;
+    let recorded_in = environment_of(&state, r.environment_id).await?;
+    caller.authorize(&deployment_action(&r.pacticipant_name, &recorded_in))?;
     let mut f = Fields::new(&body, "");
     let currently = f.optional_bool("currentlySupported");
     f.finish()?;
@@ -453,7 +465,7 @@ async fn update_released(
         Some(false) => state.store.end_support(&uuid).await?.unwrap_or(r),
         _ => r,
     };
-    let env = environment_of(&state, r.environment_id).await?;
+    let env = recorded_in;
     Ok(hal(StatusCode::OK, repr::released_version(&base, &r, &env)))
 }
 
@@ -471,6 +483,14 @@ async fn released_or_404(state: &AppState, uuid: &str) -> Result<ReleasedVersion
         .released_version(uuid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No released version with uuid '{uuid}' found")))
+}
+
+/// What recording (or ending) a deployment or release of `pacticipant` in `env` needs.
+fn deployment_action(pacticipant: &str, env: &Environment) -> Action {
+    Action::RecordDeployment {
+        pacticipant: pacticipant.to_string(),
+        environment: env.name.clone(),
+    }
 }
 
 /// The environment a deployment or release belongs to. It can only be missing if the

@@ -204,13 +204,19 @@ const RELATIONS: &[(&str, &str, bool, &str)] = &[
         "accord:audit",
         "/audit",
         false,
-        "Audit log of every change: who, what, when (read-write credentials)",
+        "Audit log of every change: who, what, when (admin credentials)",
     ),
     (
         "accord:retention",
         "/admin/retention",
         false,
         "Retention policy (GET), or a retention run or dry run (POST)",
+    ),
+    (
+        "accord:tokens",
+        "/tokens",
+        false,
+        "Scoped API tokens: list (GET) or create (POST); admin credentials",
     ),
 ];
 

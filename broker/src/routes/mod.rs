@@ -15,6 +15,7 @@ mod pacts;
 mod publish;
 mod retention;
 mod tags;
+mod tokens;
 mod verifications;
 mod versions;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(labels::router())
         .merge(retention::router())
+        .merge(tokens::router())
 }
 
 /// The pacticipant named in the path, or 404.

@@ -8,6 +8,8 @@ use axum::routing::post;
 use base64::Engine;
 use serde_json::{Value, json};
 
+use crate::auth::Caller;
+use crate::auth::scope::Action;
 use crate::domain::{
     BranchName, PacticipantName, TagName, ValidationError, VersionNumber, optional_line,
 };
@@ -210,6 +212,7 @@ fn conflict_error(
 async fn publish(
     State(state): State<AppState>,
     Base(base): Base,
+    caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let mut f = Fields::new(&body, "");
@@ -244,6 +247,9 @@ async fn publish(
     let (Some(consumer), Some(version)) = (consumer, version) else {
         return Err(ApiError::validation("pacticipantName", "is missing"));
     };
+    caller.authorize(&Action::PublishPact {
+        consumer: consumer.as_str().to_string(),
+    })?;
     apply_merges(&state, &consumer, &version, &mut contracts).await?;
     let command = PublishCommand {
         consumer: consumer.clone(),

@@ -18,6 +18,8 @@ pub mod ops;
 #[macro_use]
 pub mod overview;
 #[macro_use]
+pub mod tokens;
+#[macro_use]
 pub mod webhooks;
 mod names;
 mod postgres;
@@ -34,6 +36,7 @@ pub use ops::OpsStore;
 pub use overview::OverviewStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use tokens::TokenStore;
 pub use webhooks::WebhookStore;
 
 /// Why a store call failed.
@@ -507,11 +510,11 @@ pub struct RecordedDriftRun {
 }
 
 /// The broker's storage. See the module documentation. Areas with many methods of
-/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`], [`BatchStore`]),
+/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`], [`BatchStore`], [`TokenStore`]),
 /// each in its own file with its own SQL macro, expanded in `sqlite.rs` and `postgres.rs`.
 #[async_trait]
 pub trait Store:
-    WebhookStore + OpsStore + OverviewStore + BatchStore + Send + Sync + 'static
+    WebhookStore + OpsStore + OverviewStore + BatchStore + TokenStore + Send + Sync + 'static
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

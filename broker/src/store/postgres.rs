@@ -103,6 +103,7 @@ ops_sql_store!(PostgresStore, sqlx::Postgres);
 overview_sql_store!(PostgresStore, sqlx::Postgres);
 batch_sql_store!(PostgresStore, sqlx::Postgres);
 webhook_sql_store!(PostgresStore, sqlx::Postgres);
+tokens_sql_store!(PostgresStore, sqlx::Postgres);
 
 /// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).
 impl PostgresStore {

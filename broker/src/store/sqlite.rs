@@ -270,6 +270,7 @@ ops_sql_store!(SqliteStore, sqlx::Sqlite);
 overview_sql_store!(SqliteStore, sqlx::Sqlite);
 batch_sql_store!(SqliteStore, sqlx::Sqlite);
 webhook_sql_store!(SqliteStore, sqlx::Sqlite);
+tokens_sql_store!(SqliteStore, sqlx::Sqlite);
 
 /// Retention's single-runner rule on SQLite (see [`ops::OpsStore::run_retention`]).
 impl SqliteStore {

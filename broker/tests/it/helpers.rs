@@ -286,6 +286,18 @@ impl TestApp {
         .await
     }
 
+    /// Another client of the same broker that sends `authorization` (the broker runs as
+    /// long as `self` lives).
+    pub fn as_caller(&self, authorization: &str) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: self.client.clone(),
+            auth: Some(authorization.to_string()),
+            shutdown: None,
+            database: self.database.clone(),
+        }
+    }
+
     pub fn with_basic(mut self, user: &str, password: &str) -> Self {
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));

@@ -182,8 +182,49 @@ fn secret(value: &str) -> SecretString {
     SecretString::from(value.to_string())
 }
 
+/// Refuses a credential flag given an empty value: `--token "$WRITE_TOKEN"` with the
+/// variable unset must not start a broker that takes an empty token for a credential.
+fn refuse_empty(value: &Option<String>, flag: &str, variable: &str) -> anyhow::Result<()> {
+    if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        anyhow::bail!(
+            "{flag} is empty (given on the command line or as {variable}): give it a value, or leave it out"
+        );
+    }
+    Ok(())
+}
+
 /// Turns the flags into the broker's configuration.
 fn config(args: &BrokerArgs) -> anyhow::Result<Config> {
+    for (value, flag, variable) in [
+        (&args.token, "--token", "ACCORD_BROKER_TOKEN"),
+        (
+            &args.read_only_token,
+            "--read-only-token",
+            "ACCORD_BROKER_READ_ONLY_TOKEN",
+        ),
+        (
+            &args.basic_auth_username,
+            "--basic-auth-username",
+            "ACCORD_BROKER_BASIC_AUTH_USERNAME",
+        ),
+        (
+            &args.basic_auth_password,
+            "--basic-auth-password",
+            "ACCORD_BROKER_BASIC_AUTH_PASSWORD",
+        ),
+        (
+            &args.basic_auth_read_only_username,
+            "--basic-auth-read-only-username",
+            "ACCORD_BROKER_BASIC_AUTH_READ_ONLY_USERNAME",
+        ),
+        (
+            &args.basic_auth_read_only_password,
+            "--basic-auth-read-only-password",
+            "ACCORD_BROKER_BASIC_AUTH_READ_ONLY_PASSWORD",
+        ),
+    ] {
+        refuse_empty(value, flag, variable)?;
+    }
     let database_url = args
         .database_url
         .clone()
@@ -363,6 +404,27 @@ mod tests {
             !format!("{config:?}").contains("\"p\""),
             "secrets stay out of Debug output"
         );
+    }
+
+    #[test]
+    fn empty_credentials_are_refused_naming_the_flag() {
+        for (flag, variable) in [
+            ("--token", "ACCORD_BROKER_TOKEN"),
+            ("--read-only-token", "ACCORD_BROKER_READ_ONLY_TOKEN"),
+        ] {
+            let cli = Cli::parse_from(["accord", flag, ""]);
+            let err = config(&cli.args).unwrap_err().to_string();
+            assert!(err.contains(flag) && err.contains(variable), "{err}");
+        }
+        let cli = Cli::parse_from([
+            "accord",
+            "--basic-auth-username",
+            "admin",
+            "--basic-auth-password",
+            " ",
+        ]);
+        let err = config(&cli.args).unwrap_err().to_string();
+        assert!(err.contains("--basic-auth-password"), "{err}");
     }
 
     #[test]

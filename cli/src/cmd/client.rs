@@ -43,7 +43,7 @@ macro_rules! outln {
     }};
 }
 
-pub(crate) use out;
+pub(crate) use {out, outln};
 
 /// The broker could not be used (unreachable, refused credentials, not found, refused
 /// request): the shared runtime-error code.
@@ -90,7 +90,7 @@ pub struct BrokerArgs {
 }
 
 impl BrokerArgs {
-    fn client(&self) -> anyhow::Result<BrokerClient> {
+    pub(crate) fn client(&self) -> anyhow::Result<BrokerClient> {
         let config = BrokerClientConfig::new(self.broker_base_url.clone())
             .with_auth(broker_auth(
                 self.broker_username.as_deref(),
@@ -124,7 +124,7 @@ pub(crate) fn broker_auth(
 
 /// Prints a broker failure as one line (plus the broker's notices, which explain
 /// publication conflicts) and gives the broker exit code.
-fn broker_failure(error: &BrokerError) -> ExitCode {
+pub(crate) fn broker_failure(error: &BrokerError) -> ExitCode {
     eprintln!("error: {error}");
     if let BrokerError::Refused { notices, .. } = error {
         for notice in notices.iter().filter(|notice| notice.kind != "error") {
