@@ -26,6 +26,11 @@ pub enum ContractError {
         pointer: String,
         problem: String,
     },
+    /// `pact_models` panicked on the document (caught; see `Contract::from_json`).
+    #[error(
+        "{origin}: not a valid pact: the pact library could not read it ({reason}); check the document against the pact specification"
+    )]
+    Unreadable { origin: String, reason: String },
     /// `pact_models` refused the document.
     #[error("{origin}: not a valid pact: {source:#}")]
     Model {

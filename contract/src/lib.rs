@@ -22,6 +22,7 @@
 
 mod canonical;
 mod error;
+pub mod shape;
 
 use std::panic::RefUnwindSafe;
 use std::path::Path;
@@ -63,14 +64,40 @@ impl Contract {
     }
 
     /// Validates an already-parsed JSON document as a pact.
+    ///
+    /// The document's shape is checked first ([`shape::check`]), so a malformed field is
+    /// an error naming its JSON pointer; should `pact_models` still panic on something
+    /// the check let through, the panic is caught here, the one place pacts enter, and
+    /// becomes an error too.
     pub fn from_json(json: Value, origin: &str) -> Result<Self, ContractError> {
-        validate_shape(&json, origin)?;
-        let pact = pact_models::pact::load_pact_from_json(origin, &json).map_err(|source| {
-            ContractError::Model {
-                origin: origin.to_string(),
-                source,
-            }
+        shape::check(&json).map_err(|err| ContractError::Invalid {
+            origin: origin.to_string(),
+            pointer: err.pointer,
+            problem: err.problem,
         })?;
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pact_models::pact::load_pact_from_json(origin, &json)
+        }));
+        let pact = match loaded {
+            Ok(Ok(pact)) => pact,
+            Ok(Err(source)) => {
+                return Err(ContractError::Model {
+                    origin: origin.to_string(),
+                    source,
+                });
+            }
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                return Err(ContractError::Unreadable {
+                    origin: origin.to_string(),
+                    reason: reason.chars().take(200).collect(),
+                });
+            }
+        };
         Ok(Self {
             origin: origin.to_string(),
             json,
@@ -124,62 +151,6 @@ impl Contract {
     }
 }
 
-/// Checks the parts every consumer of a pact relies on, so that the error names the
-/// JSON pointer of what is wrong instead of failing later with a vaguer message.
-fn validate_shape(json: &Value, origin: &str) -> Result<(), ContractError> {
-    let invalid = |pointer: &str, problem: &str| ContractError::Invalid {
-        origin: origin.to_string(),
-        pointer: pointer.to_string(),
-        problem: problem.to_string(),
-    };
-    if !json.is_object() {
-        return Err(invalid("", "a pact must be a JSON object"));
-    }
-    for party in ["consumer", "provider"] {
-        match json.pointer(&format!("/{party}/name")) {
-            Some(Value::String(name)) if !name.trim().is_empty() => {}
-            Some(Value::String(_)) => {
-                return Err(invalid(&format!("/{party}/name"), "must not be empty"));
-            }
-            Some(_) => return Err(invalid(&format!("/{party}/name"), "must be a string")),
-            None => return Err(invalid(&format!("/{party}/name"), "is missing")),
-        }
-    }
-    match (json.get("interactions"), json.get("messages")) {
-        (Some(Value::Array(items)), _) | (None, Some(Value::Array(items))) => {
-            let key = if json.get("interactions").is_some() {
-                "interactions"
-            } else {
-                "messages"
-            };
-            for (index, item) in items.iter().enumerate() {
-                if !item.is_object() {
-                    return Err(invalid(&format!("/{key}/{index}"), "must be a JSON object"));
-                }
-                match item.get("description") {
-                    Some(Value::String(_)) => {}
-                    Some(_) => {
-                        return Err(invalid(
-                            &format!("/{key}/{index}/description"),
-                            "must be a string",
-                        ));
-                    }
-                    None => {
-                        return Err(invalid(
-                            &format!("/{key}/{index}/description"),
-                            "is missing",
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        }
-        (Some(_), _) => Err(invalid("/interactions", "must be an array")),
-        (None, Some(_)) => Err(invalid("/messages", "must be an array")),
-        (None, None) => Err(invalid("/interactions", "is missing")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +191,29 @@ mod tests {
             err.to_string().contains("/interactions/0/description"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_status_the_pact_library_would_panic_on_is_an_error_naming_it() {
+        for (version, status) in [
+            ("3.0.0", "\"404\""),
+            ("4.0", "\"404\""),
+            ("2.0.0", "null"),
+            ("3.0.0", "-1"),
+        ] {
+            let text = format!(
+                r#"{{"consumer":{{"name":"web"}},"provider":{{"name":"o"}},"interactions":[
+                {{"description":"a","request":{{"method":"GET","path":"/"}},"response":{{"status":200}}}},
+                {{"description":"b","request":{{"method":"GET","path":"/"}},"response":{{"status":{status}}}}}],
+                "metadata":{{"pactSpecification":{{"version":"{version}"}}}}}}"#
+            );
+            let err = Contract::from_json_text(&text, "p.json").unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("/interactions/1/response/status must be an HTTP status code"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -225,6 +225,60 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
         "{stderr}"
     );
 
+    // A response status that is not an integer made the pact library panic: now it is a
+    // usage error naming the field, from stub, verify and monitor alike.
+    let string_status = dir.path().join("string-status.json");
+    std::fs::write(
+        &string_status,
+        serde_json::json!({
+            "consumer": {"name": "web"}, "provider": {"name": "orders"},
+            "interactions": [
+                {"description": "a", "request": {"method": "GET", "path": "/a"}, "response": {"status": 200}},
+                {"description": "b", "request": {"method": "GET", "path": "/b"}, "response": {"status": 200}},
+                {"description": "c", "request": {"method": "GET", "path": "/c"}, "response": {"status": "404"}}
+            ],
+            "metadata": {"pactSpecification": {"version": "3.0.0"}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let file = string_status.to_str().unwrap();
+    // (`accord verify` keeps its own documented code for a pact it cannot load, 3.)
+    for (args, code) in [
+        (vec!["stub", file, "--port", "0"], 64),
+        (
+            vec![
+                "verify",
+                "--provider",
+                "orders",
+                "--file",
+                file,
+                "--provider-base-url",
+                "http://127.0.0.1:9",
+            ],
+            3,
+        ),
+        (
+            vec![
+                "monitor",
+                "--pact-file",
+                file,
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--once",
+            ],
+            64,
+        ),
+    ] {
+        let output = run(Command::new(accord_bin()).args(&args));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("/interactions/2/response/status") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let output = run(Command::new(accord_bin()).args(["mock", "--port", &port]));

@@ -65,13 +65,15 @@ impl Verifier {
     async fn run(&self, base_url: Url) -> Result<VerificationReport, VerifyError> {
         let options = &self.options;
         options.validate()?;
+        // Pacts first: a malformed one is a usage error to report at once, not after
+        // waiting for a provider that may not be up yet.
+        let pacts = load_all(options).await?;
         wait_for_provider(
             &base_url,
             options.provider_ready_timeout,
             options.request_timeout.min(Duration::from_secs(5)),
         )
         .await?;
-        let pacts = load_all(options).await?;
         info!(count = pacts.len(), provider = %options.provider, "verifying pacts");
 
         // pact_verifier installs the process-wide TLS crypto provider (ring) lazily, for

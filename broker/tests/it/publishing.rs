@@ -253,6 +253,34 @@ async fn malformed_pacts_are_refused(backend: Backend) {
         "{message}"
     );
 
+    // A status the pact library would panic on is the client's error, named by pointer,
+    // through the publish API and the pact PUT alike (it was a 500).
+    for status in [json!("404"), json!(-1), json!(null)] {
+        let mut odd = pact("Foo", "Bar", "a");
+        let interactions = odd["interactions"].as_array_mut().unwrap();
+        let mut third = interactions[0].clone();
+        third["description"] = json!("a third request");
+        third["response"]["status"] = status;
+        interactions.push(interactions[0].clone());
+        interactions[1]["description"] = json!("a second request");
+        interactions.push(third);
+        let refused = app.publish("Foo", "1", "Bar", None, &odd).await.expect(400);
+        let message = refused.body["errors"]["contracts"][0].as_str().unwrap();
+        assert!(
+            message.contains("/interactions/2/response/status"),
+            "{message}"
+        );
+        let refused = app
+            .put("/pacts/provider/Bar/consumer/Foo/version/1", odd)
+            .await
+            .expect(400);
+        assert!(
+            refused.text.contains("/interactions/2/response/status"),
+            "{}",
+            refused.text
+        );
+    }
+
     let body = json!({
         "pacticipantName": "Foo", "pacticipantVersionNumber": "1",
         "contracts": [{ "consumerName": "Foo", "providerName": "Bar", "specification": "pact",
