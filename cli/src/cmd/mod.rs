@@ -12,6 +12,7 @@ pub mod broker;
 pub mod client;
 pub mod mock;
 pub mod monitor;
+pub mod serve;
 pub mod verify;
 
 /// The command ran and the answer is negative (failed verification, not deployable).
