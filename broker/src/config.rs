@@ -26,6 +26,8 @@ pub struct Config {
     pub webhooks: crate::webhooks::WebhookConfig,
     /// What retention keeps, and whether it runs on a schedule.
     pub retention: crate::retention::RetentionConfig,
+    /// Connection limits: header-read and idle timeouts, and how many connections at once.
+    pub serve: accord_net::ServeOptions,
 }
 
 impl Config {
@@ -43,6 +45,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             webhooks: crate::webhooks::WebhookConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
+            serve: accord_net::ServeOptions::default(),
         }
     }
 }

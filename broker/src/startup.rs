@@ -42,6 +42,8 @@ pub struct Application {
     webhooks: crate::webhooks::Background,
     /// The retention schedule (idle unless an interval is configured).
     retention: crate::retention::Schedule,
+    /// Connection limits, from [`Config::serve`].
+    serve: accord_net::ServeOptions,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -75,6 +77,7 @@ impl Application {
             address,
             webhooks,
             retention,
+            serve: state.config.serve,
             router: router(state),
         })
     }
@@ -107,9 +110,7 @@ impl Application {
         tracing::info!(address = %self.address, "broker serving");
         let webhooks = self.webhooks.start();
         let retention = self.retention.start();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = accord_net::serve(self.listener, self.router, self.serve, shutdown).await;
         webhooks.stop().await;
         retention.stop().await;
         served?;

@@ -19,8 +19,8 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::CorsLayer;
 
+use crate::browser::{AllowedOrigins, guard_admin};
 use crate::engine::{Engine, Selection};
 use crate::error::Error;
 use crate::pact_file::{PactFileOptions, write_pact};
@@ -98,6 +98,11 @@ pub struct MockConfig {
     pub pact: PactFileOptions,
     /// Answer CORS preflight requests and add CORS headers, for tests running in a browser.
     pub cors: bool,
+    /// Web origins allowed to use the mock across origins and to drive its admin API (loopback
+    /// origins always are); see [`crate::browser`].
+    pub allowed_origins: AllowedOrigins,
+    /// Connection limits: header-read and idle timeouts, and how many connections at once.
+    pub serve: accord_net::ServeOptions,
 }
 
 /// A standalone mock provider with its admin API.
@@ -141,10 +146,15 @@ impl MockApplication {
             .fallback(mock)
             .with_state(state)
             .layer(CatchPanicLayer::custom(panic_response));
+        let origins = Arc::new(config.allowed_origins);
+        app = app.layer(axum::middleware::from_fn_with_state(
+            origins.clone(),
+            guard_admin,
+        ));
         if config.cors {
-            app = app.layer(CorsLayer::very_permissive());
+            app = app.layer(origins.cors_layer());
         }
-        let running = Running::spawn(listener, app)?;
+        let running = Running::spawn(listener, app, config.serve)?;
         engine.set_base_url(format!("http://{}", running.addr));
         Ok(MockApplication { running, engine })
     }

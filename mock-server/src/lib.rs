@@ -52,9 +52,11 @@
 //!   processes, atomically.
 //! - [`admin::MockApplication`], [`stub::StubApplication`], [`record::RecordApplication`]: the
 //!   servers behind `accord mock` (driven over an HTTP admin API, see `ADMIN-API.md`),
-//!   `accord stub` (serves pact files) and `accord record` (a recording proxy).
+//!   `accord stub` (serves pact files) and `accord record` (a recording proxy);
+//!   [`browser::AllowedOrigins`] says which web pages may use them.
 
 pub mod admin;
+pub mod browser;
 mod builder;
 mod engine;
 mod error;

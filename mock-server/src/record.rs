@@ -35,6 +35,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use url::Url;
 
 use crate::admin::{json_error, panic_response};
+use crate::browser::{AllowedOrigins, guard_admin};
 use crate::error::Error;
 use crate::pact_file::{PactFileOptions, write_pact};
 use crate::server::{MAX_BODY_BYTES, Running, bind};
@@ -54,6 +55,8 @@ pub struct RecordConfig {
     pub pact: PactFileOptions,
     /// Replace concrete JSON body values with type matchers.
     pub type_matchers: bool,
+    /// Connection limits: header-read and idle timeouts, and how many connections at once.
+    pub serve: accord_net::ServeOptions,
 }
 
 struct Recorder {
@@ -80,6 +83,7 @@ impl RecordApplication {
                 source,
             })?;
         let listener = bind(config.addr)?;
+        let serve = config.serve;
         let recorder = Arc::new(Recorder {
             config,
             client,
@@ -91,8 +95,13 @@ impl RecordApplication {
             .route("/__accord/pact", post(write_handler))
             .fallback(proxy)
             .with_state(recorder.clone())
-            .layer(CatchPanicLayer::custom(panic_response));
-        let running = Running::spawn(listener, app)?;
+            .layer(CatchPanicLayer::custom(panic_response))
+            // No CORS here, so only loopback pages may ask for the pact to be written.
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(AllowedOrigins::default()),
+                guard_admin,
+            ));
+        let running = Running::spawn(listener, app, serve)?;
         Ok(RecordApplication { running, recorder })
     }
 

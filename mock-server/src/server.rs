@@ -86,18 +86,22 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    pub(crate) fn spawn(listener: tokio::net::TcpListener, app: Router) -> Result<Self, Error> {
+    /// Serves `app` on `listener` with the connection limits of `options`.
+    pub(crate) fn spawn(
+        listener: tokio::net::TcpListener,
+        app: Router,
+        options: accord_net::ServeOptions,
+    ) -> Result<Self, Error> {
         let addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             source,
         })?;
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = signal.await;
-                })
-                .await
+            accord_net::serve(listener, app, options, async move {
+                let _ = signal.await;
+            })
+            .await
         });
         Ok(Running {
             addr,
@@ -185,7 +189,7 @@ impl MockServer {
             .fallback(mock_handler)
             .with_state(engine.clone())
             .layer(CatchPanicLayer::custom(crate::admin::panic_response));
-        let running = Running::spawn(listener, app)?;
+        let running = Running::spawn(listener, app, accord_net::ServeOptions::default())?;
         let url = format!("http://{}", running.addr);
         engine.set_base_url(url.clone());
         tracing::debug!(%url, "mock provider started");

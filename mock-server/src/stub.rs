@@ -17,9 +17,9 @@ use http::HeaderName;
 use pact_models::v4::synch_http::SynchronousHttp;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::CorsLayer;
 
 use crate::admin::panic_response;
+use crate::browser::{AllowedOrigins, guard_admin};
 use crate::engine::{Engine, Selection};
 use crate::error::Error;
 use crate::server::{Running, bind, serve_request};
@@ -38,6 +38,11 @@ pub struct StubConfig {
     pub state_header: String,
     /// Answer CORS preflight requests and add CORS headers.
     pub cors: bool,
+    /// Web origins allowed to read the stub's answers across origins (loopback origins always
+    /// are); see [`crate::browser`].
+    pub allowed_origins: AllowedOrigins,
+    /// Connection limits: header-read and idle timeouts, and how many connections at once.
+    pub serve: accord_net::ServeOptions,
 }
 
 /// A loaded pact's interactions, and where they came from.
@@ -161,10 +166,15 @@ impl StubApplication {
             .fallback(stub)
             .with_state(state)
             .layer(CatchPanicLayer::custom(panic_response));
+        let origins = Arc::new(config.allowed_origins);
+        app = app.layer(axum::middleware::from_fn_with_state(
+            origins.clone(),
+            guard_admin,
+        ));
         if config.cors {
-            app = app.layer(CorsLayer::very_permissive());
+            app = app.layer(origins.cors_layer());
         }
-        let running = Running::spawn(listener, app)?;
+        let running = Running::spawn(listener, app, config.serve)?;
         engine.set_base_url(format!("http://{}", running.addr));
         Ok(StubApplication {
             running,

@@ -54,6 +54,8 @@ pub struct ServiceConfig {
     pub previous_report: Option<DriftReport>,
     /// Where to post every report (the broker the pacts came from).
     pub publisher: Option<BrokerPublisher>,
+    /// Connection limits of the metrics endpoint.
+    pub serve: accord_net::ServeOptions,
 }
 
 impl ServiceConfig {
@@ -65,6 +67,7 @@ impl ServiceConfig {
             report_path: None,
             previous_report: None,
             publisher: None,
+            serve: accord_net::ServeOptions::default(),
         }
     }
 }
@@ -80,6 +83,7 @@ pub struct Application {
     tracker: AlertTracker,
     reports: broadcast::Sender<Arc<DriftReport>>,
     publisher: Option<BrokerPublisher>,
+    serve: accord_net::ServeOptions,
 }
 
 impl Application {
@@ -109,6 +113,7 @@ impl Application {
                 .unwrap_or_default(),
             reports,
             publisher: config.publisher,
+            serve: config.serve,
         })
     }
 
@@ -142,7 +147,7 @@ impl Application {
         let router = Router::new()
             .route("/metrics", get(metrics))
             .with_state(self.monitor.clone());
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
+        let server = accord_net::serve(self.listener, router, self.serve, shutdown);
         let checks = Arc::new(Checks {
             monitor: self.monitor,
             tracker: tokio::sync::Mutex::new(self.tracker),

@@ -19,6 +19,7 @@ mod outage;
 mod pacticipants;
 mod publishing;
 mod retention;
+mod slow_clients;
 mod tokens;
 mod ui;
 mod verifications;

@@ -165,6 +165,9 @@ pub struct BrokerArgs {
     /// How long one webhook call may take.
     #[arg(long, env = "ACCORD_WEBHOOK_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub webhook_timeout: Duration,
+
+    #[command(flatten)]
+    pub serve: super::serve::BrokerServeArgs,
 }
 
 /// A duration, or none for "off".
@@ -311,6 +314,7 @@ fn config(args: &BrokerArgs) -> anyhow::Result<Config> {
     webhooks.retry_base = args.webhook_retry_base;
     webhooks.retry_max_delay = args.webhook_retry_max_delay;
     webhooks.timeout = args.webhook_timeout;
+    config.serve = args.serve.options();
     Ok(config)
 }
 

@@ -13,11 +13,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accord_mock_server::admin::{MockApplication, MockConfig, parse_specification};
+use accord_mock_server::browser::{AllowedOrigin, AllowedOrigins};
 use accord_mock_server::record::{RecordApplication, RecordConfig};
 use accord_mock_server::stub::{StubApplication, StubConfig};
 use accord_mock_server::{Error, PactFileOptions, PactSpecification};
 use clap::Args;
 
+use super::serve::{MockServeArgs, RecordServeArgs, StubServeArgs};
 use super::{EXIT_RUNTIME, EXIT_USAGE};
 
 fn parse_spec(text: &str) -> Result<PactSpecification, String> {
@@ -74,9 +76,23 @@ pub struct MockArgs {
     output: PactOutputArgs,
 
     /// Do not answer CORS preflight requests or add CORS headers (they are on by default, for
-    /// tests running in a browser).
+    /// tests running in a browser, for loopback origins and those given with --cors-origin).
     #[arg(long, env = "ACCORD_MOCK_NO_CORS")]
     no_cors: bool,
+
+    /// A web origin besides the loopback ones (localhost, 127.0.0.0/8, [::1]) allowed to use
+    /// the mock from a browser and to drive its admin API, such as https://app.test:8443.
+    /// Repeat for several; * allows every origin, without credentials.
+    #[arg(
+        long,
+        env = "ACCORD_MOCK_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    cors_origin: Vec<AllowedOrigin>,
+
+    #[command(flatten)]
+    serve: MockServeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -100,9 +116,24 @@ pub struct StubArgs {
     )]
     state_header: String,
 
-    /// Do not answer CORS preflight requests or add CORS headers.
+    /// Do not answer CORS preflight requests or add CORS headers (on by default for loopback
+    /// origins and those given with --cors-origin).
     #[arg(long, env = "ACCORD_STUB_NO_CORS")]
     no_cors: bool,
+
+    /// A web origin besides the loopback ones (localhost, 127.0.0.0/8, [::1]) allowed to read
+    /// the stub's answers from a browser, such as https://app.test:8443. Repeat for several; *
+    /// allows every origin, without credentials.
+    #[arg(
+        long,
+        env = "ACCORD_STUB_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    cors_origin: Vec<AllowedOrigin>,
+
+    #[command(flatten)]
+    serve: StubServeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +164,9 @@ pub struct RecordArgs {
     /// the data).
     #[arg(long, env = "ACCORD_RECORD_TYPE_MATCHERS")]
     type_matchers: bool,
+
+    #[command(flatten)]
+    serve: RecordServeArgs,
 }
 
 /// Prints the line scripts wait for, and flushes it at once.
@@ -183,6 +217,8 @@ pub async fn run_mock(args: MockArgs) -> anyhow::Result<ExitCode> {
         provider: args.provider,
         pact: args.output.options(),
         cors: !args.no_cors,
+        allowed_origins: AllowedOrigins::new(args.cors_origin),
+        serve: args.serve.options(),
     };
     let app = match MockApplication::build(config).await {
         Ok(app) => app,
@@ -204,6 +240,8 @@ pub async fn run_stub(args: StubArgs) -> anyhow::Result<ExitCode> {
         pacts: args.pacts,
         state_header: args.state_header,
         cors: !args.no_cors,
+        allowed_origins: AllowedOrigins::new(args.cors_origin),
+        serve: args.serve.options(),
     };
     let app = match StubApplication::build(config).await {
         Ok(app) => app,
@@ -228,6 +266,7 @@ pub async fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         provider: args.provider,
         pact: args.output.options(),
         type_matchers: args.type_matchers,
+        serve: args.serve.options(),
     };
     let app = match RecordApplication::build(config).await {
         Ok(app) => app,

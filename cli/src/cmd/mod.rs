@@ -12,6 +12,7 @@ pub mod broker;
 pub mod client;
 pub mod mock;
 pub mod monitor;
+pub mod serve;
 pub mod token;
 pub mod verify;
 

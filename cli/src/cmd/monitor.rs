@@ -124,6 +124,9 @@ pub struct MonitorArgs {
     )]
     pub metrics_bind: SocketAddr,
 
+    #[command(flatten)]
+    pub metrics_serve: super::serve::MetricsServeArgs,
+
     /// Post each run's report to the broker the pacts came from (the default with
     /// --broker-url), so the broker shows the drift and can-i-deploy takes it into account.
     #[arg(
@@ -277,6 +280,7 @@ async fn run_service(
     config.alert_webhook = args.alert_webhook.clone().map(WebhookSettings::new);
     config.report_path = args.json.clone();
     config.previous_report = previous;
+    config.serve = args.metrics_serve.options();
     let app = match Application::build(monitor, config).await {
         Ok(app) => app,
         Err(err) => return Ok(failure(&err)),

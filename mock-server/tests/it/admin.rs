@@ -3,12 +3,18 @@
 use std::net::SocketAddr;
 
 use accord_mock_server::admin::{MockApplication, MockConfig};
+use accord_mock_server::browser::AllowedOrigins;
 use accord_mock_server::{Error, PactFileOptions, PactSpecification};
+use accord_net::ServeOptions;
 use serde_json::{Value, json};
 
 use crate::support::{client, read_pact};
 
 async fn spawn_mock(dir: &std::path::Path) -> MockApplication {
+    spawn_mock_allowing(dir, AllowedOrigins::default()).await
+}
+
+async fn spawn_mock_allowing(dir: &std::path::Path, origins: AllowedOrigins) -> MockApplication {
     MockApplication::build(MockConfig {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         consumer: "browser-app".into(),
@@ -18,6 +24,8 @@ async fn spawn_mock(dir: &std::path::Path) -> MockApplication {
             specification: PactSpecification::V3,
         },
         cors: true,
+        allowed_origins: origins,
+        serve: ServeOptions::default(),
     })
     .await
     .unwrap()
@@ -223,6 +231,7 @@ async fn malformed_interactions_get_400_naming_the_field() {
 
     let not_json = http
         .post(&url)
+        .header("Content-Type", "application/json")
         .body("{\"description\": ")
         .send()
         .await
@@ -249,38 +258,212 @@ async fn malformed_interactions_get_400_naming_the_field() {
     mock.stop().await;
 }
 
+/// A preflight from `origin` for a JSON POST to the admin API.
+async fn preflight(mock: &MockApplication, origin: &str) -> reqwest::Response {
+    client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/__accord/interactions", mock.url()),
+        )
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// How many interactions the mock holds.
+async fn registered(mock: &MockApplication) -> usize {
+    let listed: Value = client()
+        .get(format!("{}/__accord/interactions", mock.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["interactions"].as_array().unwrap().len()
+}
+
 #[tokio::test]
-async fn cors_preflights_are_answered_for_browser_tests() {
+async fn loopback_origins_are_allowed_for_browser_tests() {
     let dir = tempfile::tempdir().unwrap();
     let mock = spawn_mock(dir.path()).await;
     let http = client();
-    http.post(format!("{}/__accord/interactions", mock.url()))
+    for origin in [
+        "http://localhost:3000",
+        "http://127.0.0.1:5173",
+        "http://[::1]:8080",
+    ] {
+        let answer = preflight(&mock, origin).await;
+        assert!(answer.status().is_success(), "{origin}");
+        assert_eq!(answer.headers()["access-control-allow-origin"], origin);
+        assert_eq!(answer.headers()["access-control-allow-credentials"], "true");
+    }
+    let added = http
+        .post(format!("{}/__accord/interactions", mock.url()))
+        .header("Origin", "http://localhost:3000")
         .json(&order_interaction())
         .send()
         .await
         .unwrap();
-    let preflight = http
-        .request(reqwest::Method::OPTIONS, format!("{}/orders/1", mock.url()))
-        .header("Origin", "http://app.test")
-        .header("Access-Control-Request-Method", "GET")
-        .send()
-        .await
-        .unwrap();
-    assert!(preflight.status().is_success());
-    assert_eq!(
-        preflight.headers()["access-control-allow-origin"],
-        "http://app.test"
-    );
+    assert_eq!(added.status(), 201);
     let answer = http
         .get(format!("{}/orders/1", mock.url()))
-        .header("Origin", "http://app.test")
+        .header("Origin", "http://localhost:3000")
         .send()
         .await
         .unwrap();
+    assert_eq!(answer.status(), 200);
     assert_eq!(
         answer.headers()["access-control-allow-origin"],
-        "http://app.test"
+        "http://localhost:3000"
     );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn other_web_pages_get_no_cors_and_cannot_change_the_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let answer = preflight(&mock, "https://evil.test").await;
+    assert!(
+        answer
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "{:?}",
+        answer.headers()
+    );
+    // A write that needs no preflight (or ignores its answer) is refused too.
+    for origin in ["https://evil.test", "null", "http://localhost.evil.test"] {
+        let refused = http
+            .post(format!("{}/__accord/interactions", mock.url()))
+            .header("Origin", origin)
+            .json(&order_interaction())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{origin}");
+        let error: Value = refused.json().await.unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains("--cors-origin"),
+            "{error}"
+        );
+    }
+    let reset = http
+        .post(format!("{}/__accord/pact", mock.url()))
+        .header("Origin", "https://evil.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 403, "no pact written for another page");
+    assert_eq!(registered(&mock).await, 0);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn an_origin_given_by_flag_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let origins = AllowedOrigins::new(["https://app.test".parse().unwrap()]);
+    let mock = spawn_mock_allowing(dir.path(), origins).await;
+    let answer = preflight(&mock, "https://app.test").await;
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://app.test"
+    );
+    let added = client()
+        .post(format!("{}/__accord/interactions", mock.url()))
+        .header("Origin", "https://app.test")
+        .json(&order_interaction())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let other = preflight(&mock, "https://other.test").await;
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn any_origin_is_allowed_without_credentials_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock_allowing(dir.path(), AllowedOrigins::new(["*".parse().unwrap()])).await;
+    let answer = preflight(&mock, "https://anywhere.test").await;
+    assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+    assert!(
+        answer
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn admin_writes_must_be_json_but_mocked_endpoints_take_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let url = format!("{}/__accord/interactions", mock.url());
+    let body = order_interaction().to_string();
+    for (method, content_type) in [
+        (reqwest::Method::POST, Some("text/plain")),
+        (
+            reqwest::Method::POST,
+            Some("application/x-www-form-urlencoded"),
+        ),
+        (
+            reqwest::Method::PUT,
+            Some("multipart/form-data; boundary=x"),
+        ),
+        (reqwest::Method::POST, None),
+    ] {
+        let mut request = http.request(method.clone(), &url).body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), 415, "{method} {content_type:?}");
+        let error: Value = refused.json().await.unwrap();
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .contains("Content-Type: application/json"),
+            "{error}"
+        );
+    }
+    assert_eq!(registered(&mock).await, 0, "nothing registered");
+
+    // `+json` types are JSON.
+    let added = http
+        .post(&url)
+        .header("Content-Type", "application/vnd.accord+json; charset=utf-8")
+        .body(
+            json!({
+                "description": "a note in plain text",
+                "request": {"method": "POST", "path": "/notes",
+                    "headers": {"Content-Type": "text/plain"}, "body": "hello"},
+                "response": {"status": 201}
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    // The provider being played takes whatever the client under test sends.
+    let note = http
+        .post(format!("{}/notes", mock.url()))
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), 201);
     mock.stop().await;
 }
 
@@ -294,6 +477,8 @@ async fn a_port_in_use_is_a_clear_error() {
         provider: "p".into(),
         pact: PactFileOptions::default(),
         cors: false,
+        allowed_origins: AllowedOrigins::default(),
+        serve: ServeOptions::default(),
     })
     .await
     .err()

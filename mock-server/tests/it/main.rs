@@ -4,5 +4,6 @@ mod admin;
 mod consumer_api;
 mod official;
 mod record;
+mod slow_clients;
 mod stub;
 mod support;

@@ -7,6 +7,9 @@ use accord_mock_server::stub::{DEFAULT_STATE_HEADER, StubApplication, StubConfig
 use accord_mock_server::{Error, PactFileOptions, PactSpecification};
 use serde_json::{Value, json};
 
+use accord_mock_server::browser::AllowedOrigins;
+use accord_net::ServeOptions;
+
 use crate::support::{Provider, client, read_pact};
 
 fn config(target: &str, dir: &std::path::Path, type_matchers: bool) -> RecordConfig {
@@ -20,6 +23,7 @@ fn config(target: &str, dir: &std::path::Path, type_matchers: bool) -> RecordCon
             specification: PactSpecification::V3,
         },
         type_matchers,
+        serve: ServeOptions::default(),
     }
 }
 
@@ -90,6 +94,8 @@ async fn records_the_traffic_into_a_pact_that_a_stub_can_serve() {
         pacts: vec![path.display().to_string()],
         state_header: DEFAULT_STATE_HEADER.into(),
         cors: false,
+        allowed_origins: AllowedOrigins::default(),
+        serve: ServeOptions::default(),
     })
     .await
     .unwrap();

@@ -8,6 +8,9 @@ use accord_mock_server::stub::{DEFAULT_STATE_HEADER, StubApplication, StubConfig
 use pact_models::bodies::OptionalBody;
 use serde_json::{Value, json};
 
+use accord_mock_server::browser::AllowedOrigins;
+use accord_net::ServeOptions;
+
 use crate::support::client;
 
 fn fixtures() -> PathBuf {
@@ -20,6 +23,8 @@ fn config(pacts: Vec<String>) -> StubConfig {
         pacts,
         state_header: DEFAULT_STATE_HEADER.into(),
         cors: false,
+        allowed_origins: AllowedOrigins::default(),
+        serve: ServeOptions::default(),
     }
 }
 

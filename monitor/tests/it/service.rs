@@ -185,3 +185,28 @@ async fn the_json_report_is_rewritten_after_each_check() {
     );
     let _ = stop.send(());
 }
+
+#[tokio::test]
+async fn the_metrics_endpoint_sheds_slow_clients() {
+    let provider = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recorded_order()))
+        .mount(&provider)
+        .await;
+    let monitor = monitor(&[orders_pact()], config_for(&provider));
+    let mut config = ServiceConfig::new(Duration::from_secs(3600), "127.0.0.1:0".parse().unwrap());
+    config.serve = accord_net::ServeOptions {
+        header_read_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(60),
+        max_connections: 1024,
+    };
+    let app = Application::build(monitor, config).await.unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], app.port()));
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    accord_net::test_util::slow_clients_are_shed(addr, "/metrics", 100, Duration::from_millis(300))
+        .await;
+}
