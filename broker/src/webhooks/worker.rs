@@ -89,6 +89,56 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> (String, bool) {
     (text, refused)
 }
 
+/// The first `limit` bytes of a response body as text, noting when the body went
+/// on ("(truncated)") or could not be read by `deadline`. The rest is never
+/// received: dropping the response closes the connection.
+async fn read_prefix(
+    mut response: reqwest::Response,
+    limit: usize,
+    deadline: tokio::time::Instant,
+) -> String {
+    let mut kept = Vec::with_capacity(limit.min(1024));
+    let mut note = None;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => chunk,
+            Ok(Ok(None)) => break,
+            Ok(Err(err)) => {
+                note = Some(format!("(the body could not be read: {})", err.without_url()));
+                break;
+            }
+            Err(_) => {
+                note = Some("(the rest of the body did not arrive in time)".to_string());
+                break;
+            }
+        };
+        let room = limit - kept.len();
+        if room == 0 {
+            // One chunk past the limit (at most one read buffer) tells a body of
+            // exactly `limit` bytes from a longer one.
+            if !chunk.is_empty() {
+                note = Some("(truncated)".to_string());
+                break;
+            }
+            continue;
+        }
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.len() > room {
+            note = Some("(truncated)".to_string());
+            break;
+        }
+    }
+    drop(response);
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if let Some(note) = note {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&note);
+    }
+    text
+}
+
 /// Sends a rendered webhook request once.
 pub async fn call(
     client: &reqwest::Client,
@@ -211,14 +261,10 @@ pub async fn call(
         };
         let _ = writeln!(log, "  {name}: {value}");
     }
-    let body = match response.text().await {
-        Ok(body) => body,
-        Err(err) => format!("(the body could not be read: {err})"),
-    };
-    let mut logged: String = body.chars().take(LOGGED_BODY).collect();
-    if logged.len() < body.len() {
-        logged.push_str("\n(truncated)");
-    }
+    // Only the kept prefix is read (a receiver answering gigabytes costs a few KiB),
+    // within the attempt's deadline, so one trickling bytes cannot hold the worker.
+    let deadline = tokio::time::Instant::from_std(started + config.timeout);
+    let logged = read_prefix(response, LOGGED_BODY, deadline).await;
     if !logged.is_empty() {
         let _ = writeln!(log, "{logged}");
     }

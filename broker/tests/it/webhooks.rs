@@ -34,6 +34,7 @@ backend_tests!(
     deleting_a_webhook_drops_its_queued_deliveries,
     drift_detected_and_resolved_trigger_their_webhooks,
     a_burst_of_events_is_dispatched_as_one_batch_each_once,
+    a_receiver_answering_an_endless_body_costs_only_the_kept_prefix,
 );
 
 /// Fast retries, and loopback allowed for the local receivers.
@@ -1518,4 +1519,76 @@ async fn a_burst_of_events_is_dispatched_as_one_batch_each_once(backend: Backend
         vec![false, false]
     );
     assert_eq!(deliveries(&app, None).await.len(), 4);
+}
+
+/// A receiver that answers every request with a 1 GiB body written lazily, 64 KiB
+/// at a time, and reports how many body bytes it got out before the connection
+/// was closed on it.
+async fn endless_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<u64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                // The request is small: one read takes its head (the rest is ignored).
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1073741824\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'a'; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < 1 << 30 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        break;
+                    }
+                    sent += chunk.len() as u64;
+                }
+                let _ = tx.send(sent);
+            });
+        }
+    });
+    (url, rx)
+}
+
+async fn a_receiver_answering_an_endless_body_costs_only_the_kept_prefix(backend: Backend) {
+    let (url, mut sent) = endless_receiver().await;
+    let app = spawn(backend).await;
+    app.post(
+        "/webhooks",
+        hook(&format!("{url}/build"), &["contract_published"]),
+    )
+    .await
+    .expect(201);
+    let started = std::time::Instant::now();
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    let done = wait_for(&app, "succeeded", 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the delivery finished promptly: {:?}",
+        started.elapsed()
+    );
+    let bytes = tokio::time::timeout(Duration::from_secs(20), sent.recv())
+        .await
+        .expect("the broker closed the connection")
+        .unwrap();
+    assert!(
+        bytes < 32 * 1024 * 1024,
+        "the broker stopped reading after the kept prefix, but the receiver got {bytes} bytes out"
+    );
+    let uuid = done[0]["uuid"].as_str().unwrap();
+    let logs = app
+        .get(&format!("/triggered-webhooks/{uuid}/logs"))
+        .await
+        .expect(200);
+    let text = logs.body["logs"].as_str().unwrap();
+    assert!(text.contains(&"a".repeat(4096)), "the kept prefix is logged");
+    assert!(!text.contains(&"a".repeat(4097)), "and nothing more");
+    assert!(text.contains("(truncated)"), "{}", &text[..200]);
 }
