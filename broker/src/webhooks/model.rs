@@ -142,6 +142,10 @@ fn check_json_placeholders(value: &Value, field: &str, errors: &mut Vec<Validati
     }
 }
 
+/// What a placeholder stands for while a URL template is checked: letters only, so
+/// it stays as it is wherever the parser puts it (a host is lower-cased).
+const MARKER: &str = "accordplaceholdermarker";
+
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Checks `request.url`: present, placeholders known, host not a placeholder, a
@@ -164,30 +168,41 @@ fn check_url(url: Option<&Value>, config: &WebhookConfig, errors: &mut Vec<Valid
     if errors.len() > before {
         return;
     }
-    // Every placeholder filled with a harmless value: what remains must be a URL.
+    // Every placeholder filled with a marker, and the URL parsed as the HTTP client
+    // will parse it (WHATWG: `http:x`, `http:/x` and `http:\\x` all name host x):
+    // what remains must be a URL whose destination no placeholder takes part in, or
+    // the event's data (a consumer name) would choose where the request and its
+    // credentials go. Filled-in values are escaped, so they cannot add structure.
     let mut sample = template::Context::default();
     for name in template::PLACEHOLDERS {
-        sample.set(name, "x");
+        sample.set(name, MARKER);
     }
     let parsed = match Url::parse(&sample.render_url(url)) {
         Ok(parsed) => parsed,
         Err(err) => {
             errors.push(ValidationError::new(
                 FIELD,
-                format!("'{url}' is not a valid URL ({err}); give an absolute http(s) URL"),
+                format!(
+                    "'{url}' is not a valid URL ({err}); give an absolute http(s) URL, with \
+                     placeholders only in its path, query or fragment"
+                ),
             ));
             return;
         }
     };
-    // The host may not come from a placeholder: data would choose where it goes.
-    let authority = url
-        .split_once("://")
-        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
-        .unwrap_or_default();
-    if authority.contains("${") {
+    let marked = |part: &str| part.to_ascii_lowercase().contains(MARKER);
+    if marked(parsed.scheme())
+        || parsed.host_str().is_some_and(marked)
+        || marked(parsed.username())
+        || parsed.password().is_some_and(marked)
+    {
         errors.push(ValidationError::new(
             FIELD,
-            format!("the host of '{url}' may not contain a placeholder"),
+            format!(
+                "the scheme, host and user info of '{url}' may not contain a placeholder: \
+                 the event's data would choose where the request goes; use placeholders \
+                 only in the path, query or fragment"
+            ),
         ));
         return;
     }
@@ -441,6 +456,49 @@ mod tests {
         assert_eq!(fields(&errors), vec!["request.url"]);
         let errors = parse_webhook(&json!({"request": {"method": "POST"}}), &config).unwrap_err();
         assert_eq!(fields(&errors), vec!["request.url"]);
+    }
+
+    #[test]
+    fn placeholders_may_not_choose_the_destination() {
+        let config = WebhookConfig::default();
+        let refused = |url: &str| {
+            let errors =
+                parse_webhook(&json!({"request": {"method": "POST", "url": url}}), &config)
+                    .unwrap_err();
+            assert_eq!(fields(&errors), vec!["request.url"], "{url}");
+            errors[0].message.clone()
+        };
+        for url in [
+            "https://${pactbroker.consumerName}",
+            "http:${pactbroker.consumerName}",
+            "http:/${pactbroker.consumerName}",
+            "http:\\\\${pactbroker.consumerName}",
+            "http:\\${pactbroker.consumerName}/x",
+            "http:///${pactbroker.consumerName}/x",
+            "http://${pactbroker.consumerName}.example.com",
+            "http://ci.${pactbroker.consumerName}.example.com/",
+            "http://user:${pactbroker.consumerName}@ci.example.com/",
+            "http://${pactbroker.consumerName}@ci.example.com/",
+            "http://${pactbroker.consumerName}:x@ci.example.com/",
+            "http${pactbroker.consumerName}://ci.example.com/",
+        ] {
+            let message = refused(url);
+            assert!(message.contains("placeholder"), "{url}: {message}");
+        }
+        // A port from a placeholder is no port at all.
+        refused("http://ci.example.com:${pactbroker.consumerVersionNumber}/");
+        refused("${pactbroker.pactUrl}");
+        for url in [
+            "https://ci.example.com/${pactbroker.consumerName}/build",
+            "https://ci.example.com/b?c=${pactbroker.consumerName}&v=${pactbroker.consumerVersionNumber}",
+            "https://ci.example.com/b#${pactbroker.providerName}",
+            "https://user:pass@ci.example.com/${pactbroker.consumerName}",
+        ] {
+            assert!(
+                parse_webhook(&json!({"request": {"method": "POST", "url": url}}), &config).is_ok(),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -104,7 +104,10 @@ async fn read_prefix(
             Ok(Ok(Some(chunk))) => chunk,
             Ok(Ok(None)) => break,
             Ok(Err(err)) => {
-                note = Some(format!("(the body could not be read: {})", err.without_url()));
+                note = Some(format!(
+                    "(the body could not be read: {})",
+                    err.without_url()
+                ));
                 break;
             }
             Err(_) => {

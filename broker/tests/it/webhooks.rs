@@ -369,6 +369,17 @@ async fn the_default_allow_list_refuses_loopback_and_private_addresses(backend: 
         "http://10.0.0.8/build",
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://0177.0.0.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://198.18.0.1/",
+        "http://192.0.2.1/",
+        "http://100.64.0.1/",
+        "http://[fd12::1]/",
     ] {
         let resp = app
             .post("/webhooks", hook(url, &["contract_published"]))
@@ -376,9 +387,24 @@ async fn the_default_allow_list_refuses_loopback_and_private_addresses(backend: 
             .expect(400);
         let message = resp.body["errors"]["request.url"][0].as_str().unwrap();
         assert!(
-            message.contains(url) && message.contains("loopback"),
+            message.contains(url) && message.contains("special-purpose range"),
             "{url}: {message}"
         );
+    }
+    // Placeholders may not choose the destination, however the URL is spelled.
+    for url in [
+        "http:${pactbroker.consumerName}",
+        "http:/${pactbroker.consumerName}",
+        "http:\\\\${pactbroker.consumerName}",
+        "http://${pactbroker.consumerName}.example.com",
+        "http://user:${pactbroker.consumerName}@ci.example.com/",
+    ] {
+        let resp = app
+            .post("/webhooks", hook(url, &["contract_published"]))
+            .await
+            .expect(400);
+        let message = resp.body["errors"]["request.url"][0].as_str().unwrap();
+        assert!(message.contains("placeholder"), "{url}: {message}");
     }
     // Test-executing an unsaved webhook is checked the same way.
     app.post(
@@ -1588,7 +1614,10 @@ async fn a_receiver_answering_an_endless_body_costs_only_the_kept_prefix(backend
         .await
         .expect(200);
     let text = logs.body["logs"].as_str().unwrap();
-    assert!(text.contains(&"a".repeat(4096)), "the kept prefix is logged");
+    assert!(
+        text.contains(&"a".repeat(4096)),
+        "the kept prefix is logged"
+    );
     assert!(!text.contains(&"a".repeat(4097)), "and nothing more");
     assert!(text.contains("(truncated)"), "{}", &text[..200]);
 }
