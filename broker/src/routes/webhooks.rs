@@ -105,7 +105,7 @@ pub fn webhook_json(base: &str, w: &Webhook) -> Value {
         "uuid": w.uuid,
         "description": w.description,
         "enabled": w.enabled,
-        "request": model::redact_request(&w.request, true),
+        "request": model::redact_request(&w.request),
         "events": w.events.iter().map(|e| json!({ "name": e })).collect::<Vec<_>>(),
         "createdAt": time(&w.created_at),
         "updatedAt": time(&w.updated_at),
@@ -493,7 +493,7 @@ async fn execute(state: &AppState, base: &str, template: &Value, ctx: &Context) 
         StatusCode::OK,
         json!({
             "success": outcome.success,
-            "request": model::redact_request(&request, false),
+            "request": model::redact_request(&request),
             "response": outcome.status.map(|status| json!({ "status": status, "body": outcome.response_body })),
             "error": outcome.error.map(|message| json!({ "message": message })),
             "logs": outcome.log,
@@ -639,7 +639,7 @@ pub fn delivery_json(base: &str, d: &Delivery) -> Value {
         "lastResponseStatus": d.last_status,
         "lastError": d.last_error,
         "requestId": d.request_id,
-        "request": model::redact_request(&d.request, false),
+        "request": model::redact_request(&d.request),
         "_links": links,
     })
 }

@@ -96,6 +96,9 @@ pub fn render_request(template: &Value, context: &Context) -> Value {
             request[key] = json!(context.render(value));
         }
     }
+    if let Some(public) = template.get(super::model::PUBLIC_HEADERS) {
+        request[super::model::PUBLIC_HEADERS] = public.clone();
+    }
     request
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::WebhookConfig;
-use super::model::{REDACTED, is_secret_header};
+use super::model::{REDACTED, is_public_header, is_secret_header, mask_url};
 use super::policy::{GuardedResolver, Refused};
 use crate::store::Store;
 use crate::store::webhooks::{AttemptRecord, Delivery, NextStep};
@@ -154,7 +154,7 @@ pub async fn call(
     let method = text(request, "method").unwrap_or("POST").to_string();
     let url = text(request, "url").unwrap_or_default().to_string();
     let _ = writeln!(log, "Delivery {}", ids.delivery_id);
-    let _ = writeln!(log, "Request: {method} {url}");
+    let _ = writeln!(log, "Request: {method} {}", mask_url(&url));
     let fail = |log: String, error: String, permanent: bool| Outcome {
         success: false,
         status: None,
@@ -166,7 +166,13 @@ pub async fn call(
     };
     let parsed = match url::Url::parse(&url) {
         Ok(parsed) => parsed,
-        Err(err) => return fail(log, format!("'{url}' is not a valid URL: {err}"), true),
+        Err(err) => {
+            return fail(
+                log,
+                format!("'{}' is not a valid URL: {err}", mask_url(&url)),
+                true,
+            );
+        }
     };
     if let Err(reason) = config.check_url(&parsed) {
         return fail(log, format!("refused by the allow-list: {reason}"), true);
@@ -187,10 +193,10 @@ pub async fn call(
                 return fail(log, format!("header '{name}' is not valid"), true);
             };
             headers.append(header, header_value);
-            let logged = if is_secret_header(name) {
-                REDACTED
-            } else {
+            let logged = if is_public_header(request, name) {
                 value
+            } else {
+                REDACTED
             };
             shown.push(format!("{name}: {logged}"));
         }
@@ -243,6 +249,8 @@ pub async fn call(
     let response = match builder.headers(headers).send().await {
         Ok(response) => response,
         Err(err) => {
+            // The error's text would carry the URL, with its password and query.
+            let err = err.without_url();
             let (text, refused) = chain(&err);
             let message = if refused {
                 format!("refused by the allow-list: {text}")

@@ -35,6 +35,7 @@ backend_tests!(
     drift_detected_and_resolved_trigger_their_webhooks,
     a_burst_of_events_is_dispatched_as_one_batch_each_once,
     a_receiver_answering_an_endless_body_costs_only_the_kept_prefix,
+    secrets_are_masked_in_the_api_the_logs_and_the_ui,
 );
 
 /// Fast retries, and loopback allowed for the local receivers.
@@ -1620,4 +1621,152 @@ async fn a_receiver_answering_an_endless_body_costs_only_the_kept_prefix(backend
     );
     assert!(!text.contains(&"a".repeat(4097)), "and nothing more");
     assert!(text.contains("(truncated)"), "{}", &text[..200]);
+}
+
+/// The secrets of the webhook in [`secrets_are_masked_in_the_api_the_logs_and_the_ui`].
+const SECRETS: [&str; 4] = ["url-pa55", "qu3ry-s3cret", "hdr-s3cret", "basic-s3cret"];
+
+fn assert_no_secret(surface: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{surface} shows {secret}: {text}");
+    }
+}
+
+/// A webhook carrying a secret in each place one can hide: the URL's user info and
+/// query, a custom header, and the basic-auth password.
+fn secret_hook(address: &str) -> Value {
+    let mut body = hook(
+        &format!(
+            "http://ci:url-pa55@{address}/build?token=qu3ry-s3cret&v=${{pactbroker.consumerVersionNumber}}"
+        ),
+        &["contract_published"],
+    );
+    body["request"]["headers"]["X-Custom-Auth"] = json!("hdr-s3cret");
+    body["request"]["headers"]["X-Build"] = json!("public-value");
+    body["request"]["publicHeaders"] = json!(["X-Build"]);
+    body["request"]["username"] = json!("ci");
+    body["request"]["password"] = json!("basic-s3cret");
+    body
+}
+
+async fn secrets_are_masked_in_the_api_the_logs_and_the_ui(backend: Backend) {
+    let logs = crate::outage::captured_logs();
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let app = spawn(backend).await;
+    let created = app
+        .post("/webhooks", secret_hook(&receiver.address().to_string()))
+        .await
+        .expect(201);
+    assert_no_secret("the created webhook", &created.text);
+    let request = &created.body["request"];
+    assert!(
+        request["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://ci:****@"),
+        "{request}"
+    );
+    assert!(
+        request["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/build?token=****&v=****")
+    );
+    assert_eq!(request["headers"]["X-Custom-Auth"], "**********");
+    assert_eq!(request["headers"]["X-Build"], "public-value");
+    assert_eq!(request["headers"]["Content-Type"], "application/json");
+    assert_eq!(request["publicHeaders"], json!(["X-Build"]));
+    let uuid = created.body["uuid"].as_str().unwrap();
+    assert_no_secret(
+        "GET /webhooks/{uuid}",
+        &app.get(&format!("/webhooks/{uuid}")).await.expect(200).text,
+    );
+    assert_no_secret(
+        "GET /webhooks",
+        &app.get("/webhooks").await.expect(200).text,
+    );
+    // A second webhook to a port nobody listens on: its errors are logged.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    app.post("/webhooks", secret_hook(&closed_address))
+        .await
+        .expect(201);
+
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    let done = wait_for(&app, "succeeded", 1).await;
+    let dead = wait_for(&app, "dead", 1).await;
+    // The receiver got the secrets all the same.
+    let received = receiver.received_requests().await.unwrap();
+    assert_eq!(received[0].headers["x-custom-auth"], "hdr-s3cret");
+    assert_eq!(received[0].url.query(), Some("token=qu3ry-s3cret&v=1"));
+
+    let listed = app.get("/webhooks/deliveries?size=100").await.expect(200);
+    assert_no_secret("/webhooks/deliveries", &listed.text);
+    for delivery in [&done[0], &dead[0]] {
+        let uuid = delivery["uuid"].as_str().unwrap();
+        let shown = app
+            .get(&format!("/triggered-webhooks/{uuid}"))
+            .await
+            .expect(200);
+        assert_no_secret("a triggered webhook", &shown.text);
+        let text = app
+            .client
+            .get(format!("{}/triggered-webhooks/{uuid}/logs", app.base))
+            .header("Accept", "text/plain")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_no_secret("the execution log", &text);
+        assert!(text.contains("X-Custom-Auth: **********"), "{text}");
+        assert!(text.contains("X-Build: public-value"), "{text}");
+        assert!(text.contains("http://ci:****@"), "{text}");
+        let json_logs = app
+            .get(&format!("/triggered-webhooks/{uuid}/logs"))
+            .await
+            .expect(200);
+        assert_no_secret("the execution log (JSON)", &json_logs.text);
+        assert_no_secret(
+            "the UI's delivery page",
+            &html(&app, &format!("/ui/webhooks/deliveries/{uuid}")).await,
+        );
+    }
+    let page = html(&app, "/ui/webhooks").await;
+    assert!(page.contains("ci:****@"), "{page}");
+    assert_no_secret("the UI's webhooks page", &page);
+    assert_no_secret(
+        "the dead-letter page",
+        &html(&app, "/ui/webhooks/dead-letter").await,
+    );
+    // A test run answers with the request it sent, masked.
+    let executed = app
+        .post(
+            "/webhooks/execute",
+            secret_hook(&receiver.address().to_string()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(executed.body["success"], true, "{}", executed.text);
+    assert_no_secret("a test run", &executed.text);
+
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let ours: String = logged
+        .lines()
+        .filter(|line| line.contains(dead[0]["uuid"].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        ours.contains("webhook attempt"),
+        "the broker logged the failed attempts: {logged}"
+    );
+    assert_no_secret("the broker's log", &logged);
 }
