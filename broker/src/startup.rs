@@ -52,6 +52,8 @@ impl Application {
     pub async fn build(config: Config, listener: TcpListener) -> Result<Application, BrokerError> {
         let address = listener.local_addr()?;
         let store = store::connect(&config.database_url).await?;
+        crate::webhooks::secrets::prepare(store.as_ref(), config.webhooks.secrets_key.as_ref())
+            .await?;
         let state = AppState {
             store,
             config: Arc::new(config),

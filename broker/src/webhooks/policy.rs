@@ -43,6 +43,10 @@ pub struct WebhookConfig {
     pub poll_interval: Duration,
     /// Deliveries one broker sends at the same time.
     pub concurrency: usize,
+    /// The key webhook secrets are encrypted with at rest (`--secrets-key`). Without
+    /// one they are stored in plain text, and a broker requiring credentials refuses
+    /// new ones.
+    pub secrets_key: Option<super::secrets::SecretsKey>,
 }
 
 impl Default for WebhookConfig {
@@ -58,6 +62,7 @@ impl Default for WebhookConfig {
             timeout: Duration::from_secs(10),
             poll_interval: Duration::from_millis(500),
             concurrency: 16,
+            secrets_key: None,
         }
     }
 }

@@ -164,6 +164,11 @@ pub async fn call(
         log: format!("{log}Error: {error}\n"),
         response_body: None,
     };
+    let request = &match super::secrets::open_request(config.secrets_key.as_ref(), request) {
+        Ok(request) => request,
+        Err(err) => return fail(log, err.to_string(), true),
+    };
+    let url = text(request, "url").unwrap_or_default().to_string();
     let parsed = match url::Url::parse(&url) {
         Ok(parsed) => parsed,
         Err(err) => {

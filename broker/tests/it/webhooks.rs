@@ -36,6 +36,10 @@ backend_tests!(
     a_burst_of_events_is_dispatched_as_one_batch_each_once,
     a_receiver_answering_an_endless_body_costs_only_the_kept_prefix,
     secrets_are_masked_in_the_api_the_logs_and_the_ui,
+    webhook_secrets_are_encrypted_at_rest_and_sent_as_given,
+    without_a_key_a_broker_requiring_credentials_refuses_new_secrets,
+    plain_secrets_are_encrypted_when_the_broker_restarts_with_a_key,
+    a_wrong_or_missing_key_fails_the_start,
 );
 
 /// Fast retries, and loopback allowed for the local receivers.
@@ -1769,4 +1773,299 @@ async fn secrets_are_masked_in_the_api_the_logs_and_the_ui(backend: Backend) {
         "the broker logged the failed attempts: {logged}"
     );
     assert_no_secret("the broker's log", &logged);
+}
+
+const KEY_A: &str = "q83vEjRWeJq8vN7/EjRWeJq8vN7/EjRWeJq8vN7/Ejs=";
+const KEY_B: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+fn with_key(key: &'static str) -> impl FnOnce(&mut Config) {
+    move |config| {
+        fast(config);
+        config.webhooks.secrets_key = Some(accord_broker::SecretsKey::parse(key).unwrap());
+    }
+}
+
+/// Every stored request (webhook templates and queued deliveries), as the database
+/// holds them, read with sqlx directly.
+async fn raw_requests(database: &TestDatabase) -> String {
+    const SQL: [&str; 2] = [
+        "SELECT CAST(request AS TEXT) FROM webhooks",
+        "SELECT CAST(request AS TEXT) FROM webhook_deliveries",
+    ];
+    let mut rows: Vec<String> = Vec::new();
+    if database.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&database.url).await.unwrap();
+        for sql in SQL {
+            rows.extend(
+                sqlx::query_scalar::<_, String>(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
+        for sql in SQL {
+            rows.extend(
+                sqlx::query_scalar::<_, String>(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        pool.close().await;
+    }
+    rows.join("\n")
+}
+
+/// A webhook with a basic-auth password, a secret header and a password in its URL.
+fn hook_with_secrets(receiver: &MockServer) -> Value {
+    let address = receiver.address();
+    let mut body = hook(
+        &format!("http://ci:url-s3cret@{address}/build"),
+        &["contract_published"],
+    );
+    body["request"]["headers"]["X-Api-Key"] = json!("hdr-s3cret");
+    body
+}
+
+fn hook_with_password(receiver: &MockServer) -> Value {
+    let mut body = hook(
+        &format!("{}/basic", receiver.uri()),
+        &["contract_published"],
+    );
+    body["request"]["username"] = json!("ci");
+    body["request"]["password"] = json!("basic-s3cret");
+    body
+}
+
+const AT_REST: [&str; 3] = ["url-s3cret", "hdr-s3cret", "basic-s3cret"];
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Checks that the receiver got every secret as it was given.
+async fn assert_sent_as_given(receiver: &MockServer, at_least: usize) {
+    let received = receiver.received_requests().await.unwrap();
+    let header = |path: &str, name: &str| -> Vec<String> {
+        received
+            .iter()
+            .filter(|r| r.url.path() == path)
+            .map(|r| {
+                r.headers
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let basic_calls = header("/basic", "authorization");
+    assert!(basic_calls.len() >= at_least, "{received:?}");
+    assert!(
+        basic_calls
+            .iter()
+            .all(|v| *v == basic("ci", "basic-s3cret")),
+        "{basic_calls:?}"
+    );
+    let url_calls = header("/build", "authorization");
+    assert!(url_calls.len() >= at_least);
+    assert!(
+        url_calls.iter().all(|v| *v == basic("ci", "url-s3cret")),
+        "{url_calls:?}"
+    );
+    assert!(
+        header("/build", "x-api-key")
+            .iter()
+            .all(|v| v == "hdr-s3cret")
+    );
+}
+
+async fn receiver_ok() -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
+async fn webhook_secrets_are_encrypted_at_rest_and_sent_as_given(backend: Backend) {
+    let receiver = receiver_ok().await;
+    let app = spawn_app_with(backend, with_key(KEY_A)).await;
+    app.post("/webhooks", hook_with_secrets(&receiver))
+        .await
+        .expect(201);
+    app.post("/webhooks", hook_with_password(&receiver))
+        .await
+        .expect(201);
+    let raw = raw_requests(&app.database).await;
+    assert!(raw.contains("enc:v1:"), "{raw}");
+    for secret in AT_REST {
+        assert!(!raw.contains(secret), "the database holds {secret}: {raw}");
+    }
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    wait_for(&app, "succeeded", 2).await;
+    assert_sent_as_given(&receiver, 1).await;
+    // The queued deliveries hold the secrets encrypted as well.
+    let raw = raw_requests(&app.database).await;
+    for secret in AT_REST {
+        assert!(!raw.contains(secret), "the database holds {secret}: {raw}");
+    }
+    // A test run opens them too.
+    let webhooks = app.get("/webhooks").await.expect(200);
+    let first = webhooks.body["_links"]["pb:webhooks"][0]["href"]
+        .as_str()
+        .unwrap();
+    let executed = app
+        .post(&format!("{first}/execute"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(executed.body["success"], true, "{}", executed.text);
+    assert_sent_as_given(&receiver, 1).await;
+}
+
+async fn without_a_key_a_broker_requiring_credentials_refuses_new_secrets(backend: Backend) {
+    let mut app = spawn_app_with(backend, |config| {
+        fast(config);
+        config.auth.token = Some(secrecy::SecretString::from("token-rw"));
+    })
+    .await;
+    app.auth = Some("Bearer token-rw".into());
+    let receiver = receiver_ok().await;
+    for (body, field) in [
+        (hook_with_password(&receiver), "request.password"),
+        (hook_with_secrets(&receiver), "request.headers.X-Api-Key"),
+        (hook_with_secrets(&receiver), "request.url"),
+    ] {
+        let refused = app.post("/webhooks", body).await.expect(400);
+        let message = refused.body["errors"][field][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error for {field}: {}", refused.text));
+        assert!(message.contains("--secrets-key"), "{message}");
+    }
+    // Headers that are no secret are fine, by default or when marked public.
+    let mut body = hook(&format!("{}/b", receiver.uri()), &["contract_published"]);
+    body["request"]["headers"]["X-Build"] = json!("7");
+    body["request"]["publicHeaders"] = json!(["X-Build"]);
+    app.post("/webhooks", body).await.expect(201);
+    assert!(!raw_requests(&app.database).await.contains("s3cret"));
+}
+
+async fn plain_secrets_are_encrypted_when_the_broker_restarts_with_a_key(backend: Backend) {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&receiver)
+        .await;
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let before = spawn_on(database.clone(), |config| {
+        fast(config);
+        config.webhooks.max_attempts = 10;
+        config.webhooks.timeout = Duration::from_secs(1);
+        config.webhooks.retry_base = Duration::from_secs(2);
+        config.webhooks.retry_max_delay = Duration::from_secs(2);
+    })
+    .await;
+    before
+        .post("/webhooks", hook_with_secrets(&receiver))
+        .await
+        .expect(201);
+    before
+        .post("/webhooks", hook_with_password(&receiver))
+        .await
+        .expect(201);
+    before
+        .publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    wait_for(&before, "retrying", 2).await;
+    drop(before);
+    let raw = raw_requests(&database).await;
+    for secret in AT_REST {
+        assert!(
+            raw.contains(secret),
+            "stored in plain text without a key: {secret}"
+        );
+    }
+
+    receiver.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let after = spawn_on(database.clone(), with_key(KEY_A)).await;
+    let raw = raw_requests(&database).await;
+    for secret in AT_REST {
+        assert!(
+            !raw.contains(secret),
+            "the database still holds {secret}: {raw}"
+        );
+    }
+    // The retries queued before the restart go out with the right credentials,
+    // and so do new deliveries.
+    wait_for(&after, "succeeded", 2).await;
+    assert_sent_as_given(&receiver, 1).await;
+    after
+        .publish("web", "2", "orders", None, &pact("web", "orders", "b"))
+        .await
+        .expect(200);
+    wait_for(&after, "succeeded", 4).await;
+    assert_sent_as_given(&receiver, 2).await;
+    // Restarting with the key again finds nothing left to encrypt, and still works.
+    drop(after);
+    let again = spawn_on(database.clone(), with_key(KEY_A)).await;
+    again.get("/webhooks").await.expect(200);
+}
+
+async fn a_wrong_or_missing_key_fails_the_start(backend: Backend) {
+    let receiver = receiver_ok().await;
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let app = spawn_on(database.clone(), with_key(KEY_A)).await;
+    app.post("/webhooks", hook_with_password(&receiver))
+        .await
+        .expect(201);
+    drop(app);
+    for (key, words) in [
+        (Some(KEY_B), "cannot be decrypted"),
+        (None, "has no secrets key"),
+    ] {
+        let mut config = Config::new(database.url.clone());
+        config.webhooks.secrets_key = key.map(|k| accord_broker::SecretsKey::parse(k).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = match accord_broker::Application::build(config, listener).await {
+            Ok(_) => panic!("a broker with the key {key:?} must not start"),
+            Err(err) => err.to_string(),
+        };
+        assert!(
+            err.contains(words) && err.contains("--secrets-key"),
+            "{err}"
+        );
+    }
+    // The right key still starts.
+    spawn_on(database.clone(), with_key(KEY_A)).await;
+}
+
+/// The SQLite database and its write-ahead log are created for their owner only.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_database_is_created_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    pacticipant(&app, "web").await;
+    let path = app.database.url.trim_start_matches("sqlite://").to_string();
+    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|err| panic!("{file}: {err}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
 }
