@@ -22,6 +22,9 @@ pub enum BrokerError {
     /// The listener failed.
     #[error("the HTTP server failed")]
     Io(#[from] std::io::Error),
+    /// The webhook secrets in the database do not fit the secrets key (or its absence).
+    #[error(transparent)]
+    Secrets(#[from] crate::webhooks::secrets::PrepareError),
 }
 
 /// Every error an HTTP handler can answer with. One JSON shape for the whole API:

@@ -51,4 +51,4 @@ pub use error::BrokerError;
 pub use retention::RetentionConfig;
 pub use startup::Application;
 pub use store::StoreError;
-pub use webhooks::WebhookConfig;
+pub use webhooks::{SecretsKey, WebhookConfig};

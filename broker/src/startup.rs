@@ -55,6 +55,8 @@ impl Application {
         config.auth.validate()?;
         let address = listener.local_addr()?;
         let store = store::connect(&config.database_url).await?;
+        crate::webhooks::secrets::prepare(store.as_ref(), config.webhooks.secrets_key.as_ref())
+            .await?;
         let state = AppState {
             store,
             config: Arc::new(config),

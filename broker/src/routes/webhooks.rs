@@ -20,6 +20,7 @@ use crate::store::webhooks::{Delivery, DeliveryFilter, DeliveryStatus, Webhook, 
 use crate::store::{Pacticipant, PublicationFilter, VerificationFilter};
 use crate::webhooks::dispatcher::{Dispatcher, render_request};
 use crate::webhooks::model::{self, PacticipantRef, WebhookInput};
+use crate::webhooks::secrets;
 use crate::webhooks::template::Context;
 use crate::webhooks::worker::{self, CallIds};
 
@@ -105,7 +106,7 @@ pub fn webhook_json(base: &str, w: &Webhook) -> Value {
         "uuid": w.uuid,
         "description": w.description,
         "enabled": w.enabled,
-        "request": model::redact_request(&w.request, true),
+        "request": model::redact_request(&w.request),
         "events": w.events.iter().map(|e| json!({ "name": e })).collect::<Vec<_>>(),
         "createdAt": time(&w.created_at),
         "updatedAt": time(&w.updated_at),
@@ -211,6 +212,17 @@ async fn webhook_fields(
         input.provider = Some(PacticipantRef::Name(provider.name.clone()));
     }
     let mut errors = Vec::new();
+    for (field, value) in secrets::secrets(&input.request) {
+        if secrets::is_sealed(value) {
+            errors.push(ValidationError::new(
+                field,
+                format!(
+                    "values starting with '{}' are reserved for secrets the broker encrypted",
+                    secrets::SEALED_PREFIX
+                ),
+            ));
+        }
+    }
     let (consumer_id, consumer_label) =
         named(state, "consumer", &input.consumer, &mut errors).await?;
     let (provider_id, provider_label) =
@@ -230,6 +242,36 @@ async fn webhook_fields(
     })
 }
 
+/// The fields as they are stored: secrets encrypted with the broker's secrets key.
+/// Without a key, a broker that requires credentials refuses secrets: anyone who can
+/// read its database would otherwise read them.
+fn sealed_for_storage(
+    state: &AppState,
+    mut fields: WebhookFields,
+) -> Result<WebhookFields, ApiError> {
+    match &state.config.webhooks.secrets_key {
+        Some(key) => fields.request = secrets::seal_stored(key, &fields.request),
+        None if state.config.auth.is_enabled() => {
+            let refused: Vec<ValidationError> = secrets::secrets(&fields.request)
+                .into_iter()
+                .map(|(field, _)| {
+                    ValidationError::new(
+                        field,
+                        "is a secret, and this broker stores secrets only encrypted: start it \
+                         with --secrets-key (ACCORD_BROKER_SECRETS_KEY), or list a header that is \
+                         no secret in request.publicHeaders",
+                    )
+                })
+                .collect();
+            if !refused.is_empty() {
+                return Err(ApiError::Validation(refused));
+            }
+        }
+        None => {}
+    }
+    Ok(fields)
+}
+
 async fn create(
     state: &AppState,
     base: &str,
@@ -238,6 +280,7 @@ async fn create(
     provider: Option<&Pacticipant>,
 ) -> Result<Response, ApiError> {
     let fields = webhook_fields(state, body, consumer, provider).await?;
+    let fields = sealed_for_storage(state, fields)?;
     let uuid = uuid::Uuid::new_v4().to_string();
     let (webhook, _) = state.store.save_webhook(&uuid, &fields).await?;
     Ok(created_or_ok(
@@ -393,6 +436,7 @@ async fn save(
         ));
     }
     let fields = webhook_fields(&state, &body, None, None).await?;
+    let fields = sealed_for_storage(&state, fields)?;
     let (webhook, was_created) = state.store.save_webhook(&uuid, &fields).await?;
     Ok(created_or_ok(
         was_created,
@@ -479,8 +523,14 @@ fn first_event(events: &[String]) -> &'static str {
 
 /// Calls a rendered request once and answers with what happened (200 even when
 /// the call failed, as the Pact Broker does). Not recorded as a delivery.
-async fn execute(state: &AppState, base: &str, template: &Value, ctx: &Context) -> Response {
-    let request = render_request(template, ctx);
+async fn execute(
+    state: &AppState,
+    base: &str,
+    template: &Value,
+    ctx: &Context,
+) -> Result<Response, ApiError> {
+    let request = render_request(template, ctx, state.config.webhooks.secrets_key.as_ref())
+        .map_err(|err| ApiError::Internal(Box::new(err)))?;
     let config = std::sync::Arc::new(state.config.webhooks.clone());
     let client = worker::http_client(&config);
     let ids = CallIds {
@@ -489,17 +539,17 @@ async fn execute(state: &AppState, base: &str, template: &Value, ctx: &Context) 
         traceparent: None,
     };
     let outcome = worker::call(&client, &config, &request, &ids).await;
-    hal(
+    Ok(hal(
         StatusCode::OK,
         json!({
             "success": outcome.success,
-            "request": model::redact_request(&request, false),
+            "request": model::redact_request(&request),
             "response": outcome.status.map(|status| json!({ "status": status, "body": outcome.response_body })),
             "error": outcome.error.map(|message| json!({ "message": message })),
             "logs": outcome.log,
             "_links": { "pb:webhooks": link(format!("{base}/webhooks")) },
         }),
-    )
+    ))
 }
 
 async fn execute_saved(
@@ -519,7 +569,7 @@ async fn execute_saved(
         first_event(&webhook.events),
     )
     .await?;
-    Ok(execute(&state, &base, &webhook.request, &ctx).await)
+    execute(&state, &base, &webhook.request, &ctx).await
 }
 
 /// The stored webhook in the shape [`model::parse_webhook`] reads.
@@ -544,7 +594,7 @@ async fn execute_unsaved(
         first_event(&fields.events),
     )
     .await?;
-    Ok(execute(&state, &base, &fields.request, &ctx).await)
+    execute(&state, &base, &fields.request, &ctx).await
 }
 
 async fn pact_webhooks(
@@ -639,7 +689,7 @@ pub fn delivery_json(base: &str, d: &Delivery) -> Value {
         "lastResponseStatus": d.last_status,
         "lastError": d.last_error,
         "requestId": d.request_id,
-        "request": model::redact_request(&d.request, false),
+        "request": model::redact_request(&d.request),
         "_links": links,
     })
 }

@@ -95,6 +95,18 @@ impl PostgresStore {
         .fetch_all(&mut **tx)
         .await?)
     }
+
+    /// Keeps other brokers from writing webhooks and deliveries (reads go on) until
+    /// the transaction ends, so a request rewritten at start is not one another
+    /// broker changed meanwhile.
+    async fn lock_requests_tx(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("LOCK TABLE webhooks, webhook_deliveries IN EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }
 
 sql_store!(PostgresStore, sqlx::Postgres);

@@ -127,6 +127,43 @@ const AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// the build raises it: `.cargo/config.toml` sets it to 1 TiB.
 const MMAP_SIZE: u64 = 64 * 1024 * 1024 * 1024;
 
+/// Creates the database file readable by its owner only (0600; SQLite gives its
+/// `-wal` and `-shm` files the same mode), as it holds webhook credentials and the
+/// audit log. An existing file is left as the operator set it, with a warning when
+/// others may read it: a backup job may read it on purpose.
+fn owner_only(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        // Already there: checked below. Any other failure is SQLite's to report.
+        if created.is_ok() {
+            return;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = std::path::PathBuf::from(file);
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                    "the database file may be read by other users of this machine; it holds \
+                     webhook credentials: restrict it with `chmod 600` unless that is intended"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or
     /// `sqlite::memory:`) and applies the migrations.
@@ -148,6 +185,9 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES.to_string());
         // An in-memory database exists per connection, so it must have exactly one.
         let in_memory = url.contains(":memory:");
+        if !in_memory {
+            owner_only(options.get_filename());
+        }
         let max = if in_memory { 1 } else { 8 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
@@ -261,6 +301,14 @@ impl SqliteStore {
         .bind(limit)
         .fetch_all(&mut **tx)
         .await?)
+    }
+
+    /// Nothing to lock: the caller's `BEGIN IMMEDIATE` transaction already excludes
+    /// every other writer.
+    async fn lock_requests_tx(
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

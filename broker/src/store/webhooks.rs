@@ -262,6 +262,13 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<Option<Delivery>, StoreError>;
     /// Deliveries by status (including the dead-letter list).
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+    /// Passes every stored request (webhook templates and delivery requests) to
+    /// `rewrite` and stores the ones it returns, in one transaction that no other
+    /// broker writes these tables during. Returns how many were replaced.
+    async fn rewrite_requests(
+        &self,
+        rewrite: &(dyn for<'v> Fn(&'v Value) -> Option<Value> + Send + Sync),
+    ) -> Result<u64, StoreError>;
 }
 
 /// An outbox event and the deliveries it queues.
@@ -291,7 +298,8 @@ macro_rules! delivery_select {
 }
 
 /// Implements [`WebhookStore`] for `$store` (see [`sql_store!`] for the pattern).
-/// The backend supplies `claimable_delivery_ids_tx`, which differs in locking.
+/// The backend supplies `claimable_delivery_ids_tx` and `lock_requests_tx`, which
+/// differ in locking.
 macro_rules! webhook_sql_store {
     ($store:ident, $db:ty) => {
         #[async_trait::async_trait]
@@ -641,6 +649,45 @@ macro_rules! webhook_sql_store {
                     }
                 }
                 Ok(counts)
+            }
+
+            async fn rewrite_requests(
+                &self,
+                rewrite: &(dyn for<'v> Fn(&'v serde_json::Value) -> Option<serde_json::Value> + Send + Sync),
+            ) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_requests_tx(&mut tx).await?;
+                let mut replaced = 0;
+                let templates: Vec<(i64, sqlx::types::Json<serde_json::Value>)> =
+                    sqlx::query_as("SELECT id, request FROM webhooks ORDER BY id")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for (id, request) in templates {
+                    if let Some(new) = rewrite(&request.0) {
+                        sqlx::query("UPDATE webhooks SET request = $2 WHERE id = $1")
+                            .bind(id)
+                            .bind(sqlx::types::Json(&new))
+                            .execute(&mut *tx)
+                            .await?;
+                        replaced += 1;
+                    }
+                }
+                let requests: Vec<(i64, sqlx::types::Json<serde_json::Value>)> =
+                    sqlx::query_as("SELECT id, request FROM webhook_deliveries ORDER BY id")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for (id, request) in requests {
+                    if let Some(new) = rewrite(&request.0) {
+                        sqlx::query("UPDATE webhook_deliveries SET request = $2 WHERE id = $1")
+                            .bind(id)
+                            .bind(sqlx::types::Json(&new))
+                            .execute(&mut *tx)
+                            .await?;
+                        replaced += 1;
+                    }
+                }
+                Self::commit(tx).await?;
+                Ok(replaced)
             }
         }
     };

@@ -57,7 +57,7 @@ fn delivery_rows(body: &mut String, base: &str, deliveries: &[Delivery], replay:
     for d in deliveries {
         let status = d.status();
         let method = d.request["method"].as_str().unwrap_or("POST");
-        let url = d.request["url"].as_str().unwrap_or_default();
+        let url = model::mask_url(d.request["url"].as_str().unwrap_or_default());
         let last = match (d.last_status, &d.last_error) {
             (Some(code), _) => code.to_string(),
             (None, Some(error)) => error.clone(),
@@ -77,7 +77,7 @@ fn delivery_rows(body: &mut String, base: &str, deliveries: &[Delivery], replay:
             event = esc(&d.event_name),
             webhook = esc(d.webhook_description.as_deref().unwrap_or(&d.webhook_uuid)),
             method = esc(method),
-            url = esc(url),
+            url = esc(&url),
             attempts = d.attempts,
             max = d.max_attempts,
             last = esc(&last),
@@ -149,7 +149,7 @@ async fn webhooks_page(
                 (None, Some(label)) => format!("label {}", esc(label)),
                 (None, None) => "<span class=\"muted\">any</span>".to_string(),
             };
-            let request = model::redact_request(&w.request, true);
+            let request = model::redact_request(&w.request);
             let _ = write!(
                 body,
                 "<tr class=\"webhook\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
@@ -245,7 +245,7 @@ async fn delivery_page(
         std::slice::from_ref(&delivery),
         delivery.status() == DeliveryStatus::Dead,
     );
-    let request = model::redact_request(&delivery.request, false);
+    let request = model::redact_request(&delivery.request);
     let _ = write!(
         body,
         "<p>Request id {} · {} · {}</p><h2>Request</h2><pre>{}</pre><h2>Execution log</h2>",

@@ -69,8 +69,14 @@ pub fn matches(webhook: &Webhook, trigger: &Trigger) -> bool {
         )
 }
 
-/// A webhook's request template filled in for one trigger.
-pub fn render_request(template: &Value, context: &Context) -> Value {
+/// A webhook's request template filled in for one trigger. With a secrets key, the
+/// template's secrets are opened to be filled in, and the result's sealed again.
+pub fn render_request(
+    template: &Value,
+    context: &Context,
+    key: Option<&super::SecretsKey>,
+) -> Result<Value, super::secrets::SecretsError> {
+    let template = &super::secrets::open_request(key, template)?;
     let text = |key: &str| template.get(key).and_then(Value::as_str);
     let mut request = json!({
         "method": text("method").unwrap_or("POST"),
@@ -96,7 +102,13 @@ pub fn render_request(template: &Value, context: &Context) -> Value {
             request[key] = json!(context.render(value));
         }
     }
-    request
+    if let Some(public) = template.get(super::model::PUBLIC_HEADERS) {
+        request[super::model::PUBLIC_HEADERS] = public.clone();
+    }
+    Ok(match key {
+        Some(key) => super::secrets::seal_all(key, &request),
+        None => request,
+    })
 }
 
 /// Turns outbox events into deliveries.
@@ -171,6 +183,19 @@ impl Dispatcher<'_> {
         for trigger in &triggers {
             for webhook in webhooks.iter().filter(|w| matches(w, trigger)) {
                 let context = &trigger.context;
+                let request = match render_request(
+                    &webhook.request,
+                    context,
+                    self.config.secrets_key.as_ref(),
+                ) {
+                    Ok(request) => request,
+                    Err(err) => {
+                        // Only a webhook saved by a broker with another key gets here
+                        // (the start checks every template); it cannot be sent.
+                        tracing::error!(webhook = %webhook.uuid, error = %err, "webhook skipped");
+                        continue;
+                    }
+                };
                 deliveries.push(NewDelivery {
                     uuid: uuid::Uuid::new_v4().to_string(),
                     webhook_id: webhook.id,
@@ -181,7 +206,7 @@ impl Dispatcher<'_> {
                     provider_id: trigger.provider_id,
                     consumer_version_id: trigger.consumer_version_id,
                     verification_id: trigger.verification_id,
-                    request: render_request(&webhook.request, context),
+                    request,
                     request_id: event.request_id.clone(),
                     traceparent: event.traceparent.clone(),
                     max_attempts: i64::from(self.config.max_attempts.max(1)),

@@ -20,6 +20,7 @@
 pub mod dispatcher;
 pub mod model;
 pub mod policy;
+pub mod secrets;
 pub mod template;
 pub mod worker;
 
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use policy::WebhookConfig;
+pub use secrets::SecretsKey;
 
 use crate::store::Store;
 

@@ -31,14 +31,150 @@ pub fn is_event(name: &str) -> bool {
 /// The value shown instead of a secret.
 pub const REDACTED: &str = "**********";
 
+/// What a URL shows instead of a password or a query value.
+pub const URL_MASK: &str = "****";
+
+/// The request key naming the headers whose values may be shown (Accord's own;
+/// the Pact Broker and its clients ignore it).
+pub const PUBLIC_HEADERS: &str = "publicHeaders";
+
+/// Headers shown without being listed in [`PUBLIC_HEADERS`]: they say how the body
+/// is encoded, never who is calling, and webhooks nearly always set them.
+pub const PUBLIC_BY_DEFAULT: &[&str] = &["Accept", "Content-Type"];
+
 static SECRET_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)authorization|token|secret|api[-_]?key|password|cookie")
+    Regex::new(r"(?i)authorization|token|secret|api[-_]?key|password|cookie|auth|session|signature")
         .expect("the secret header pattern is valid")
 });
 
-/// Whether a header's value is a secret that is never shown or logged.
+/// Whether a header's name says its value is a credential: such a header can never
+/// be marked public, and a receiver's answer shows it masked.
 pub fn is_secret_header(name: &str) -> bool {
     SECRET_HEADER.is_match(name)
+}
+
+/// Whether the value of header `name` of `request` may be shown: one of
+/// [`PUBLIC_BY_DEFAULT`] or listed in the request's [`PUBLIC_HEADERS`]. Every
+/// other header value is a secret: masked wherever it is shown, and encrypted at
+/// rest when the broker has a secrets key.
+pub fn is_public_header(request: &Value, name: &str) -> bool {
+    PUBLIC_BY_DEFAULT
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+        || request
+            .get(PUBLIC_HEADERS)
+            .and_then(Value::as_array)
+            .is_some_and(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .any(|h| h.eq_ignore_ascii_case(name))
+            })
+}
+
+/// Where the parts of a URL are in its text, found the way a WHATWG parser finds
+/// them for http(s) (any run of `/` or `\\` before the host, the last `@` ending
+/// the user info). Works on templates too, whose placeholders are not valid URL
+/// text yet.
+struct UrlParts<'a> {
+    /// Up to the host (scheme, slashes, and the user name with its `:`).
+    head: &'a str,
+    /// The password, when the user info has one.
+    password: Option<&'a str>,
+    /// From the `@` (or the host) up to the query.
+    middle: &'a str,
+    query: Option<&'a str>,
+    /// `#` and the fragment, or empty.
+    fragment: &'a str,
+}
+
+fn url_parts(url: &str) -> Option<UrlParts<'_>> {
+    let scheme_end = url.find(':')? + 1;
+    let after_scheme = &url[scheme_end..];
+    let authority_start =
+        scheme_end + after_scheme.len() - after_scheme.trim_start_matches(['/', '\\']).len();
+    let authority_end = url[authority_start..]
+        .find(['/', '\\', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    let authority = &url[authority_start..authority_end];
+    let (head_end, password) = match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => (authority_start + colon + 1, Some(&authority[colon + 1..at])),
+            None => (authority_start + at, None),
+        },
+        None => (authority_start, None),
+    };
+    let middle_start = head_end + password.map_or(0, str::len);
+    let fragment_start = url[authority_end..]
+        .find('#')
+        .map_or(url.len(), |i| authority_end + i);
+    let (middle_end, query) = match url[authority_end..fragment_start].find('?') {
+        Some(q) => (
+            authority_end + q,
+            Some(&url[authority_end + q + 1..fragment_start]),
+        ),
+        None => (fragment_start, None),
+    };
+    Some(UrlParts {
+        head: &url[..head_end],
+        password,
+        middle: &url[middle_start..middle_end],
+        query,
+        fragment: &url[fragment_start..],
+    })
+}
+
+/// A URL (or URL template) as it may be shown: the password of its user info and
+/// every query value masked (`https://ci:****@host/b?token=****&v=****`), names kept.
+/// A query item without `=` may be a bare token and is masked whole.
+pub fn mask_url(url: &str) -> String {
+    let Some(parts) = url_parts(url) else {
+        return url.to_string();
+    };
+    let mut shown = String::with_capacity(url.len());
+    shown.push_str(parts.head);
+    if parts.password.is_some() {
+        shown.push_str(URL_MASK);
+    }
+    shown.push_str(parts.middle);
+    if let Some(query) = parts.query {
+        shown.push('?');
+        let items: Vec<String> = query
+            .split('&')
+            .map(|item| match item.split_once('=') {
+                Some((name, "")) => format!("{name}="),
+                Some((name, _)) => format!("{name}={URL_MASK}"),
+                None if item.is_empty() => String::new(),
+                None => URL_MASK.to_string(),
+            })
+            .collect();
+        shown.push_str(&items.join("&"));
+    }
+    shown.push_str(parts.fragment);
+    shown
+}
+
+/// The password of a URL's user info, if it has one.
+pub fn url_password(url: &str) -> Option<&str> {
+    url_parts(url).and_then(|parts| parts.password)
+}
+
+/// `url` with the password of its user info replaced by `f(password)`.
+pub fn map_url_password<E>(
+    url: &str,
+    f: impl FnOnce(&str) -> Result<String, E>,
+) -> Result<String, E> {
+    let Some(parts) = url_parts(url) else {
+        return Ok(url.to_string());
+    };
+    let Some(password) = parts.password else {
+        return Ok(url.to_string());
+    };
+    Ok(format!(
+        "{}{}{}",
+        parts.head,
+        f(password)?,
+        &url[parts.head.len() + password.len()..]
+    ))
 }
 
 /// How a webhook names a consumer or provider.
@@ -142,6 +278,10 @@ fn check_json_placeholders(value: &Value, field: &str, errors: &mut Vec<Validati
     }
 }
 
+/// What a placeholder stands for while a URL template is checked: letters only, so
+/// it stays as it is wherever the parser puts it (a host is lower-cased).
+const MARKER: &str = "accordplaceholdermarker";
+
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Checks `request.url`: present, placeholders known, host not a placeholder, a
@@ -164,37 +304,50 @@ fn check_url(url: Option<&Value>, config: &WebhookConfig, errors: &mut Vec<Valid
     if errors.len() > before {
         return;
     }
-    // Every placeholder filled with a harmless value: what remains must be a URL.
+    // Every placeholder filled with a marker, and the URL parsed as the HTTP client
+    // will parse it (WHATWG: `http:x`, `http:/x` and `http:\\x` all name host x):
+    // what remains must be a URL whose destination no placeholder takes part in, or
+    // the event's data (a consumer name) would choose where the request and its
+    // credentials go. Filled-in values are escaped, so they cannot add structure.
     let mut sample = template::Context::default();
     for name in template::PLACEHOLDERS {
-        sample.set(name, "x");
+        sample.set(name, MARKER);
     }
     let parsed = match Url::parse(&sample.render_url(url)) {
         Ok(parsed) => parsed,
         Err(err) => {
             errors.push(ValidationError::new(
                 FIELD,
-                format!("'{url}' is not a valid URL ({err}); give an absolute http(s) URL"),
+                format!(
+                    "'{}' is not a valid URL ({err}); give an absolute http(s) URL, with \
+                     placeholders only in its path, query or fragment",
+                    mask_url(url)
+                ),
             ));
             return;
         }
     };
-    // The host may not come from a placeholder: data would choose where it goes.
-    let authority = url
-        .split_once("://")
-        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
-        .unwrap_or_default();
-    if authority.contains("${") {
+    let marked = |part: &str| part.to_ascii_lowercase().contains(MARKER);
+    if marked(parsed.scheme())
+        || parsed.host_str().is_some_and(marked)
+        || marked(parsed.username())
+        || parsed.password().is_some_and(marked)
+    {
         errors.push(ValidationError::new(
             FIELD,
-            format!("the host of '{url}' may not contain a placeholder"),
+            format!(
+                "the scheme, host and user info of '{}' may not contain a placeholder: \
+                 the event's data would choose where the request goes; use placeholders \
+                 only in the path, query or fragment",
+                mask_url(url)
+            ),
         ));
         return;
     }
     if let Err(reason) = config.check_url(&parsed) {
         errors.push(ValidationError::new(
             FIELD,
-            format!("'{url}' is not allowed: {reason}"),
+            format!("'{}' is not allowed: {reason}", mask_url(url)),
         ));
     }
 }
@@ -251,6 +404,35 @@ fn check_request(
         Some(_) => errors.push(ValidationError::new(
             "request.headers",
             "must be an object of header names to values",
+        )),
+    }
+    match request.get(PUBLIC_HEADERS) {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(names)) => {
+            const FIELD: &str = "request.publicHeaders";
+            for name in names {
+                match name.as_str() {
+                    Some(name) if http::HeaderName::from_bytes(name.as_bytes()).is_err() => errors
+                        .push(ValidationError::new(
+                            FIELD,
+                            format!("'{name}' is not a valid header name"),
+                        )),
+                    Some(name) if is_secret_header(name) => errors.push(ValidationError::new(
+                        FIELD,
+                        format!(
+                            "'{name}' names a credential, whose value is never shown; leave it \
+                             out of publicHeaders"
+                        ),
+                    )),
+                    Some(_) => {}
+                    None => errors.push(ValidationError::new(FIELD, "must list header names")),
+                }
+            }
+            out.insert(PUBLIC_HEADERS.into(), Value::Array(names.clone()));
+        }
+        Some(_) => errors.push(ValidationError::new(
+            "request.publicHeaders",
+            "must be a list of header names whose values may be shown",
         )),
     }
     if let Some(body) = request.get("body") {
@@ -360,15 +542,19 @@ pub fn parse_webhook(
     })
 }
 
-/// A request (template or rendered) as it may be shown: secret header values
-/// and the password replaced by [`REDACTED`]. Template headers whose value is only
-/// a placeholder reference stay visible, as in the Pact Broker.
-pub fn redact_request(request: &Value, is_template: bool) -> Value {
+/// A request (template or rendered) as it may be shown: the URL masked
+/// ([`mask_url`]), every header value but the public ones ([`is_public_header`])
+/// and the password replaced by [`REDACTED`]. Bodies are shown as they are.
+pub fn redact_request(request: &Value) -> Value {
     let mut shown = request.clone();
+    if let Some(url) = shown.get_mut("url")
+        && let Some(text) = url.as_str()
+    {
+        *url = json!(mask_url(text));
+    }
     if let Some(headers) = shown.get_mut("headers").and_then(Value::as_object_mut) {
         for (name, value) in headers.iter_mut() {
-            let templated = is_template && value.as_str().is_some_and(template::has_placeholder);
-            if is_secret_header(name) && !templated {
+            if !is_public_header(request, name) {
                 *value = json!(REDACTED);
             }
         }
@@ -444,14 +630,108 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_may_not_choose_the_destination() {
+        let config = WebhookConfig::default();
+        let refused = |url: &str| {
+            let errors =
+                parse_webhook(&json!({"request": {"method": "POST", "url": url}}), &config)
+                    .unwrap_err();
+            assert_eq!(fields(&errors), vec!["request.url"], "{url}");
+            errors[0].message.clone()
+        };
+        for url in [
+            "https://${pactbroker.consumerName}",
+            "http:${pactbroker.consumerName}",
+            "http:/${pactbroker.consumerName}",
+            "http:\\\\${pactbroker.consumerName}",
+            "http:\\${pactbroker.consumerName}/x",
+            "http:///${pactbroker.consumerName}/x",
+            "http://${pactbroker.consumerName}.example.com",
+            "http://ci.${pactbroker.consumerName}.example.com/",
+            "http://user:${pactbroker.consumerName}@ci.example.com/",
+            "http://${pactbroker.consumerName}@ci.example.com/",
+            "http://${pactbroker.consumerName}:x@ci.example.com/",
+            "http${pactbroker.consumerName}://ci.example.com/",
+        ] {
+            let message = refused(url);
+            assert!(message.contains("placeholder"), "{url}: {message}");
+        }
+        // A port from a placeholder is no port at all.
+        refused("http://ci.example.com:${pactbroker.consumerVersionNumber}/");
+        refused("${pactbroker.pactUrl}");
+        for url in [
+            "https://ci.example.com/${pactbroker.consumerName}/build",
+            "https://ci.example.com/b?c=${pactbroker.consumerName}&v=${pactbroker.consumerVersionNumber}",
+            "https://ci.example.com/b#${pactbroker.providerName}",
+            "https://user:pass@ci.example.com/${pactbroker.consumerName}",
+        ] {
+            assert!(
+                parse_webhook(&json!({"request": {"method": "POST", "url": url}}), &config).is_ok(),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_are_redacted() {
-        let shown = redact_request(
-            &json!({"headers": {"Authorization": "Bearer abc", "X-Token": "${pactbroker.pactUrl}", "Accept": "x"}, "password": "p"}),
-            true,
+        let shown = redact_request(&json!({
+            "url": "https://ci:pa55@ci.example.com/b?token=t0k&v=${pactbroker.pactUrl}&flag#frag",
+            "headers": {
+                "Authorization": "Bearer abc",
+                "X-Custom": "${pactbroker.pactUrl}",
+                "Accept": "x",
+                "content-type": "application/json",
+                "X-Build": "7"
+            },
+            "publicHeaders": ["x-build"],
+            "username": "ci",
+            "password": "p"
+        }));
+        assert_eq!(
+            shown["url"],
+            "https://ci:****@ci.example.com/b?token=****&v=****&****#frag"
         );
         assert_eq!(shown["headers"]["Authorization"], REDACTED);
-        assert_eq!(shown["headers"]["X-Token"], "${pactbroker.pactUrl}");
+        assert_eq!(shown["headers"]["X-Custom"], REDACTED);
         assert_eq!(shown["headers"]["Accept"], "x");
+        assert_eq!(shown["headers"]["content-type"], "application/json");
+        assert_eq!(shown["headers"]["X-Build"], "7");
+        assert_eq!(shown["username"], "ci");
         assert_eq!(shown["password"], REDACTED);
+    }
+
+    #[test]
+    fn urls_are_masked_as_a_browser_parses_them() {
+        for (url, shown) in [
+            ("https://ci.example.com/b", "https://ci.example.com/b"),
+            ("https://u:p@h/", "https://u:****@h/"),
+            ("https://u@h/?a=1", "https://u@h/?a=****"),
+            ("http:\\\\u:p@h\\x?q", "http:\\\\u:****@h\\x?****"),
+            ("http://u:p@ss@h/", "http://u:****@h/"),
+            ("http://h/p?a=&b=2#x?y=1", "http://h/p?a=&b=****#x?y=1"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(mask_url(url), shown, "{url}");
+        }
+        assert_eq!(url_password("http://u:p@ss@h/"), Some("p@ss"));
+        assert_eq!(
+            map_url_password::<()>("http://u:p@h/?x=1", |p| Ok(format!("<{p}>"))).unwrap(),
+            "http://u:<p>@h/?x=1"
+        );
+    }
+
+    #[test]
+    fn credential_headers_cannot_be_marked_public() {
+        let config = WebhookConfig::default();
+        let errors = parse_webhook(
+            &json!({"request": {"method": "POST", "url": "https://ci.example.com/",
+                "publicHeaders": ["X-Build", "Authorization", "bad header"]}}),
+            &config,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&errors),
+            vec!["request.publicHeaders", "request.publicHeaders"]
+        );
     }
 }

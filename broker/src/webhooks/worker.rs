@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::WebhookConfig;
-use super::model::{REDACTED, is_secret_header};
+use super::model::{REDACTED, is_public_header, is_secret_header, mask_url};
 use super::policy::{GuardedResolver, Refused};
 use crate::store::Store;
 use crate::store::webhooks::{AttemptRecord, Delivery, NextStep};
@@ -89,6 +89,59 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> (String, bool) {
     (text, refused)
 }
 
+/// The first `limit` bytes of a response body as text, noting when the body went
+/// on ("(truncated)") or could not be read by `deadline`. The rest is never
+/// received: dropping the response closes the connection.
+async fn read_prefix(
+    mut response: reqwest::Response,
+    limit: usize,
+    deadline: tokio::time::Instant,
+) -> String {
+    let mut kept = Vec::with_capacity(limit.min(1024));
+    let mut note = None;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => chunk,
+            Ok(Ok(None)) => break,
+            Ok(Err(err)) => {
+                note = Some(format!(
+                    "(the body could not be read: {})",
+                    err.without_url()
+                ));
+                break;
+            }
+            Err(_) => {
+                note = Some("(the rest of the body did not arrive in time)".to_string());
+                break;
+            }
+        };
+        let room = limit - kept.len();
+        if room == 0 {
+            // One chunk past the limit (at most one read buffer) tells a body of
+            // exactly `limit` bytes from a longer one.
+            if !chunk.is_empty() {
+                note = Some("(truncated)".to_string());
+                break;
+            }
+            continue;
+        }
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.len() > room {
+            note = Some("(truncated)".to_string());
+            break;
+        }
+    }
+    drop(response);
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if let Some(note) = note {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&note);
+    }
+    text
+}
+
 /// Sends a rendered webhook request once.
 pub async fn call(
     client: &reqwest::Client,
@@ -101,7 +154,7 @@ pub async fn call(
     let method = text(request, "method").unwrap_or("POST").to_string();
     let url = text(request, "url").unwrap_or_default().to_string();
     let _ = writeln!(log, "Delivery {}", ids.delivery_id);
-    let _ = writeln!(log, "Request: {method} {url}");
+    let _ = writeln!(log, "Request: {method} {}", mask_url(&url));
     let fail = |log: String, error: String, permanent: bool| Outcome {
         success: false,
         status: None,
@@ -111,9 +164,20 @@ pub async fn call(
         log: format!("{log}Error: {error}\n"),
         response_body: None,
     };
+    let request = &match super::secrets::open_request(config.secrets_key.as_ref(), request) {
+        Ok(request) => request,
+        Err(err) => return fail(log, err.to_string(), true),
+    };
+    let url = text(request, "url").unwrap_or_default().to_string();
     let parsed = match url::Url::parse(&url) {
         Ok(parsed) => parsed,
-        Err(err) => return fail(log, format!("'{url}' is not a valid URL: {err}"), true),
+        Err(err) => {
+            return fail(
+                log,
+                format!("'{}' is not a valid URL: {err}", mask_url(&url)),
+                true,
+            );
+        }
     };
     if let Err(reason) = config.check_url(&parsed) {
         return fail(log, format!("refused by the allow-list: {reason}"), true);
@@ -134,10 +198,10 @@ pub async fn call(
                 return fail(log, format!("header '{name}' is not valid"), true);
             };
             headers.append(header, header_value);
-            let logged = if is_secret_header(name) {
-                REDACTED
-            } else {
+            let logged = if is_public_header(request, name) {
                 value
+            } else {
+                REDACTED
             };
             shown.push(format!("{name}: {logged}"));
         }
@@ -190,6 +254,8 @@ pub async fn call(
     let response = match builder.headers(headers).send().await {
         Ok(response) => response,
         Err(err) => {
+            // The error's text would carry the URL, with its password and query.
+            let err = err.without_url();
             let (text, refused) = chain(&err);
             let message = if refused {
                 format!("refused by the allow-list: {text}")
@@ -211,14 +277,10 @@ pub async fn call(
         };
         let _ = writeln!(log, "  {name}: {value}");
     }
-    let body = match response.text().await {
-        Ok(body) => body,
-        Err(err) => format!("(the body could not be read: {err})"),
-    };
-    let mut logged: String = body.chars().take(LOGGED_BODY).collect();
-    if logged.len() < body.len() {
-        logged.push_str("\n(truncated)");
-    }
+    // Only the kept prefix is read (a receiver answering gigabytes costs a few KiB),
+    // within the attempt's deadline, so one trickling bytes cannot hold the worker.
+    let deadline = tokio::time::Instant::from_std(started + config.timeout);
+    let logged = read_prefix(response, LOGGED_BODY, deadline).await;
     if !logged.is_empty() {
         let _ = writeln!(log, "{logged}");
     }

@@ -66,15 +66,18 @@ impl Relay {
     }
 }
 
-/// Log lines written by any broker in this test process.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+/// Log lines written by any broker in this test process (warnings, and the webhook
+/// worker's lines, which must never show a webhook's secrets).
+pub(crate) fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs: Arc<Mutex<Vec<u8>>> = Arc::default();
         let writer = Arc::clone(&logs);
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
-            .with_max_level(tracing::Level::WARN)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "warn,accord_broker::webhooks=info",
+            ))
             .with_writer(move || Capture(Arc::clone(&writer)))
             .finish();
         tracing::subscriber::set_global_default(subscriber)

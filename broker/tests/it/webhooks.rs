@@ -34,6 +34,12 @@ backend_tests!(
     deleting_a_webhook_drops_its_queued_deliveries,
     drift_detected_and_resolved_trigger_their_webhooks,
     a_burst_of_events_is_dispatched_as_one_batch_each_once,
+    a_receiver_answering_an_endless_body_costs_only_the_kept_prefix,
+    secrets_are_masked_in_the_api_the_logs_and_the_ui,
+    webhook_secrets_are_encrypted_at_rest_and_sent_as_given,
+    without_a_key_a_broker_requiring_credentials_refuses_new_secrets,
+    plain_secrets_are_encrypted_when_the_broker_restarts_with_a_key,
+    a_wrong_or_missing_key_fails_the_start,
 );
 
 /// Fast retries, and loopback allowed for the local receivers.
@@ -368,6 +374,17 @@ async fn the_default_allow_list_refuses_loopback_and_private_addresses(backend: 
         "http://10.0.0.8/build",
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://0177.0.0.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://198.18.0.1/",
+        "http://192.0.2.1/",
+        "http://100.64.0.1/",
+        "http://[fd12::1]/",
     ] {
         let resp = app
             .post("/webhooks", hook(url, &["contract_published"]))
@@ -375,9 +392,24 @@ async fn the_default_allow_list_refuses_loopback_and_private_addresses(backend: 
             .expect(400);
         let message = resp.body["errors"]["request.url"][0].as_str().unwrap();
         assert!(
-            message.contains(url) && message.contains("loopback"),
+            message.contains(url) && message.contains("special-purpose range"),
             "{url}: {message}"
         );
+    }
+    // Placeholders may not choose the destination, however the URL is spelled.
+    for url in [
+        "http:${pactbroker.consumerName}",
+        "http:/${pactbroker.consumerName}",
+        "http:\\\\${pactbroker.consumerName}",
+        "http://${pactbroker.consumerName}.example.com",
+        "http://user:${pactbroker.consumerName}@ci.example.com/",
+    ] {
+        let resp = app
+            .post("/webhooks", hook(url, &["contract_published"]))
+            .await
+            .expect(400);
+        let message = resp.body["errors"]["request.url"][0].as_str().unwrap();
+        assert!(message.contains("placeholder"), "{url}: {message}");
     }
     // Test-executing an unsaved webhook is checked the same way.
     app.post(
@@ -1518,4 +1550,522 @@ async fn a_burst_of_events_is_dispatched_as_one_batch_each_once(backend: Backend
         vec![false, false]
     );
     assert_eq!(deliveries(&app, None).await.len(), 4);
+}
+
+/// A receiver that answers every request with a 1 GiB body written lazily, 64 KiB
+/// at a time, and reports how many body bytes it got out before the connection
+/// was closed on it.
+async fn endless_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<u64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                // The request is small: one read takes its head (the rest is ignored).
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1073741824\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'a'; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < 1 << 30 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        break;
+                    }
+                    sent += chunk.len() as u64;
+                }
+                let _ = tx.send(sent);
+            });
+        }
+    });
+    (url, rx)
+}
+
+async fn a_receiver_answering_an_endless_body_costs_only_the_kept_prefix(backend: Backend) {
+    let (url, mut sent) = endless_receiver().await;
+    let app = spawn(backend).await;
+    app.post(
+        "/webhooks",
+        hook(&format!("{url}/build"), &["contract_published"]),
+    )
+    .await
+    .expect(201);
+    let started = std::time::Instant::now();
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    let done = wait_for(&app, "succeeded", 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the delivery finished promptly: {:?}",
+        started.elapsed()
+    );
+    let bytes = tokio::time::timeout(Duration::from_secs(20), sent.recv())
+        .await
+        .expect("the broker closed the connection")
+        .unwrap();
+    assert!(
+        bytes < 32 * 1024 * 1024,
+        "the broker stopped reading after the kept prefix, but the receiver got {bytes} bytes out"
+    );
+    let uuid = done[0]["uuid"].as_str().unwrap();
+    let logs = app
+        .get(&format!("/triggered-webhooks/{uuid}/logs"))
+        .await
+        .expect(200);
+    let text = logs.body["logs"].as_str().unwrap();
+    assert!(
+        text.contains(&"a".repeat(4096)),
+        "the kept prefix is logged"
+    );
+    assert!(!text.contains(&"a".repeat(4097)), "and nothing more");
+    assert!(text.contains("(truncated)"), "{}", &text[..200]);
+}
+
+/// The secrets of the webhook in [`secrets_are_masked_in_the_api_the_logs_and_the_ui`].
+const SECRETS: [&str; 4] = ["url-pa55", "qu3ry-s3cret", "hdr-s3cret", "basic-s3cret"];
+
+fn assert_no_secret(surface: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{surface} shows {secret}: {text}");
+    }
+}
+
+/// A webhook carrying a secret in each place one can hide: the URL's user info and
+/// query, a custom header, and the basic-auth password.
+fn secret_hook(address: &str) -> Value {
+    let mut body = hook(
+        &format!(
+            "http://ci:url-pa55@{address}/build?token=qu3ry-s3cret&v=${{pactbroker.consumerVersionNumber}}"
+        ),
+        &["contract_published"],
+    );
+    body["request"]["headers"]["X-Custom-Auth"] = json!("hdr-s3cret");
+    body["request"]["headers"]["X-Build"] = json!("public-value");
+    body["request"]["publicHeaders"] = json!(["X-Build"]);
+    body["request"]["username"] = json!("ci");
+    body["request"]["password"] = json!("basic-s3cret");
+    body
+}
+
+async fn secrets_are_masked_in_the_api_the_logs_and_the_ui(backend: Backend) {
+    let logs = crate::outage::captured_logs();
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let app = spawn(backend).await;
+    let created = app
+        .post("/webhooks", secret_hook(&receiver.address().to_string()))
+        .await
+        .expect(201);
+    assert_no_secret("the created webhook", &created.text);
+    let request = &created.body["request"];
+    assert!(
+        request["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://ci:****@"),
+        "{request}"
+    );
+    assert!(
+        request["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/build?token=****&v=****")
+    );
+    assert_eq!(request["headers"]["X-Custom-Auth"], "**********");
+    assert_eq!(request["headers"]["X-Build"], "public-value");
+    assert_eq!(request["headers"]["Content-Type"], "application/json");
+    assert_eq!(request["publicHeaders"], json!(["X-Build"]));
+    let uuid = created.body["uuid"].as_str().unwrap();
+    assert_no_secret(
+        "GET /webhooks/{uuid}",
+        &app.get(&format!("/webhooks/{uuid}")).await.expect(200).text,
+    );
+    assert_no_secret(
+        "GET /webhooks",
+        &app.get("/webhooks").await.expect(200).text,
+    );
+    // A second webhook to a port nobody listens on: its errors are logged.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    app.post("/webhooks", secret_hook(&closed_address))
+        .await
+        .expect(201);
+
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    let done = wait_for(&app, "succeeded", 1).await;
+    let dead = wait_for(&app, "dead", 1).await;
+    // The receiver got the secrets all the same.
+    let received = receiver.received_requests().await.unwrap();
+    assert_eq!(received[0].headers["x-custom-auth"], "hdr-s3cret");
+    assert_eq!(received[0].url.query(), Some("token=qu3ry-s3cret&v=1"));
+
+    let listed = app.get("/webhooks/deliveries?size=100").await.expect(200);
+    assert_no_secret("/webhooks/deliveries", &listed.text);
+    for delivery in [&done[0], &dead[0]] {
+        let uuid = delivery["uuid"].as_str().unwrap();
+        let shown = app
+            .get(&format!("/triggered-webhooks/{uuid}"))
+            .await
+            .expect(200);
+        assert_no_secret("a triggered webhook", &shown.text);
+        let text = app
+            .client
+            .get(format!("{}/triggered-webhooks/{uuid}/logs", app.base))
+            .header("Accept", "text/plain")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_no_secret("the execution log", &text);
+        assert!(text.contains("X-Custom-Auth: **********"), "{text}");
+        assert!(text.contains("X-Build: public-value"), "{text}");
+        assert!(text.contains("http://ci:****@"), "{text}");
+        let json_logs = app
+            .get(&format!("/triggered-webhooks/{uuid}/logs"))
+            .await
+            .expect(200);
+        assert_no_secret("the execution log (JSON)", &json_logs.text);
+        assert_no_secret(
+            "the UI's delivery page",
+            &html(&app, &format!("/ui/webhooks/deliveries/{uuid}")).await,
+        );
+    }
+    let page = html(&app, "/ui/webhooks").await;
+    assert!(page.contains("ci:****@"), "{page}");
+    assert_no_secret("the UI's webhooks page", &page);
+    assert_no_secret(
+        "the dead-letter page",
+        &html(&app, "/ui/webhooks/dead-letter").await,
+    );
+    // A test run answers with the request it sent, masked.
+    let executed = app
+        .post(
+            "/webhooks/execute",
+            secret_hook(&receiver.address().to_string()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(executed.body["success"], true, "{}", executed.text);
+    assert_no_secret("a test run", &executed.text);
+
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let ours: String = logged
+        .lines()
+        .filter(|line| line.contains(dead[0]["uuid"].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        ours.contains("webhook attempt"),
+        "the broker logged the failed attempts: {logged}"
+    );
+    assert_no_secret("the broker's log", &logged);
+}
+
+const KEY_A: &str = "q83vEjRWeJq8vN7/EjRWeJq8vN7/EjRWeJq8vN7/Ejs=";
+const KEY_B: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+fn with_key(key: &'static str) -> impl FnOnce(&mut Config) {
+    move |config| {
+        fast(config);
+        config.webhooks.secrets_key = Some(accord_broker::SecretsKey::parse(key).unwrap());
+    }
+}
+
+/// Every stored request (webhook templates and queued deliveries), as the database
+/// holds them, read with sqlx directly.
+async fn raw_requests(database: &TestDatabase) -> String {
+    const SQL: [&str; 2] = [
+        "SELECT CAST(request AS TEXT) FROM webhooks",
+        "SELECT CAST(request AS TEXT) FROM webhook_deliveries",
+    ];
+    let mut rows: Vec<String> = Vec::new();
+    if database.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&database.url).await.unwrap();
+        for sql in SQL {
+            rows.extend(
+                sqlx::query_scalar::<_, String>(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
+        for sql in SQL {
+            rows.extend(
+                sqlx::query_scalar::<_, String>(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        pool.close().await;
+    }
+    rows.join("\n")
+}
+
+/// A webhook with a basic-auth password, a secret header and a password in its URL.
+fn hook_with_secrets(receiver: &MockServer) -> Value {
+    let address = receiver.address();
+    let mut body = hook(
+        &format!("http://ci:url-s3cret@{address}/build"),
+        &["contract_published"],
+    );
+    body["request"]["headers"]["X-Api-Key"] = json!("hdr-s3cret");
+    body
+}
+
+fn hook_with_password(receiver: &MockServer) -> Value {
+    let mut body = hook(
+        &format!("{}/basic", receiver.uri()),
+        &["contract_published"],
+    );
+    body["request"]["username"] = json!("ci");
+    body["request"]["password"] = json!("basic-s3cret");
+    body
+}
+
+const AT_REST: [&str; 3] = ["url-s3cret", "hdr-s3cret", "basic-s3cret"];
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Checks that the receiver got every secret as it was given.
+async fn assert_sent_as_given(receiver: &MockServer, at_least: usize) {
+    let received = receiver.received_requests().await.unwrap();
+    let header = |path: &str, name: &str| -> Vec<String> {
+        received
+            .iter()
+            .filter(|r| r.url.path() == path)
+            .map(|r| {
+                r.headers
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let basic_calls = header("/basic", "authorization");
+    assert!(basic_calls.len() >= at_least, "{received:?}");
+    assert!(
+        basic_calls
+            .iter()
+            .all(|v| *v == basic("ci", "basic-s3cret")),
+        "{basic_calls:?}"
+    );
+    let url_calls = header("/build", "authorization");
+    assert!(url_calls.len() >= at_least);
+    assert!(
+        url_calls.iter().all(|v| *v == basic("ci", "url-s3cret")),
+        "{url_calls:?}"
+    );
+    assert!(
+        header("/build", "x-api-key")
+            .iter()
+            .all(|v| v == "hdr-s3cret")
+    );
+}
+
+async fn receiver_ok() -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
+async fn webhook_secrets_are_encrypted_at_rest_and_sent_as_given(backend: Backend) {
+    let receiver = receiver_ok().await;
+    let app = spawn_app_with(backend, with_key(KEY_A)).await;
+    app.post("/webhooks", hook_with_secrets(&receiver))
+        .await
+        .expect(201);
+    app.post("/webhooks", hook_with_password(&receiver))
+        .await
+        .expect(201);
+    let raw = raw_requests(&app.database).await;
+    assert!(raw.contains("enc:v1:"), "{raw}");
+    for secret in AT_REST {
+        assert!(!raw.contains(secret), "the database holds {secret}: {raw}");
+    }
+    app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    wait_for(&app, "succeeded", 2).await;
+    assert_sent_as_given(&receiver, 1).await;
+    // The queued deliveries hold the secrets encrypted as well.
+    let raw = raw_requests(&app.database).await;
+    for secret in AT_REST {
+        assert!(!raw.contains(secret), "the database holds {secret}: {raw}");
+    }
+    // A test run opens them too.
+    let webhooks = app.get("/webhooks").await.expect(200);
+    let first = webhooks.body["_links"]["pb:webhooks"][0]["href"]
+        .as_str()
+        .unwrap();
+    let executed = app
+        .post(&format!("{first}/execute"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(executed.body["success"], true, "{}", executed.text);
+    assert_sent_as_given(&receiver, 1).await;
+}
+
+async fn without_a_key_a_broker_requiring_credentials_refuses_new_secrets(backend: Backend) {
+    let mut app = spawn_app_with(backend, |config| {
+        fast(config);
+        config.auth.token = Some(secrecy::SecretString::from("token-rw"));
+    })
+    .await;
+    app.auth = Some("Bearer token-rw".into());
+    let receiver = receiver_ok().await;
+    for (body, field) in [
+        (hook_with_password(&receiver), "request.password"),
+        (hook_with_secrets(&receiver), "request.headers.X-Api-Key"),
+        (hook_with_secrets(&receiver), "request.url"),
+    ] {
+        let refused = app.post("/webhooks", body).await.expect(400);
+        let message = refused.body["errors"][field][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error for {field}: {}", refused.text));
+        assert!(message.contains("--secrets-key"), "{message}");
+    }
+    // Headers that are no secret are fine, by default or when marked public.
+    let mut body = hook(&format!("{}/b", receiver.uri()), &["contract_published"]);
+    body["request"]["headers"]["X-Build"] = json!("7");
+    body["request"]["publicHeaders"] = json!(["X-Build"]);
+    app.post("/webhooks", body).await.expect(201);
+    assert!(!raw_requests(&app.database).await.contains("s3cret"));
+}
+
+async fn plain_secrets_are_encrypted_when_the_broker_restarts_with_a_key(backend: Backend) {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&receiver)
+        .await;
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let before = spawn_on(database.clone(), |config| {
+        fast(config);
+        config.webhooks.max_attempts = 10;
+        config.webhooks.timeout = Duration::from_secs(1);
+        config.webhooks.retry_base = Duration::from_secs(2);
+        config.webhooks.retry_max_delay = Duration::from_secs(2);
+    })
+    .await;
+    before
+        .post("/webhooks", hook_with_secrets(&receiver))
+        .await
+        .expect(201);
+    before
+        .post("/webhooks", hook_with_password(&receiver))
+        .await
+        .expect(201);
+    before
+        .publish("web", "1", "orders", None, &pact("web", "orders", "a"))
+        .await
+        .expect(200);
+    wait_for(&before, "retrying", 2).await;
+    drop(before);
+    let raw = raw_requests(&database).await;
+    for secret in AT_REST {
+        assert!(
+            raw.contains(secret),
+            "stored in plain text without a key: {secret}"
+        );
+    }
+
+    receiver.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let after = spawn_on(database.clone(), with_key(KEY_A)).await;
+    let raw = raw_requests(&database).await;
+    for secret in AT_REST {
+        assert!(
+            !raw.contains(secret),
+            "the database still holds {secret}: {raw}"
+        );
+    }
+    // The retries queued before the restart go out with the right credentials,
+    // and so do new deliveries.
+    wait_for(&after, "succeeded", 2).await;
+    assert_sent_as_given(&receiver, 1).await;
+    after
+        .publish("web", "2", "orders", None, &pact("web", "orders", "b"))
+        .await
+        .expect(200);
+    wait_for(&after, "succeeded", 4).await;
+    assert_sent_as_given(&receiver, 2).await;
+    // Restarting with the key again finds nothing left to encrypt, and still works.
+    drop(after);
+    let again = spawn_on(database.clone(), with_key(KEY_A)).await;
+    again.get("/webhooks").await.expect(200);
+}
+
+async fn a_wrong_or_missing_key_fails_the_start(backend: Backend) {
+    let receiver = receiver_ok().await;
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let app = spawn_on(database.clone(), with_key(KEY_A)).await;
+    app.post("/webhooks", hook_with_password(&receiver))
+        .await
+        .expect(201);
+    drop(app);
+    for (key, words) in [
+        (Some(KEY_B), "cannot be decrypted"),
+        (None, "has no secrets key"),
+    ] {
+        let mut config = Config::new(database.url.clone());
+        config.webhooks.secrets_key = key.map(|k| accord_broker::SecretsKey::parse(k).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = match accord_broker::Application::build(config, listener).await {
+            Ok(_) => panic!("a broker with the key {key:?} must not start"),
+            Err(err) => err.to_string(),
+        };
+        assert!(
+            err.contains(words) && err.contains("--secrets-key"),
+            "{err}"
+        );
+    }
+    // The right key still starts.
+    spawn_on(database.clone(), with_key(KEY_A)).await;
+}
+
+/// The SQLite database and its write-ahead log are created for their owner only.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_database_is_created_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    pacticipant(&app, "web").await;
+    let path = app.database.url.trim_start_matches("sqlite://").to_string();
+    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|err| panic!("{file}: {err}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
 }

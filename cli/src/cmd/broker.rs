@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use accord_broker::{Application, AuthConfig, BasicCredentials, Config, RetentionConfig};
+use accord_broker::{
+    Application, AuthConfig, BasicCredentials, Config, RetentionConfig, SecretsKey,
+};
 use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
@@ -168,6 +170,12 @@ pub struct BrokerArgs {
 
     #[command(flatten)]
     pub serve: super::serve::BrokerServeArgs,
+    /// Key that encrypts webhook secrets (passwords, header values not marked public,
+    /// URL passwords) in the database: 32 random bytes in base64 or hex, e.g. from
+    /// `openssl rand -base64 32`. Secrets stored in plain text are encrypted at start.
+    /// Without it, a broker requiring credentials refuses to store new secrets.
+    #[arg(long, env = "ACCORD_BROKER_SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<String>,
 }
 
 /// A duration, or none for "off".
@@ -315,6 +323,12 @@ fn config(args: &BrokerArgs) -> anyhow::Result<Config> {
     webhooks.retry_max_delay = args.webhook_retry_max_delay;
     webhooks.timeout = args.webhook_timeout;
     config.serve = args.serve.options();
+    webhooks.secrets_key = args
+        .secrets_key
+        .as_deref()
+        .map(SecretsKey::parse)
+        .transpose()
+        .context("--secrets-key (ACCORD_BROKER_SECRETS_KEY)")?;
     Ok(config)
 }
 
@@ -429,6 +443,29 @@ mod tests {
         ]);
         let err = config(&cli.args).unwrap_err().to_string();
         assert!(err.contains("--basic-auth-password"), "{err}");
+    }
+
+    #[test]
+    fn the_secrets_key_is_checked_and_never_shown() {
+        let key = "q83vEjRWeJq8vN7/EjRWeJq8vN7/EjRWeJq8vN7/Ejs=";
+        let cli = Cli::parse_from(["accord", "--secrets-key", key]);
+        let config = config(&cli.args).unwrap();
+        assert!(config.webhooks.secrets_key.is_some());
+        assert!(!format!("{config:?}").contains(key));
+        let cli = Cli::parse_from(["accord", "--secrets-key", "too-short-s3cret"]);
+        let err = format!("{:#}", config_error(&cli.args));
+        assert!(
+            err.contains("--secrets-key") && err.contains("32 random bytes"),
+            "{err}"
+        );
+        assert!(!err.contains("too-short-s3cret"), "{err}");
+    }
+
+    fn config_error(args: &BrokerArgs) -> anyhow::Error {
+        match config(args) {
+            Ok(_) => panic!("the configuration should be refused"),
+            Err(err) => err,
+        }
     }
 
     #[test]
