@@ -170,15 +170,15 @@ impl Edge {
         {
             return None;
         }
-        let same_as_host = host
-            .and_then(|h| Authority::from_str(h).ok())
-            .is_some_and(|authority| {
-                normalise(authority.host()) == origin_host
-                    && authority.port_u16().unwrap_or(match url.scheme() {
-                        "https" => 443,
-                        _ => 80,
-                    }) == origin_port
-            });
+        let same_as_host =
+            host.and_then(|h| Authority::from_str(h).ok())
+                .is_some_and(|authority| {
+                    normalise(authority.host()) == origin_host
+                        && authority.port_u16().unwrap_or(match url.scheme() {
+                            "https" => 443,
+                            _ => 80,
+                        }) == origin_port
+                });
         if same_as_host { None } else { refuse() }
     }
 }
@@ -299,10 +299,16 @@ fn sanitise_forwarded(headers: &mut HeaderMap, trusted: bool) {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     });
-    let proto = first(headers, &X_FORWARDED_PROTO)
-        .or_else(|| forwarded.as_deref().and_then(|f| forwarded_param(f, "proto")));
-    let host = first(headers, &X_FORWARDED_HOST)
-        .or_else(|| forwarded.as_deref().and_then(|f| forwarded_param(f, "host")));
+    let proto = first(headers, &X_FORWARDED_PROTO).or_else(|| {
+        forwarded
+            .as_deref()
+            .and_then(|f| forwarded_param(f, "proto"))
+    });
+    let host = first(headers, &X_FORWARDED_HOST).or_else(|| {
+        forwarded
+            .as_deref()
+            .and_then(|f| forwarded_param(f, "host"))
+    });
     let prefix = first(headers, &X_FORWARDED_PREFIX);
     headers.remove(X_FORWARDED_PROTO);
     headers.remove(X_FORWARDED_HOST);
@@ -337,7 +343,8 @@ pub(crate) fn is_json(content_type: &str) -> bool {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn has_body(headers: &HeaderMap) -> bool {
@@ -608,7 +615,10 @@ mod tests {
             e.cross_origin(&headers(&[("origin", "http://127.0.0.1:9293")]), host)
                 .is_some()
         );
-        assert!(e.cross_origin(&headers(&[("origin", "null")]), host).is_some());
+        assert!(
+            e.cross_origin(&headers(&[("origin", "null")]), host)
+                .is_some()
+        );
         assert!(
             e.cross_origin(&headers(&[("sec-fetch-site", "cross-site")]), host)
                 .is_some()
@@ -652,11 +662,16 @@ mod tests {
             }
             sanitise_forwarded(&mut map, trusted);
             (
-                map.get("x-forwarded-proto").map(|v| v.to_str().unwrap().to_string()),
-                map.get("x-forwarded-host").map(|v| v.to_str().unwrap().to_string()),
+                map.get("x-forwarded-proto")
+                    .map(|v| v.to_str().unwrap().to_string()),
+                map.get("x-forwarded-host")
+                    .map(|v| v.to_str().unwrap().to_string()),
             )
         };
-        let valid = [("x-forwarded-proto", "https"), ("x-forwarded-host", "b.example:8443")];
+        let valid = [
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "b.example:8443"),
+        ];
         assert_eq!(forwarded(&valid, false), (None, None));
         assert_eq!(
             forwarded(&valid, true),
@@ -678,7 +693,10 @@ mod tests {
         );
         assert_eq!(
             forwarded(
-                &[("forwarded", "for=10.0.0.1;proto=https;host=\"b.example\", for=1.2.3.4")],
+                &[(
+                    "forwarded",
+                    "for=10.0.0.1;proto=https;host=\"b.example\", for=1.2.3.4"
+                )],
                 true
             ),
             (Some("https".into()), Some("b.example".into()))

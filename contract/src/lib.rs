@@ -22,6 +22,7 @@
 
 mod canonical;
 mod error;
+pub mod redact;
 
 use std::panic::RefUnwindSafe;
 use std::path::Path;

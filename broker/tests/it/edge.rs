@@ -47,7 +47,10 @@ async fn bodies_that_are_not_json_are_refused_with_415(backend: Backend) {
     for (content_type, body) in [
         (Some("application/x-www-form-urlencoded"), "name=web"),
         (Some("text/plain"), json_body.as_str()),
-        (Some("multipart/form-data; boundary=x"), "--x\r\n\r\nweb\r\n--x--"),
+        (
+            Some("multipart/form-data; boundary=x"),
+            "--x\r\n\r\nweb\r\n--x--",
+        ),
         (None, json_body.as_str()),
     ] {
         let headers: Vec<(&str, &str)> = content_type
@@ -126,7 +129,14 @@ async fn cross_origin_browser_writes_are_refused(backend: Backend) {
         ("Sec-Fetch-Site", "cross-site"),
         ("Sec-Fetch-Site", "same-site"),
     ] {
-        let resp = raw(&app, Method::POST, "/pacticipants", &[json_type, header], &body).await;
+        let resp = raw(
+            &app,
+            Method::POST,
+            "/pacticipants",
+            &[json_type, header],
+            &body,
+        )
+        .await;
         assert_eq!(resp.status(), 403, "{header:?}");
         let error: Value = resp.json().await.unwrap();
         assert!(
@@ -141,7 +151,11 @@ async fn cross_origin_browser_writes_are_refused(backend: Backend) {
         &app,
         Method::POST,
         "/pacticipants",
-        &[json_type, ("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
+        &[
+            json_type,
+            ("Origin", &own),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
         &body,
     )
     .await;
@@ -321,8 +335,15 @@ async fn identifiers_longer_than_their_limit_are_refused_naming_the_field(backen
         .post("/pacticipants", json!({"name": huge}))
         .await
         .expect(400);
-    assert!(resp.body["errors"]["name"][0].as_str().unwrap().contains("255"));
-    let resp = app.publish(&huge, "1", "orders", None, &pact("web", "orders", "a")).await;
+    assert!(
+        resp.body["errors"]["name"][0]
+            .as_str()
+            .unwrap()
+            .contains("255")
+    );
+    let resp = app
+        .publish(&huge, "1", "orders", None, &pact("web", "orders", "a"))
+        .await;
     resp.expect(400).body["errors"]["pacticipantName"]
         .as_array()
         .expect("the field is named");
@@ -333,9 +354,12 @@ async fn identifiers_longer_than_their_limit_are_refused_naming_the_field(backen
     app.publish("web", "1", "orders", None, &pact("web", "orders", "a"))
         .await
         .expect(200);
-    app.post("/environments", json!({"name": "test", "production": false}))
-        .await
-        .expect(201);
+    app.post(
+        "/environments",
+        json!({"name": "test", "production": false}),
+    )
+    .await
+    .expect(201);
     let environments = app.get("/environments").await.expect(200);
     let environment = environments.body["_embedded"]["environments"][0]["uuid"]
         .as_str()
@@ -366,17 +390,72 @@ async fn identifiers_longer_than_their_limit_are_refused_naming_the_field(backen
         })
     };
     let cases: Vec<(Method, String, Option<Value>, &str)> = vec![
-        (Method::PUT, format!("/pacticipants/web/versions/{too_long}"), Some(json!({})), "version"),
-        (Method::PUT, format!("/pacticipants/web/versions/1/tags/{too_long}"), Some(json!({})), "tag"),
-        (Method::PUT, format!("/pacticipants/web/labels/{too_long}"), None, "label"),
-        (Method::POST, "/contracts/publish".into(), Some(publish("pacticipantVersionNumber", json!(too_long))), "pacticipantVersionNumber"),
-        (Method::POST, "/contracts/publish".into(), Some(publish("branch", json!(too_long))), "branch"),
-        (Method::POST, "/contracts/publish".into(), Some(publish("buildUrl", json!(url(2049)))), "buildUrl"),
-        (Method::PATCH, "/pacticipants/web".into(), Some(json!({"displayName": too_long})), "displayName"),
-        (Method::PATCH, "/pacticipants/web".into(), Some(json!({"repositoryUrl": url(2049)})), "repositoryUrl"),
-        (Method::PATCH, "/pacticipants/web".into(), Some(json!({"mainBranch": too_long})), "mainBranch"),
-        (Method::POST, "/environments".into(), Some(json!({"name": too_long, "production": false})), "name"),
-        (Method::POST, "/environments".into(), Some(json!({"name": "prod", "displayName": too_long, "production": true})), "displayName"),
+        (
+            Method::PUT,
+            format!("/pacticipants/web/versions/{too_long}"),
+            Some(json!({})),
+            "version",
+        ),
+        (
+            Method::PUT,
+            format!("/pacticipants/web/versions/1/tags/{too_long}"),
+            Some(json!({})),
+            "tag",
+        ),
+        (
+            Method::PUT,
+            format!("/pacticipants/web/labels/{too_long}"),
+            None,
+            "label",
+        ),
+        (
+            Method::POST,
+            "/contracts/publish".into(),
+            Some(publish("pacticipantVersionNumber", json!(too_long))),
+            "pacticipantVersionNumber",
+        ),
+        (
+            Method::POST,
+            "/contracts/publish".into(),
+            Some(publish("branch", json!(too_long))),
+            "branch",
+        ),
+        (
+            Method::POST,
+            "/contracts/publish".into(),
+            Some(publish("buildUrl", json!(url(2049)))),
+            "buildUrl",
+        ),
+        (
+            Method::PATCH,
+            "/pacticipants/web".into(),
+            Some(json!({"displayName": too_long})),
+            "displayName",
+        ),
+        (
+            Method::PATCH,
+            "/pacticipants/web".into(),
+            Some(json!({"repositoryUrl": url(2049)})),
+            "repositoryUrl",
+        ),
+        (
+            Method::PATCH,
+            "/pacticipants/web".into(),
+            Some(json!({"mainBranch": too_long})),
+            "mainBranch",
+        ),
+        (
+            Method::POST,
+            "/environments".into(),
+            Some(json!({"name": too_long, "production": false})),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/environments".into(),
+            Some(json!({"name": "prod", "displayName": too_long, "production": true})),
+            "displayName",
+        ),
         (
             Method::POST,
             format!("/pacticipants/web/versions/1/deployed-versions/environment/{environment}"),
@@ -393,9 +472,24 @@ async fn identifiers_longer_than_their_limit_are_refused_naming_the_field(backen
             })),
             "description",
         ),
-        (Method::POST, "/drift/provider/orders".into(), Some(drift("class", json!(too_long))), "findings[0].class"),
-        (Method::POST, "/drift/provider/orders".into(), Some(drift("actual", json!(name(4097)))), "findings[0].actual"),
-        (Method::POST, "/drift/provider/orders".into(), Some(drift("consumers", json!([too_long]))), "findings[0].consumers"),
+        (
+            Method::POST,
+            "/drift/provider/orders".into(),
+            Some(drift("class", json!(too_long))),
+            "findings[0].class",
+        ),
+        (
+            Method::POST,
+            "/drift/provider/orders".into(),
+            Some(drift("actual", json!(name(4097)))),
+            "findings[0].actual",
+        ),
+        (
+            Method::POST,
+            "/drift/provider/orders".into(),
+            Some(drift("consumers", json!([too_long]))),
+            "findings[0].consumers",
+        ),
     ];
     for (method, path, body, field) in cases {
         let content_type = if method == Method::PATCH {
@@ -412,9 +506,12 @@ async fn identifiers_longer_than_their_limit_are_refused_naming_the_field(backen
         );
     }
     // At the limit, each is accepted.
-    app.put(&format!("/pacticipants/web/versions/{}", name(255)), json!({}))
-        .await
-        .expect(201);
+    app.put(
+        &format!("/pacticipants/web/versions/{}", name(255)),
+        json!({}),
+    )
+    .await
+    .expect(201);
     app.request(
         Method::PUT,
         &format!("/pacticipants/web/labels/{}", name(255)),

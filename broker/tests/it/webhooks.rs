@@ -1212,13 +1212,19 @@ async fn the_web_ui_shows_deliveries_and_replays_dead_ones(backend: Backend) {
             format!("csrf={token}"),
             own.as_str(),
         ),
-        (cookie.as_str(), format!("csrf={token}"), "http://evil.example"),
+        (
+            cookie.as_str(),
+            format!("csrf={token}"),
+            "http://evil.example",
+        ),
     ];
     for (cookie, form, origin) in forged {
         let resp = replay(cookie, form.clone(), origin).await.unwrap();
         assert_eq!(resp.status(), 403, "{cookie} {form} {origin}");
     }
-    let resp = replay(&cookie, format!("csrf={token}"), &own).await.unwrap();
+    let resp = replay(&cookie, format!("csrf={token}"), &own)
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 303);
     wait_for(&app, "succeeded", 1).await;
     let page = html(&app, &format!("/ui/webhooks/deliveries/{uuid}")).await;
@@ -1229,7 +1235,9 @@ async fn the_web_ui_shows_deliveries_and_replays_dead_ones(backend: Backend) {
     let page = html(&app, "/ui/webhooks/dead-letter").await;
     assert!(page.contains("the dead-letter list is empty"));
     // Replaying what is not dead is refused with a page saying why.
-    let resp = replay(&cookie, format!("csrf={token}"), &own).await.unwrap();
+    let resp = replay(&cookie, format!("csrf={token}"), &own)
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 }
 
