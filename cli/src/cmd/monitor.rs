@@ -342,10 +342,7 @@ fn failure(error: &MonitorError) -> ExitCode {
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!(
-        "error: {}",
-        accord_contract::redact::redact_urls(&message.to_string())
-    );
+    eprintln!("error: {}", accord_contract::redact::redact_urls(message));
     ExitCode::from(EXIT_USAGE)
 }
 
