@@ -8,7 +8,8 @@
 //! - **Host** is checked against the names the broker knows it has (the public base
 //!   URL's host, `--allowed-host`, or `localhost` when bound to one address), so a
 //!   DNS-rebinding page (`Host: evil.example`) gets 421. IP literals and `localhost`
-//!   always pass: a rebinding page can only ever send its own name.
+//!   always pass: a rebinding page can only ever send its own name. A `Host` that
+//!   is not a syntactically valid `host[:port]` gets 400.
 //! - **Cross-origin browser writes** are refused (403): an unsafe method whose
 //!   `Sec-Fetch-Site` is `cross-site` or `same-site`, or whose `Origin` is not the
 //!   broker's own. Clients that send neither header (every CLI and Pact client) pass.
@@ -365,6 +366,16 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let host = header_str(request.headers(), "host")
         .map(str::to_string)
         .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    // Links are built from `Host` when no public base URL is set: it must at least
+    // be a host name or address.
+    if let Some(host) = &host
+        && !valid_host(host)
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The Host header is not a valid host[:port].".to_string(),
+        );
+    }
     if let Some(host) = &host
         && !edge.host_allowed(host)
     {

@@ -196,6 +196,7 @@ async fn a_dns_rebinding_host_is_refused() {
     // Bound to 127.0.0.1: the address and `localhost` are this broker's names.
     assert_eq!(get(format!("127.0.0.1:{port}")).await.status(), 200);
     assert_eq!(get(format!("localhost:{port}")).await.status(), 200);
+    assert_eq!(get("evil.example/x?y".to_string()).await.status(), 400);
     let resp = get(format!("evil.example:{port}")).await;
     assert_eq!(resp.status(), 421);
     let error: Value = resp.json().await.unwrap();
