@@ -8,7 +8,8 @@
 //! - **Host** is checked against the names the broker knows it has (the public base
 //!   URL's host, `--allowed-host`, or `localhost` when bound to one address), so a
 //!   DNS-rebinding page (`Host: evil.example`) gets 421. IP literals and `localhost`
-//!   always pass: a rebinding page can only ever send its own name. A `Host` that
+//!   always pass: a rebinding page can only ever send its own name. Requests from a
+//!   trusted proxy skip the name check (the proxy chose the site). A `Host` that
 //!   is not a syntactically valid `host[:port]` gets 400.
 //! - **Cross-origin browser writes** are refused (403): an unsafe method whose
 //!   `Sec-Fetch-Site` is `cross-site` or `same-site`, or whose `Origin` is not the
@@ -361,7 +362,8 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
-    sanitise_forwarded(request.headers_mut(), edge.trusts(peer));
+    let from_proxy = edge.trusts(peer);
+    sanitise_forwarded(request.headers_mut(), from_proxy);
 
     let host = header_str(request.headers(), "host")
         .map(str::to_string)
@@ -376,7 +378,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             "The Host header is not a valid host[:port].".to_string(),
         );
     }
+    // A trusted proxy has already chosen this site by its own name, and may name the
+    // broker by its upstream address (nginx sends `proxy_pass`'s host by default).
     if let Some(host) = &host
+        && !from_proxy
         && !edge.host_allowed(host)
     {
         return refuse(

@@ -223,6 +223,22 @@ async fn a_dns_rebinding_host_is_refused() {
         let resp = raw(&app, Method::GET, "/pacticipants", &[("Host", host)], "").await;
         assert_eq!(resp.status(), status, "{host}");
     }
+
+    // A trusted proxy may name the broker by its upstream name.
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.public_base_url = Some("https://broker.example.com".parse().unwrap());
+        c.edge.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let resp = raw(
+        &app,
+        Method::GET,
+        "/pacticipants",
+        &[("Host", "broker-upstream:9292")],
+        "",
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
 }
 
 /// The link to the pacticipants in the index, asked with `headers`.
