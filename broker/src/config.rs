@@ -18,7 +18,8 @@ pub struct Config {
     /// Request bodies larger than this are refused with 413.
     pub body_limit_bytes: usize,
     /// The externally visible base URL used in links (e.g. behind a reverse proxy).
-    /// Without it links are built from the request's `Host` / `X-Forwarded-*` headers.
+    /// Without it links are built from the request's `Host`, and from the
+    /// `X-Forwarded-*` headers of a trusted proxy (`edge.trusted_proxies`).
     pub public_base_url: Option<Url>,
     /// Requests taking longer than this are cut off.
     pub request_timeout: Duration,
@@ -28,6 +29,8 @@ pub struct Config {
     pub retention: crate::retention::RetentionConfig,
     /// Connection limits: header-read and idle timeouts, and how many connections at once.
     pub serve: accord_net::ServeOptions,
+    /// Trusted proxies, allowed host names and the UI's CSRF key.
+    pub edge: crate::edge::EdgeConfig,
 }
 
 impl Config {
@@ -46,6 +49,7 @@ impl Config {
             webhooks: crate::webhooks::WebhookConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
             serve: accord_net::ServeOptions::default(),
+            edge: crate::edge::EdgeConfig::default(),
         }
     }
 }

@@ -2,8 +2,12 @@
 //!
 //! Every name that arrives in a path, a query string or a body is parsed into one of
 //! these types before anything else sees it, so the rules (not blank, one line,
-//! no spaces where the reference forbids them) live in one place and errors name
-//! the field that broke them.
+//! no spaces where the reference forbids them, a maximum length) live in one place
+//! and errors name the field that broke them.
+//!
+//! Every identifier has a maximum length (see [`limits`]): without one a single
+//! request could store a name of megabytes that every later list then carries, and
+//! that no URL could address again.
 
 use std::fmt;
 
@@ -26,7 +30,32 @@ impl ValidationError {
     }
 }
 
+/// The longest values the broker stores, in characters (Unicode scalar values).
+pub mod limits {
+    /// Names and identifiers: pacticipants, versions, branches, tags, environments,
+    /// labels, application instances, display names, drift classes.
+    pub const NAME: usize = 255;
+    /// URLs: build URLs, repository URLs.
+    pub const URL: usize = 2048;
+    /// Descriptions (a webhook's) and the one-line texts of a drift report
+    /// (interaction, request, expected and actual values, messages).
+    pub const TEXT: usize = 4096;
+}
+
+/// Refuses `value` when it is longer than `max` characters, naming `field`.
+pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    // Bytes bound characters from above: most values are decided without counting.
+    if value.len() > max && value.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("is longer than the limit of {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_line(field: &str, value: &str, allow_spaces: bool) -> Result<(), ValidationError> {
+    check_length(field, value, limits::NAME)?;
     if value.trim().is_empty() {
         return Err(ValidationError::new(field, "cannot be blank"));
     }
@@ -97,14 +126,33 @@ name_type!(
     allow_spaces = false
 );
 
-/// Parses an optional single-line string such as a build URL or repository URL.
+name_type!(
+    /// A pacticipant label (`team-web`).
+    LabelName,
+    allow_spaces = true
+);
+
+/// Parses an optional single-line string such as a build URL or repository URL, of
+/// at most [`limits::URL`] characters.
 pub fn optional_line(field: &str, value: Option<&str>) -> Result<Option<String>, ValidationError> {
+    optional_text(field, value, limits::URL)
+}
+
+/// Parses an optional single-line string of at most `max` characters.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
     match value {
         None => Ok(None),
-        Some(v) if v.contains('\n') => {
-            Err(ValidationError::new(field, "cannot contain a new line"))
+        Some(v) => {
+            check_length(field, v, max)?;
+            if v.contains('\n') {
+                return Err(ValidationError::new(field, "cannot contain a new line"));
+            }
+            Ok(Some(v.to_string()))
         }
-        Some(v) => Ok(Some(v.to_string())),
     }
 }
 
@@ -120,5 +168,27 @@ mod tests {
         assert!(PacticipantName::parse("name", "a\nb").is_err());
         assert!(EnvironmentName::parse("name", "prod eu").is_err());
         assert!(EnvironmentName::parse("name", "prod-eu").is_ok());
+    }
+
+    #[test]
+    fn identifiers_are_limited_in_characters_not_bytes() {
+        let at_limit = "a".repeat(limits::NAME);
+        assert!(PacticipantName::parse("name", &at_limit).is_ok());
+        let err = PacticipantName::parse("name", &format!("{at_limit}a")).unwrap_err();
+        assert_eq!(err.field, "name");
+        assert!(err.message.contains("255"), "{}", err.message);
+        // 255 two-byte characters are 510 bytes and still within the limit.
+        assert!(TagName::parse("tag", &"é".repeat(limits::NAME)).is_ok());
+        for parse in [
+            |v: &str| VersionNumber::parse("f", v).map(|_| ()),
+            |v: &str| BranchName::parse("f", v).map(|_| ()),
+            |v: &str| EnvironmentName::parse("f", v).map(|_| ()),
+            |v: &str| LabelName::parse("f", v).map(|_| ()),
+        ] {
+            assert!(parse(&"x".repeat(limits::NAME + 1)).is_err());
+        }
+        let url = format!("https://ci.example/{}", "x".repeat(limits::URL));
+        assert!(optional_line("buildUrl", Some(&url)).is_err());
+        assert!(optional_line("buildUrl", Some("https://ci.example/1")).is_ok());
     }
 }

@@ -10,7 +10,7 @@ use crate::store::StoreError;
 /// Why the broker could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    /// The database URL names no backend the broker knows.
+    /// The database URL names no backend the broker knows (the URL is kept redacted).
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedDatabaseUrl(String),
     /// A credential in the configuration is empty.

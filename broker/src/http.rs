@@ -44,36 +44,19 @@ pub fn created_or_ok(was_created: bool, location: &str, body: Value) -> Response
 }
 
 /// A request body parsed as JSON. Syntax errors, oversized bodies and non-JSON
-/// content types become [`ApiError`]s, so they share the API's error shape. An
-/// empty body reads as `{}`, because several endpoints accept "no body".
+/// content types (415) become [`ApiError`]s, so they share the API's error shape.
+/// An empty body reads as `{}`, because several endpoints accept "no body".
 pub struct JsonBody(pub Value);
 
 impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
-            let content_type = content_type
-                .to_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let essence = content_type
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string();
-            let json_like = essence == "application/json"
-                || essence.ends_with("+json")
-                || essence.is_empty()
-                // Some clients send form encoding by default on empty-bodied PUTs.
-                || essence == "application/x-www-form-urlencoded";
-            if !json_like {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "Content-Type {essence:?} is not supported: send the body as application/json"
-                )));
-            }
-        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("unreadable").to_string())
+            .unwrap_or_default();
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(state.config.body_limit_bytes)
@@ -81,8 +64,17 @@ impl FromRequest<AppState> for JsonBody {
                 ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
             }
         })?;
+        // Some clients send form encoding, or nothing, on empty-bodied PUTs: an empty
+        // body is "no body" whatever its type.
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody(Value::Object(Map::new())));
+        }
+        // A body in any other type is what a browser sends cross-site without asking
+        // first (form fields, text/plain): only JSON types are read.
+        if !crate::edge::is_json(&content_type) {
+            return Err(ApiError::UnsupportedMediaType(
+                crate::edge::unsupported_media_type(&content_type),
+            ));
         }
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|err| {
             ApiError::BadRequest(format!(
@@ -108,6 +100,9 @@ impl FromRequestParts<AppState> for Base {
         if let Some(url) = &state.config.public_base_url {
             return Ok(Base(url.as_str().trim_end_matches('/').to_string()));
         }
+        // The edge (`edge::guard`) has removed the forwarded headers of peers that are
+        // not trusted proxies, and those of trusted ones that are not a valid scheme,
+        // host or path prefix.
         let header = |name: &str| {
             parts
                 .headers

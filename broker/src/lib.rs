@@ -14,7 +14,10 @@
 //! - `matrix` holds the rules of the matrix and can-i-deploy, written once above
 //!   the store; `query` reads Rack-style nested query strings (`q[][pacticipant]`);
 //! - [`drift`] keeps what the drift monitor posts (`/drift/provider/{provider}`, an
-//!   Accord extension) and tells can-i-deploy which open drift concerns a deployment.
+//!   Accord extension) and tells can-i-deploy which open drift concerns a deployment;
+//! - [`edge`] holds what every request passes first (forwarded headers from trusted
+//!   proxies only, `Host`, cross-origin writes, JSON media types, the UI's CSRF
+//!   tokens) and the security headers of every answer.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), accord_broker::BrokerError> {
@@ -30,6 +33,7 @@ mod auth;
 mod config;
 pub mod domain;
 pub mod drift;
+pub mod edge;
 mod error;
 mod http;
 mod matrix;
@@ -47,6 +51,7 @@ mod ui;
 pub mod webhooks;
 
 pub use config::{AuthConfig, BasicCredentials, Config};
+pub use edge::EdgeConfig;
 pub use error::BrokerError;
 pub use retention::RetentionConfig;
 pub use startup::Application;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub port: u16,
     /// This broker's Prometheus registry (served at `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// The request rules of the HTTP edge (hosts, origins, proxies, CSRF key).
+    pub edge: Arc<crate::edge::Edge>,
 }
 
 /// A broker bound to a listener, ready to serve.
@@ -58,6 +60,7 @@ impl Application {
         crate::webhooks::secrets::prepare(store.as_ref(), config.webhooks.secrets_key.as_ref())
             .await?;
         let state = AppState {
+            edge: Arc::new(crate::edge::Edge::new(&config, address)),
             store,
             config: Arc::new(config),
             port: address.port(),
@@ -112,6 +115,8 @@ impl Application {
         tracing::info!(address = %self.address, "broker serving");
         let webhooks = self.webhooks.start();
         let retention = self.retention.start();
+        // The serving loop inserts `ConnectInfo<SocketAddr>` (the TCP peer) into each
+        // request's extensions: the edge trusts forwarded headers by peer address.
         let served = accord_net::serve(self.listener, self.router, self.serve, shutdown).await;
         webhooks.stop().await;
         retention.stop().await;
@@ -235,6 +240,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::require_auth,
         ))
+        // Before credentials are looked at: hosts, origins, media types, proxies.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::edge::guard,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
         .layer(middleware::from_fn(broker_headers))
@@ -247,6 +257,7 @@ pub fn router(state: AppState) -> Router {
         .layer(trace)
         .layer(middleware::from_fn(continue_trace))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(crate::edge::security_headers))
         // Outermost, so time-outs and panics are counted too.
         .layer(middleware::from_fn_with_state(
             metrics_state,

@@ -70,7 +70,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(err) => {
-            let _ = err.print();
+            // A refused value may be a URL with a password in it.
+            eprint!(
+                "{}",
+                accord_contract::redact::redact_urls(&err.render().to_string())
+            );
             return ExitCode::from(cmd::EXIT_USAGE);
         }
     };
@@ -105,7 +109,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!(
+                "error: {}",
+                accord_contract::redact::redact_urls(&format!("{err:#}"))
+            );
             ExitCode::from(cmd::EXIT_FAILURE)
         }
     }

@@ -41,3 +41,61 @@ fn an_unknown_flag_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--no-such-flag"), "{stderr}");
 }
+
+#[test]
+fn broker_help_does_not_show_secret_environment_values() {
+    let output = accord()
+        .args(["broker", "--help"])
+        .env("ACCORD_DATABASE_URL", "postgres://u:hunter2@h/db")
+        .env("ACCORD_BROKER_TOKEN", "tok-hunter2")
+        .env(
+            "ACCORD_BROKER_PUBLIC_BASE_URL",
+            "https://u:hunter2@broker.example",
+        )
+        .output()
+        .expect("run accord broker --help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("--database-url"), "{help}");
+    assert!(!help.contains("hunter2"), "{help}");
+    for command in ["publish", "can-i-deploy", "verify", "monitor", "record"] {
+        let output = accord()
+            .args([command, "--help"])
+            .env("PACT_BROKER_BASE_URL", "https://u:hunter2@broker.example")
+            .env("PACT_BROKER_PASSWORD", "hunter2")
+            .env("ACCORD_PROVIDER_HEADER", "Authorization: Bearer hunter2")
+            .env("ACCORD_RECORD_TARGET", "https://u:hunter2@api.example")
+            .output()
+            .expect("run accord --help");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !help.contains("hunter2"),
+            "accord {command} --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_database_url_that_does_not_parse_is_not_echoed_with_its_password() {
+    for url in [
+        "postgres://u:hunter2@bad host/db",
+        "mysql://u:hunter2@db/x",
+        "postgres://u:hunter2@[::1/db",
+    ] {
+        let output = accord()
+            .args(["broker", "--bind", "127.0.0.1:0", "--database-url", url])
+            .env_remove("ACCORD_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run accord broker");
+        let code = output.status.code();
+        assert!(matches!(code, Some(2 | 64)), "{url}: exit {code:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stderr.contains("error"), "{url}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2") && !stdout.contains("hunter2"),
+            "{url}: {stderr}{stdout}"
+        );
+    }
+}

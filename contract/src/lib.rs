@@ -22,6 +22,7 @@
 
 mod canonical;
 mod error;
+pub mod redact;
 pub mod shape;
 
 use std::panic::RefUnwindSafe;

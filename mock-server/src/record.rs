@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use accord_contract::redact::{redact_url, redact_urls};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -267,10 +268,11 @@ async fn proxy(State(recorder): State<Arc<Recorder>>, request: Request) -> Respo
     let answer = match sent {
         Ok(answer) => answer,
         Err(err) => {
-            tracing::error!(target_url = %url, error = %err, "the target did not answer; nothing recorded");
+            // The target URL may carry a password or a token in its query.
+            tracing::error!(target_url = %redact_url(&url), error = %redact_urls(&err.to_string()), "the target did not answer; nothing recorded");
             return json_error(
                 StatusCode::BAD_GATEWAY,
-                format!("cannot reach the target {target}: {err}"),
+                redact_urls(&format!("cannot reach the target {target}: {err}")),
                 None,
             );
         }
@@ -280,10 +282,12 @@ async fn proxy(State(recorder): State<Arc<Recorder>>, request: Request) -> Respo
     let answer_body = match answer.bytes().await {
         Ok(bytes) => bytes,
         Err(err) => {
-            tracing::error!(target_url = %url, error = %err, "the target's answer was cut; nothing recorded");
+            tracing::error!(target_url = %redact_url(&url), error = %redact_urls(&err.to_string()), "the target's answer was cut; nothing recorded");
             return json_error(
                 StatusCode::BAD_GATEWAY,
-                format!("the target {target} did not send a complete answer: {err}"),
+                redact_urls(&format!(
+                    "the target {target} did not send a complete answer: {err}"
+                )),
                 None,
             );
         }

@@ -39,6 +39,10 @@ pub(crate) async fn serve(
     _permit: OwnedSemaphorePermit,
 ) {
     let activity = Arc::new(Activity::new());
+    // Each request carries its TCP peer as axum's `ConnectInfo`, as
+    // `into_make_service_with_connect_info` would: the broker trusts forwarded headers by
+    // the peer's address.
+    let peer = stream.peer_addr().ok();
     let io = TokioIo::new(Watched {
         stream,
         activity: activity.clone(),
@@ -46,9 +50,14 @@ pub(crate) async fn serve(
     });
     let service = {
         let activity = activity.clone();
-        hyper::service::service_fn(move |request: Request<Incoming>| {
+        hyper::service::service_fn(move |mut request: Request<Incoming>| {
             let guard = Activity::request_started(&activity);
             let app = app.clone();
+            if let Some(peer) = peer {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+            }
             async move {
                 let response = app.oneshot(request.map(Body::new)).await?;
                 Ok::<_, Infallible>(response.map(|body| Tracked {

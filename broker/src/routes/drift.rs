@@ -14,7 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{Map, Value, json};
 
 use super::find_pacticipant;
-use crate::domain::{EnvironmentName, ValidationError};
+use crate::domain::{EnvironmentName, ValidationError, limits};
 use crate::drift::{self, ObservedFinding, ObservedProbeError, ObservedSkip};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, Page, created, enc, enc_query, hal, link};
@@ -108,14 +108,25 @@ fn objects<T>(
     out
 }
 
-fn required_text(f: &mut Fields<'_>, key: &str) -> Option<String> {
-    f.required_str(key).map(str::to_string)
+/// A required text of at most `max` characters.
+fn required_text(f: &mut Fields<'_>, key: &str, max: usize) -> Option<String> {
+    let value = f.required_str(key)?;
+    within(f, key, value, max)
 }
 
-fn non_blank(f: &mut Fields<'_>, key: &str) -> Option<String> {
+/// A required, non-blank text of at most `max` characters.
+fn non_blank(f: &mut Fields<'_>, key: &str, max: usize) -> Option<String> {
     let value = f.required_str(key)?;
     if value.trim().is_empty() {
         f.error(key, "cannot be blank");
+        return None;
+    }
+    within(f, key, value, max)
+}
+
+fn within(f: &mut Fields<'_>, key: &str, value: &str, max: usize) -> Option<String> {
+    if value.chars().nth(max).is_some() {
+        f.error(key, format!("is longer than the limit of {max} characters"));
         return None;
     }
     Some(value.to_string())
@@ -168,11 +179,17 @@ fn names(f: &mut Fields<'_>, key: &str) -> Option<Vec<String>> {
     let names: Vec<String> = items
         .iter()
         .filter_map(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
+        .filter(|s| !s.trim().is_empty() && s.chars().nth(limits::NAME).is_none())
         .map(str::to_string)
         .collect();
     if names.len() != items.len() || names.is_empty() {
-        f.error(key, "must be a non-empty array of consumer names");
+        f.error(
+            key,
+            format!(
+                "must be a non-empty array of consumer names of at most {} characters",
+                limits::NAME
+            ),
+        );
         return None;
     }
     Some(names)
@@ -180,9 +197,9 @@ fn names(f: &mut Fields<'_>, key: &str) -> Option<Vec<String>> {
 
 fn finding(f: &mut Fields<'_>) -> Option<ObservedFinding> {
     let consumers = names(f, "consumers");
-    let interaction = non_blank(f, "interaction");
-    let request = required_text(f, "request");
-    let pointer = required_text(f, "pointer");
+    let interaction = non_blank(f, "interaction", limits::TEXT);
+    let request = required_text(f, "request", limits::TEXT);
+    let pointer = required_text(f, "pointer", limits::TEXT);
     if let Some(p) = &pointer
         && !p.is_empty()
         && !p.starts_with('/')
@@ -192,7 +209,7 @@ fn finding(f: &mut Fields<'_>) -> Option<ObservedFinding> {
             "must be a JSON pointer: empty or starting with /",
         );
     }
-    let class = non_blank(f, "class");
+    let class = non_blank(f, "class", limits::NAME);
     if let Some(c) = &class
         && !c
             .bytes()
@@ -203,13 +220,16 @@ fn finding(f: &mut Fields<'_>) -> Option<ObservedFinding> {
             format!("must be a snake_case class such as format_changed, not {c:?}"),
         );
     }
-    let expected = required_text(f, "expected");
-    let actual = required_text(f, "actual");
+    let expected = required_text(f, "expected", limits::TEXT);
+    let actual = required_text(f, "actual", limits::TEXT);
     let occurrences = match f.get("occurrences") {
         None => Some(1),
         Some(_) => count(f, "occurrences", 1),
     };
-    let hint = f.optional_str("hint").map(str::to_string);
+    let hint = match f.optional_str("hint") {
+        Some(hint) => within(f, "hint", hint, limits::TEXT),
+        None => None,
+    };
     let (consumers, interaction, pointer, class) = (consumers?, interaction?, pointer?, class?);
     Some(ObservedFinding {
         fingerprint: drift::fingerprint(&consumers, &interaction, &pointer, &class),
@@ -227,10 +247,10 @@ fn finding(f: &mut Fields<'_>) -> Option<ObservedFinding> {
 
 fn probe_error(f: &mut Fields<'_>) -> Option<ObservedProbeError> {
     let consumers = names(f, "consumers");
-    let interaction = non_blank(f, "interaction");
-    let request = required_text(f, "request");
-    let kind = non_blank(f, "kind");
-    let message = required_text(f, "message");
+    let interaction = non_blank(f, "interaction", limits::TEXT);
+    let request = required_text(f, "request", limits::TEXT);
+    let kind = non_blank(f, "kind", limits::NAME);
+    let message = required_text(f, "message", limits::TEXT);
     Some(ObservedProbeError {
         consumers: consumers?,
         interaction: interaction?,
@@ -241,9 +261,9 @@ fn probe_error(f: &mut Fields<'_>) -> Option<ObservedProbeError> {
 }
 
 fn skip(f: &mut Fields<'_>) -> Option<ObservedSkip> {
-    let consumer = non_blank(f, "consumer");
-    let interaction = non_blank(f, "interaction");
-    let reason = required_text(f, "reason");
+    let consumer = non_blank(f, "consumer", limits::NAME);
+    let interaction = non_blank(f, "interaction", limits::TEXT);
+    let reason = required_text(f, "reason", limits::TEXT);
     Some(ObservedSkip {
         consumer: consumer?,
         interaction: interaction?,
@@ -305,7 +325,7 @@ async fn read_report(
             }
         },
     };
-    let base_url = required_text(&mut f, "baseUrl");
+    let base_url = required_text(&mut f, "baseUrl", limits::URL);
     let started_at = time(&mut f, "startedAt");
     let finished_at = time(&mut f, "finishedAt");
     if let (Some(start), Some(end)) = (started_at, finished_at)

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{find_pacticipant, find_version};
 use crate::auth::Caller;
 use crate::auth::scope::Action;
-use crate::domain::{EnvironmentName, PacticipantName, ValidationError};
+use crate::domain::{EnvironmentName, PacticipantName, ValidationError, check_length, limits};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, created, created_or_ok, hal, link, named_link};
 use crate::repr::{self, Urls};
@@ -105,6 +105,11 @@ fn environment_fields(body: &Value) -> Result<EnvironmentFields, ApiError> {
         .optional_str("displayName")
         .filter(|s| !s.trim().is_empty())
         .map(str::to_string);
+    if let Some(display_name) = &display_name
+        && let Err(err) = check_length("displayName", display_name, limits::NAME)
+    {
+        f.errors.push(err);
+    }
     let contacts = match f.get("contacts") {
         None => None,
         Some(Value::Array(items)) => Some(Value::Array(items.clone())),
@@ -309,10 +314,20 @@ async fn record_deployment(
     caller.authorize(&deployment_action(&p.name, &env))?;
     let v = find_version(&state, &p, &number).await?;
     let mut f = Fields::new(&body, "");
+    let instance_field = if f.get("applicationInstance").is_some() {
+        "applicationInstance"
+    } else {
+        "target"
+    };
     let instance = f
         .optional_str("applicationInstance")
         .or_else(|| f.optional_str("target"));
     let instance = instance.filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(instance) = &instance
+        && let Err(err) = check_length(instance_field, instance, limits::NAME)
+    {
+        f.errors.push(err);
+    }
     f.finish()?;
     let (d, was_created) = state
         .store

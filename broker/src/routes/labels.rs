@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::find_pacticipant;
-use crate::domain::ValidationError;
+use crate::domain::{LabelName, ValidationError};
 use crate::error::ApiError;
 use crate::http::{Base, created_or_ok, enc, hal, link, named_link};
 use crate::repr::{self, Urls, time};
@@ -28,14 +28,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// A label name from the path: not blank, one line.
+/// A label name from the path: not blank, one line, at most [`limits::NAME`] characters.
 fn label_name(value: &str) -> Result<&str, ValidationError> {
-    if value.trim().is_empty() {
-        return Err(ValidationError::new("label", "cannot be blank"));
-    }
-    if value.contains(['\n', '\r']) {
-        return Err(ValidationError::new("label", "cannot contain a new line"));
-    }
+    LabelName::parse("label", value)?;
     Ok(value)
 }
 

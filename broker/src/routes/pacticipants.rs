@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::find_pacticipant;
-use crate::domain::{BranchName, PacticipantName, optional_line};
+use crate::domain::{BranchName, PacticipantName, limits, optional_text};
 use crate::error::ApiError;
 use crate::http::{
     Base, Fields, JsonBody, Page, created, created_or_ok, hal, link, named_link, templated,
@@ -117,7 +117,12 @@ fn fields(body: &Value) -> Result<(Option<PacticipantName>, PacticipantFields), 
     });
     let line = |f: &mut Fields, key: &str| {
         let value = f.optional_str(key);
-        match optional_line(key, value) {
+        let max = if key == "repositoryUrl" {
+            limits::URL
+        } else {
+            limits::NAME
+        };
+        match optional_text(key, value, max) {
             Ok(v) => v,
             Err(err) => {
                 f.errors.push(err);

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::find_pacticipant;
-use crate::domain::{PacticipantName, VersionNumber};
+use crate::domain::{PacticipantName, VersionNumber, check_length, limits};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, created, hal, link};
 use crate::metadata::PactMetadata;
@@ -121,6 +121,11 @@ async fn record(
     let success = f.required_bool("success");
     let version = f.parse("providerApplicationVersion", true, VersionNumber::parse);
     let build_url = f.optional_str("buildUrl").map(str::to_string);
+    if let Some(url) = &build_url
+        && let Err(err) = check_length("buildUrl", url, limits::URL)
+    {
+        f.errors.push(err);
+    }
     if let Some(url) = &build_url
         && url::Url::parse(url).is_err()
     {

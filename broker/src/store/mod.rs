@@ -778,7 +778,7 @@ pub async fn connect(database_url: &str) -> Result<std::sync::Arc<dyn Store>, cr
         ))
     } else {
         Err(crate::BrokerError::UnsupportedDatabaseUrl(
-            database_url.to_string(),
+            accord_contract::redact::redact_url(database_url),
         ))
     }
 }

@@ -60,7 +60,8 @@ impl Status {
     }
 }
 
-const STYLE: &str = r#"
+/// The UI's one style sheet, inline; the Content-Security-Policy allows it by hash.
+pub(crate) const STYLE: &str = r#"
 body { font-family: system-ui, sans-serif; margin: 0; color: #1d2430; background: #f6f7f9; }
 header { background: #1d2430; color: #fff; padding: .6rem 1.2rem; display: flex; gap: 1.2rem; align-items: baseline; flex-wrap: wrap; }
 header a { color: #cfe3ff; text-decoration: none; }

@@ -18,7 +18,7 @@
 //!   depends on whom, as an SVG ([`network`]) and a table;
 //! - `/ui/drift` (or `?provider=`): the drift monitor's latest runs and open findings.
 
-mod html;
+pub(crate) mod html;
 mod network;
 mod pact_doc;
 mod webhooks;
@@ -93,6 +93,8 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 pub enum UiError {
     NotFound(String),
     BadRequest(Vec<String>),
+    /// A form without a valid CSRF token.
+    Forbidden(String),
     Store(StoreError),
 }
 
@@ -107,6 +109,7 @@ impl IntoResponse for UiError {
         let (status, title, lines) = match self {
             UiError::NotFound(message) => (StatusCode::NOT_FOUND, "Not found", vec![message]),
             UiError::BadRequest(lines) => (StatusCode::BAD_REQUEST, "Bad request", lines),
+            UiError::Forbidden(message) => (StatusCode::FORBIDDEN, "Forbidden", vec![message]),
             UiError::Store(err) => {
                 tracing::error!(error = &err as &dyn std::error::Error, "web UI page failed");
                 let status = match err {

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 use super::UiError;
 use super::html::{self, a, esc, page};
+use crate::edge::{CSRF_FIELD, CsrfToken};
 use crate::http::{Base, enc};
 use crate::repr::time;
 use crate::startup::AppState;
@@ -45,12 +47,13 @@ fn status_badge(status: DeliveryStatus) -> &'static str {
     }
 }
 
-fn delivery_rows(body: &mut String, base: &str, deliveries: &[Delivery], replay: bool) {
+/// `replay` is the CSRF form field of the replay buttons, or `None` for no buttons.
+fn delivery_rows(body: &mut String, base: &str, deliveries: &[Delivery], replay: Option<&str>) {
     body.push_str(
         "<table class=\"deliveries\"><tr><th>Delivery</th><th>Status</th><th>Event</th>\
          <th>Webhook</th><th>Request</th><th>Attempts</th><th>Last answer</th><th>Triggered</th>",
     );
-    if replay {
+    if replay.is_some() {
         body.push_str("<th></th>");
     }
     body.push_str("</tr>");
@@ -83,10 +86,10 @@ fn delivery_rows(body: &mut String, base: &str, deliveries: &[Delivery], replay:
             last = esc(&last),
             at = esc(&time(&d.created_at)),
         );
-        if replay {
+        if let Some(csrf) = replay {
             let _ = write!(
                 body,
-                "<td><form method=\"post\" action=\"{}\"><button type=\"submit\">Replay</button></form></td>",
+                "<td><form method=\"post\" action=\"{}\">{csrf}<button type=\"submit\">Replay</button></form></td>",
                 esc(&format!(
                     "{base}/ui/webhooks/deliveries/{}/replay",
                     enc(&d.uuid)
@@ -192,7 +195,7 @@ async fn webhooks_page(
     if deliveries.is_empty() {
         body.push_str("<p class=\"muted\">No deliveries.</p>");
     } else {
-        delivery_rows(&mut body, &base, &deliveries, false);
+        delivery_rows(&mut body, &base, &deliveries, None);
     }
     Ok(html::html(StatusCode::OK, page(&base, "Webhooks", &body)))
 }
@@ -201,6 +204,7 @@ async fn webhooks_page(
 async fn dead_letter_page(
     State(state): State<AppState>,
     Base(base): Base,
+    csrf: CsrfToken,
 ) -> Result<Response, UiError> {
     let filter = DeliveryFilter {
         status: Some(DeliveryStatus::Dead),
@@ -218,12 +222,14 @@ async fn dead_letter_page(
     if deliveries.is_empty() {
         body.push_str("<p><span class=\"badge ok\">the dead-letter list is empty</span></p>");
     } else {
-        delivery_rows(&mut body, &base, &deliveries, true);
+        delivery_rows(&mut body, &base, &deliveries, Some(&csrf.hidden_field()));
     }
-    Ok(html::html(
+    let mut response = html::html(
         StatusCode::OK,
         page(&base, "Webhook dead-letter list", &body),
-    ))
+    );
+    csrf.set_cookie(&mut response);
+    Ok(response)
 }
 
 /// `/ui/webhooks/deliveries/{uuid}`: one delivery, its request and every attempt's log.
@@ -231,6 +237,7 @@ async fn delivery_page(
     State(state): State<AppState>,
     Base(base): Base,
     Path(uuid): Path<String>,
+    csrf: CsrfToken,
 ) -> Result<Response, UiError> {
     let delivery = state
         .store
@@ -243,7 +250,9 @@ async fn delivery_page(
         &mut body,
         &base,
         std::slice::from_ref(&delivery),
-        delivery.status() == DeliveryStatus::Dead,
+        (delivery.status() == DeliveryStatus::Dead)
+            .then(|| csrf.hidden_field())
+            .as_deref(),
     );
     let request = model::redact_request(&delivery.request);
     let _ = write!(
@@ -271,18 +280,33 @@ async fn delivery_page(
             esc(&attempt.log)
         );
     }
-    Ok(html::html(
+    let mut response = html::html(
         StatusCode::OK,
         page(&base, &format!("Webhook delivery {uuid}"), &body),
-    ))
+    );
+    csrf.set_cookie(&mut response);
+    Ok(response)
 }
 
 /// The replay button: queues a dead delivery again, then shows the dead-letter list.
+/// The form must carry the CSRF token of the page it came from.
 async fn replay(
     State(state): State<AppState>,
     Base(base): Base,
     Path(uuid): Path<String>,
+    csrf: CsrfToken,
+    form: Bytes,
 ) -> Result<Response, UiError> {
+    let posted = url::form_urlencoded::parse(&form)
+        .find(|(name, _)| name == CSRF_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    if !csrf.verify(&posted) {
+        return Err(UiError::Forbidden(
+            "This form has no valid CSRF token: reload the page and press the button again."
+                .to_string(),
+        ));
+    }
     let delivery = state
         .store
         .delivery(&uuid)

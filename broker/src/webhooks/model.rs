@@ -466,7 +466,14 @@ pub fn parse_webhook(
     let mut errors = Vec::new();
     let description = match object.get("description") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::String(text)) => {
+            if let Err(err) =
+                crate::domain::check_length("description", text, crate::domain::limits::TEXT)
+            {
+                errors.push(err);
+            }
+            Some(text.clone())
+        }
         Some(_) => {
             errors.push(ValidationError::new("description", "must be a string"));
             None

@@ -1,6 +1,6 @@
 //! The index, health, request ids and the error shape.
 
-use crate::{Backend, backend_tests, spawn_app};
+use crate::{Backend, backend_tests, spawn_app, spawn_app_with};
 
 backend_tests!(
     index_lists_relations,
@@ -87,8 +87,11 @@ async fn request_ids_are_echoed() {
 }
 
 #[tokio::test]
-async fn links_follow_forwarded_headers() {
-    let app = spawn_app(Backend::Sqlite).await;
+async fn links_follow_forwarded_headers_of_a_trusted_proxy() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.edge.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
     let response = app
         .client
         .get(format!("{}/", app.base))

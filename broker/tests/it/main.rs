@@ -11,6 +11,7 @@ mod auth;
 mod badges;
 mod basics;
 mod drift;
+mod edge;
 mod for_verification;
 mod labels;
 mod matrix;

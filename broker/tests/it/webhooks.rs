@@ -1192,25 +1192,69 @@ async fn the_web_ui_shows_deliveries_and_replays_dead_ones(backend: Backend) {
     assert!(page.contains(uuid));
     assert!(page.contains("1 in the dead-letter list"));
     assert!(!page.contains("s3cret"));
-    let page = html(&app, "/ui/webhooks/dead-letter").await;
+    let resp = app
+        .client
+        .get(format!("{}/ui/webhooks/dead-letter", app.base))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    // The page sets the CSRF cookie its forms' tokens are derived from.
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = resp.text().await.unwrap();
     let action = format!("{}/ui/webhooks/deliveries/{uuid}/replay", app.base);
     assert!(page.contains(&format!("action=\"{action}\"")), "{page}");
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the replay form carries a CSRF token")
+        .to_string();
 
     receiver.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&receiver)
         .await;
-    // The replay button: a plain form POST, answered with a redirect.
+    // The replay button: a plain form POST, answered with a redirect. Without the
+    // token, with another cookie's, or from another site's page, it is refused.
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let resp = no_redirects
-        .post(&action)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("Accept", "text/html")
-        .send()
+    let replay = |cookie: &str, form: String, origin: &str| {
+        no_redirects
+            .post(&action)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "text/html")
+            .header("Cookie", cookie)
+            .header("Origin", origin)
+            .body(form)
+            .send()
+    };
+    let own = app.base.clone();
+    let forged = [
+        (cookie.as_str(), String::new(), own.as_str()),
+        (cookie.as_str(), "csrf=00".to_string(), own.as_str()),
+        ("", format!("csrf={token}"), own.as_str()),
+        (
+            "accord_csrf=0123456789abcdef0123456789abcdef",
+            format!("csrf={token}"),
+            own.as_str(),
+        ),
+        (
+            cookie.as_str(),
+            format!("csrf={token}"),
+            "http://evil.example",
+        ),
+    ];
+    for (cookie, form, origin) in forged {
+        let resp = replay(cookie, form.clone(), origin).await.unwrap();
+        assert_eq!(resp.status(), 403, "{cookie} {form} {origin}");
+    }
+    let resp = replay(&cookie, format!("csrf={token}"), &own)
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
@@ -1223,7 +1267,9 @@ async fn the_web_ui_shows_deliveries_and_replays_dead_ones(backend: Backend) {
     let page = html(&app, "/ui/webhooks/dead-letter").await;
     assert!(page.contains("the dead-letter list is empty"));
     // Replaying what is not dead is refused with a page saying why.
-    let resp = no_redirects.post(&action).send().await.unwrap();
+    let resp = replay(&cookie, format!("csrf={token}"), &own)
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 }
 

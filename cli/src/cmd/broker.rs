@@ -14,6 +14,7 @@ use std::time::Duration;
 use accord_broker::{
     Application, AuthConfig, BasicCredentials, Config, RetentionConfig, SecretsKey,
 };
+use accord_contract::redact::{redact_url, redact_urls};
 use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
@@ -28,7 +29,7 @@ pub struct BrokerArgs {
 
     /// Database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
     /// Also read from DATABASE_URL. [default: sqlite://accord.db]
-    #[arg(long, env = "ACCORD_DATABASE_URL")]
+    #[arg(long, env = "ACCORD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Username allowed to read and write (HTTP Basic).
@@ -87,8 +88,21 @@ pub struct BrokerArgs {
     pub body_limit: usize,
 
     /// Externally visible base URL used in links (e.g. https://broker.example.com behind a proxy).
-    #[arg(long, env = "ACCORD_BROKER_PUBLIC_BASE_URL")]
+    #[arg(long, env = "ACCORD_BROKER_PUBLIC_BASE_URL", hide_env_values = true)]
     pub public_base_url: Option<url::Url>,
+
+    /// A reverse proxy (CIDR range, e.g. 10.0.0.0/8) whose X-Forwarded-Proto/-Host/
+    /// -Prefix and Forwarded headers are believed when building links. Without any,
+    /// nobody's are. Repeat or separate with commas.
+    #[arg(long, env = "ACCORD_BROKER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxy: Vec<String>,
+
+    /// A host name clients reach the broker by (besides --public-base-url's host,
+    /// localhost and IP addresses); requests naming another host in `Host` get 421,
+    /// which stops DNS-rebinding pages. Bound to 0.0.0.0 with neither flag, any host
+    /// is accepted. Repeat or separate with commas.
+    #[arg(long, env = "ACCORD_BROKER_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_host: Vec<String>,
 
     /// Retention keeps every version younger than this (e.g. 90d). Older versions go
     /// unless deployed, released, among the latest per branch, the latest with a tag
@@ -278,6 +292,27 @@ fn config(args: &BrokerArgs) -> anyhow::Result<Config> {
     config.allow_contract_overwrite = args.allow_contract_overwrite;
     config.body_limit_bytes = args.body_limit;
     config.public_base_url = args.public_base_url.clone();
+    config.edge.trusted_proxies = args
+        .trusted_proxy
+        .iter()
+        .map(|proxy| {
+            let proxy = proxy.trim();
+            proxy
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| proxy.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| {
+                    format!(
+                        "--trusted-proxy {proxy:?} is not an IP address or CIDR range such as 10.0.0.0/8"
+                    )
+                })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    config.edge.allowed_hosts = args
+        .allowed_host
+        .iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
     if args.retention_keep_latest_per_branch == 0 || args.retention_deletion_limit == 0 {
         anyhow::bail!(
             "--retention-keep-latest-per-branch and --retention-deletion-limit must be at least 1"
@@ -329,6 +364,9 @@ fn config(args: &BrokerArgs) -> anyhow::Result<Config> {
         .map(SecretsKey::parse)
         .transpose()
         .context("--secrets-key (ACCORD_BROKER_SECRETS_KEY)")?;
+    // Replicas given one secrets key also share the UI's CSRF key (derived from it), so
+    // a form loaded from one broker is accepted by another.
+    config.edge.csrf_key = args.secrets_key.as_deref().map(secret);
     Ok(config)
 }
 
@@ -336,7 +374,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
     let config = match config(&args) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", redact_urls(&format!("{err:#}")));
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -353,16 +391,17 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let auth_enabled = config.auth.is_enabled();
-    let database_url = redact(&config.database_url);
+    let database_url = redact_url(&config.database_url);
     let app = match Application::build(config, listener).await {
         Ok(app) => app,
         Err(err) => {
-            eprintln!(
-                "error: {:#}",
+            let message = format!(
+                "{:#}",
                 anyhow::Error::new(err).context(format!(
                     "cannot start the broker on database {database_url}"
                 ))
             );
+            eprintln!("error: {}", redact_urls(&message));
             return Ok(ExitCode::from(EXIT_RUNTIME));
         }
     };
@@ -380,17 +419,6 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("the broker stopped with an error")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("****"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -476,7 +504,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted_in_messages() {
         assert_eq!(
-            redact("postgres://me:secret@db/x"),
+            redact_url("postgres://me:secret@db/x"),
             "postgres://me:****@db/x"
         );
     }

@@ -57,6 +57,7 @@ pub struct BrokerArgs {
         short = 'b',
         long = "broker-base-url",
         env = "PACT_BROKER_BASE_URL",
+        hide_env_values = true,
         value_name = "URL"
     )]
     pub broker_base_url: Url,
@@ -125,7 +126,10 @@ pub(crate) fn broker_auth(
 /// Prints a broker failure as one line (plus the broker's notices, which explain
 /// publication conflicts) and gives the broker exit code.
 pub(crate) fn broker_failure(error: &BrokerError) -> ExitCode {
-    eprintln!("error: {error}");
+    eprintln!(
+        "error: {}",
+        accord_contract::redact::redact_urls(&error.to_string())
+    );
     if let BrokerError::Refused { notices, .. } = error {
         for notice in notices.iter().filter(|notice| notice.kind != "error") {
             eprintln!("{}", notice.text);
@@ -135,7 +139,10 @@ pub(crate) fn broker_failure(error: &BrokerError) -> ExitCode {
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
+    eprintln!(
+        "error: {}",
+        accord_contract::redact::redact_urls(&message.to_string())
+    );
     ExitCode::from(EXIT_USAGE)
 }
 

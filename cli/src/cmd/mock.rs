@@ -139,7 +139,7 @@ pub struct StubArgs {
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// Base URL of the real provider to forward requests to.
-    #[arg(long, env = "ACCORD_RECORD_TARGET")]
+    #[arg(long, env = "ACCORD_RECORD_TARGET", hide_env_values = true)]
     target: url::Url,
 
     /// Port to listen on; 0 picks a free port (the chosen URL is printed).
@@ -178,7 +178,10 @@ fn announce(command: &str, url: &str) {
 
 /// Reports a failure to start and picks the exit code.
 fn fail(err: Error) -> ExitCode {
-    eprintln!("error: {err}");
+    eprintln!(
+        "error: {}",
+        accord_contract::redact::redact_urls(&err.to_string())
+    );
     match err {
         Error::Contract(_) | Error::NotHttp { .. } | Error::StateHeader { .. } => {
             ExitCode::from(EXIT_USAGE)

@@ -57,6 +57,7 @@ pub struct MonitorArgs {
         long,
         alias = "broker-base-url",
         env = "PACT_BROKER_BASE_URL",
+        hide_env_values = true,
         value_name = "URL",
         requires = "provider"
     )]
@@ -84,7 +85,12 @@ pub struct MonitorArgs {
     pub environment: Option<String>,
 
     /// Base URL of the running provider; the pacts' paths are appended to it.
-    #[arg(long, env = "ACCORD_MONITOR_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub base_url: Url,
 
     /// Config file (TOML): probe limits, circuit breaker, auth headers, provider state
@@ -243,7 +249,10 @@ async fn run_once(
                 run.resolved.len(),
                 run.open.len()
             ),
-            Err(err) => eprintln!("warning: {err}"),
+            Err(err) => eprintln!(
+                "warning: {}",
+                accord_contract::redact::redact_urls(&err.to_string())
+            ),
         }
     }
     if let Some(webhook) = &args.alert_webhook {
@@ -257,7 +266,10 @@ async fn run_once(
             Err(err) => return Ok(failure(&err)),
         };
         for err in sender.deliver(&events, &report).await {
-            eprintln!("warning: {err}");
+            eprintln!(
+                "warning: {}",
+                accord_contract::redact::redact_urls(&err.to_string())
+            );
         }
     }
     if let Some(path) = &args.json
@@ -315,7 +327,10 @@ fn exit_code(outcome: Outcome) -> u8 {
 /// Prints an error and picks its exit code: problems with what the user gave (files,
 /// settings) are usage errors; a broker or network that fails is a runtime error.
 fn failure(error: &MonitorError) -> ExitCode {
-    eprintln!("error: {error}");
+    eprintln!(
+        "error: {}",
+        accord_contract::redact::redact_urls(&error.to_string())
+    );
     let code = match error {
         MonitorError::Broker(_)
         | MonitorError::NoPactsInBroker { .. }
@@ -331,7 +346,7 @@ fn failure(error: &MonitorError) -> ExitCode {
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", accord_contract::redact::redact_urls(message));
     ExitCode::from(EXIT_USAGE)
 }
 

@@ -43,7 +43,12 @@ pub struct VerifyFlags {
     pub provider: String,
 
     /// Where the provider listens, e.g. http://127.0.0.1:8080 (a path is a prefix for every request).
-    #[arg(long, env = "ACCORD_PROVIDER_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "ACCORD_PROVIDER_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub provider_base_url: Url,
 
     /// The provider's state change URL: POSTed {"state", "params", "action"} before each
@@ -52,6 +57,7 @@ pub struct VerifyFlags {
         short = 's',
         long,
         env = "PACT_PROVIDER_STATE_CHANGE_URL",
+        hide_env_values = true,
         value_name = "URL"
     )]
     pub state_change_url: Option<Url>,
@@ -88,6 +94,7 @@ pub struct VerifyFlags {
         long = "pact-url",
         alias = "url",
         env = "ACCORD_PACT_URLS",
+        hide_env_values = true,
         value_delimiter = ',',
         value_name = "URL"
     )]
@@ -99,6 +106,7 @@ pub struct VerifyFlags {
         long,
         alias = "broker-base-url",
         env = "PACT_BROKER_BASE_URL",
+        hide_env_values = true,
         value_name = "URL"
     )]
     pub broker_url: Option<Url>,
@@ -238,7 +246,7 @@ pub struct VerifyFlags {
     pub request_timeout: Duration,
 
     /// A header sent with every request to the provider: 'Name: value' (or NAME=VALUE); repeatable.
-    #[arg(short = 'H', long = "header", env = "ACCORD_PROVIDER_HEADER", value_parser = parse_header, value_name = "HEADER")]
+    #[arg(short = 'H', long = "header", env = "ACCORD_PROVIDER_HEADER", hide_env_values = true, value_parser = parse_header, value_name = "HEADER")]
     pub headers: Vec<(String, String)>,
 
     /// Only verify pacts from this consumer; repeatable.
@@ -459,20 +467,29 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let options = match options(args) {
         Ok(options) => options,
         Err(problem) => {
-            eprintln!("error: {problem}");
+            eprintln!(
+                "error: {}",
+                accord_contract::redact::redact_urls(&problem.to_string())
+            );
             return Ok(ExitCode::from(exit_code::USAGE));
         }
     };
     let report = match Verifier::new(options).verify().await {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!(
+                "error: {}",
+                accord_contract::redact::redact_urls(&error.to_string())
+            );
             return Ok(ExitCode::from(error.exit_code()));
         }
     };
     out!("{}", report.summary());
     if let Err(problem) = write_reports(args, &report) {
-        eprintln!("error: {problem}");
+        eprintln!(
+            "error: {}",
+            accord_contract::redact::redact_urls(&problem.to_string())
+        );
         return Ok(ExitCode::from(exit_code::BROKER));
     }
     Ok(ExitCode::from(report.outcome().exit_code()))

@@ -155,7 +155,9 @@ async fn a_target_that_is_down_is_a_clear_error() {
 async fn a_target_that_goes_down_answers_502() {
     let provider = Provider::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let recorder = RecordApplication::build(config(&provider.url, dir.path(), false))
+    // A password in the target URL is not shown in the answer.
+    let target = provider.url.replacen("http://", "http://u:hunter2@", 1);
+    let recorder = RecordApplication::build(config(&target, dir.path(), false))
         .await
         .unwrap();
     drop(provider);
@@ -183,6 +185,7 @@ async fn a_target_that_goes_down_answers_502() {
             .contains("cannot reach the target"),
         "{error}"
     );
+    assert!(!error.to_string().contains("hunter2"), "{error}");
     // Only answered requests are recorded (once, as they are all the same request).
     assert_eq!(
         recorder.recorded(),
