@@ -137,40 +137,36 @@ fn rules(parent: &Value, pointer: &str) -> Check {
     let base = at(pointer, "matchingRules");
     for (category, entries) in categories {
         let category_pointer = at(&base, category);
-        match entries {
-            // V2 keys a rule by its path directly: `"$.body.id": {"match": "type"}`.
-            Value::Object(paths) => {
-                for (path, rule) in paths {
-                    let rule_pointer = at(&category_pointer, path);
-                    match rule {
-                        Value::Object(rule_object) => {
-                            if let Some(list) = rule_object.get("matchers") {
-                                let Value::Array(items) = list else {
-                                    return Err(wrong(
-                                        &at(&rule_pointer, "matchers"),
-                                        "an array",
-                                        list,
-                                    ));
-                                };
-                                for (i, item) in items.iter().enumerate() {
-                                    if !item.is_object() {
-                                        return Err(wrong(
-                                            &at(&at(&rule_pointer, "matchers"), &i.to_string()),
-                                            "a JSON object",
-                                            item,
-                                        ));
-                                    }
-                                }
+        // V2 keys each rule by its path (`"$.body.id": {"match": "type", "min": 1}`);
+        // V3 and V4 group paths under a category (`"body": {"$.id": {"matchers": [...]}}`).
+        if category.starts_with('$') {
+            object(entries, &category_pointer)?;
+            continue;
+        }
+        let paths = object(entries, &category_pointer)?;
+        for (path, rule) in paths {
+            let rule_pointer = at(&category_pointer, path);
+            match rule {
+                Value::Object(rule_object) => {
+                    if let Some(list) = rule_object.get("matchers") {
+                        let Value::Array(items) = list else {
+                            return Err(wrong(&at(&rule_pointer, "matchers"), "an array", list));
+                        };
+                        for (i, item) in items.iter().enumerate() {
+                            if !item.is_object() {
+                                return Err(wrong(
+                                    &at(&at(&rule_pointer, "matchers"), &i.to_string()),
+                                    "a JSON object",
+                                    item,
+                                ));
                             }
                         }
-                        // `"combine": "AND"` beside a category's matchers, and lists of
-                        // rules in some generators' output.
-                        Value::Array(_) | Value::String(_) => {}
-                        other => return Err(wrong(&rule_pointer, "a JSON object", other)),
                     }
                 }
+                // A category without paths (`"path": {"matchers": [...], "combine": "AND"}`).
+                Value::Array(_) | Value::String(_) => {}
+                other => return Err(wrong(&rule_pointer, "a JSON object", other)),
             }
-            other => return Err(wrong(&category_pointer, "a JSON object", other)),
         }
     }
     Ok(())
@@ -421,7 +417,8 @@ mod tests {
                     "description": "a", "providerStates": [{"name": "s", "params": {"id": 1}}],
                     "request": {"method": "post", "path": "/x", "query": {"a": ["1"]}, "headers": {"A": "b"},
                                 "body": {"x": 1}, "matchingRules": {"body": {"$.x": {"matchers": [{"match": "type"}]}}}},
-                    "response": {"status": 201, "headers": {"B": ["c", "d"]}, "generators": {"body": {}}}
+                    "response": {"status": 201, "headers": {"B": ["c", "d"]}, "generators": {"body": {}},
+                                 "matchingRules": {"path": {"matchers": [{"match": "regex", "regex": "/x"}], "combine": "AND"}}}
                 }])
             )),
             Ok(())
