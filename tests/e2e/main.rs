@@ -4,6 +4,7 @@
 //! tools are found through `ACCORD_PACT_BIN` / `ACCORD_PYTHON` (installed by
 //! `scripts/test`); a test that cannot find them fails and says how to fix it.
 
+mod attack_list;
 mod broker_client_pact;
 mod common;
 mod mock_cli;
