@@ -134,7 +134,7 @@ fn hash_of_entries(
 
 /// Merges the interactions of `new` into `existing`: an interaction with the same
 /// description and provider state(s) replaces the old one, others are appended.
-pub fn merge(existing: &Value, new: &Value) -> Value {
+pub fn merge(existing: &Value, new: &Value) -> Result<Value, MergeConflict> {
     let mut merged = existing.clone();
     let key = if new.get("messages").is_some() {
         "messages"
@@ -148,6 +148,14 @@ pub fn merge(existing: &Value, new: &Value) -> Value {
             item.get("providerStates").cloned(),
         )
     };
+    // Interactions are compared without the `_id` the broker gives them.
+    let content = |item: &Value| {
+        let mut item = item.clone();
+        if let Value::Object(object) = &mut item {
+            object.remove("_id");
+        }
+        item
+    };
     let mut items: Vec<Value> = existing
         .get(key)
         .and_then(Value::as_array)
@@ -159,16 +167,29 @@ pub fn merge(existing: &Value, new: &Value) -> Value {
         .cloned()
         .unwrap_or_default()
     {
-        match items
-            .iter_mut()
-            .find(|old| identity(old) == identity(&item))
-        {
-            Some(old) => *old = item,
+        match items.iter().find(|old| identity(old) == identity(&item)) {
+            Some(old) if content(old) == content(&item) => {}
+            Some(_) => {
+                return Err(MergeConflict {
+                    description: item
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                });
+            }
             None => items.push(item),
         }
     }
     merged[key] = Value::Array(items);
-    merged
+    Ok(merged)
+}
+
+/// A merge that would change an interaction the pact already has (same description
+/// and provider states, different content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeConflict {
+    pub description: String,
 }
 
 /// A unified text diff of two pact documents, for people.

@@ -27,11 +27,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One contract of a publish request, validated.
+#[derive(Clone)]
 struct IncomingContract {
     provider: PacticipantName,
     prepared: PreparedPact,
     merge: bool,
+    /// For a merge: the pact version the merged content was computed from.
+    merged_from: Option<Option<i64>>,
 }
+
+/// How often a merge is computed again when another publish changed the pact meanwhile.
+const MERGE_ATTEMPTS: u32 = 50;
 
 fn parse_contracts(f: &mut Fields, consumer: Option<&PacticipantName>) -> Vec<IncomingContract> {
     let mut contracts = Vec::new();
@@ -130,6 +136,7 @@ fn parse_contracts(f: &mut Fields, consumer: Option<&PacticipantName>) -> Vec<In
                     provider,
                     prepared,
                     merge,
+                    merged_from: None,
                 });
             }
             Err(err) => problem(err.message),
@@ -139,7 +146,7 @@ fn parse_contracts(f: &mut Fields, consumer: Option<&PacticipantName>) -> Vec<In
 }
 
 /// Replaces the content of merging contracts with the merge of what is stored and
-/// what was sent.
+/// what was sent, and records which stored content each merge was computed from.
 async fn apply_merges(
     state: &AppState,
     consumer: &PacticipantName,
@@ -148,6 +155,9 @@ async fn apply_merges(
 ) -> Result<(), ApiError> {
     if !contracts.iter().any(|c| c.merge) {
         return Ok(());
+    }
+    for contract in contracts.iter_mut().filter(|c| c.merge) {
+        contract.merged_from = Some(None);
     }
     let Some(p) = state.store.pacticipant(consumer).await? else {
         return Ok(());
@@ -176,9 +186,27 @@ async fn apply_merges(
             serde_json::from_str(&stored.content).map_err(|e| ApiError::Internal(Box::new(e)))?;
         let new: Value = serde_json::from_str(&contract.prepared.content)
             .map_err(|e| ApiError::Internal(Box::new(e)))?;
-        contract.prepared = pact::prepare(pact::merge(&old, &new), "content")?;
+        let merged = pact::merge(&old, &new).map_err(|conflict| {
+            let message = format!(
+                "Cannot merge into the pact for {consumer} version {version} and provider {}: it already has the interaction {:?} (same description and provider states) with different content. Give the changed interaction its own description, or publish a new consumer version.",
+                contract.provider, conflict.description
+            );
+            ApiError::Conflict {
+                field: "contracts",
+                message,
+                notices: vec![],
+            }
+        })?;
+        contract.prepared = pact::prepare(merged, "content")?;
+        contract.merged_from = Some(Some(existing.pact_version_id));
     }
     Ok(())
+}
+
+/// A short random pause before merging again, growing with the attempts (at most 64 ms).
+fn merge_backoff(attempt: u32) -> std::time::Duration {
+    let bound = 1u64 << attempt.min(6);
+    std::time::Duration::from_millis(rand::random_range(0..=bound))
 }
 
 fn conflict_error(
@@ -242,7 +270,7 @@ async fn publish(
         }
         Some(_) => f.error("tags", "must be an array of strings"),
     }
-    let mut contracts = parse_contracts(&mut f, consumer.as_ref());
+    let contracts = parse_contracts(&mut f, consumer.as_ref());
     f.finish()?;
     let (Some(consumer), Some(version)) = (consumer, version) else {
         return Err(ApiError::validation("pacticipantName", "is missing"));
@@ -250,37 +278,59 @@ async fn publish(
     caller.authorize(&Action::PublishPact {
         consumer: consumer.as_str().to_string(),
     })?;
-    apply_merges(&state, &consumer, &version, &mut contracts).await?;
-    let command = PublishCommand {
-        consumer: consumer.clone(),
-        version: version.clone(),
-        branch: branch.clone(),
-        tags: tags.clone(),
-        build_url,
-        contracts: contracts
-            .iter()
-            .map(|c| ContractToStore {
-                provider: c.provider.clone(),
-                sha: c.prepared.sha.clone(),
-                content: c.prepared.content.clone(),
-                overwrite: c.merge || state.config.allow_contract_overwrite,
-            })
-            .collect(),
-    };
-    let outcome = match state.store.publish(&command).await {
-        Ok(outcome) => {
-            state.metrics.contracts_published(&outcome);
-            outcome
+    // A merge reads the stored pact, merges, and writes only if the stored pact is still
+    // the one it read (see `ContractToStore::merged_from`); when another publish changed
+    // it meanwhile, it reads and merges again.
+    let sent = contracts;
+    let mut attempt = 0;
+    let (command, outcome, contracts) = loop {
+        attempt += 1;
+        let mut contracts = sent.clone();
+        apply_merges(&state, &consumer, &version, &mut contracts).await?;
+        let command = PublishCommand {
+            consumer: consumer.clone(),
+            version: version.clone(),
+            branch: branch.clone(),
+            tags: tags.clone(),
+            build_url: build_url.clone(),
+            contracts: contracts
+                .iter()
+                .map(|c| ContractToStore {
+                    provider: c.provider.clone(),
+                    sha: c.prepared.sha.clone(),
+                    content: c.prepared.content.clone(),
+                    overwrite: c.merge || state.config.allow_contract_overwrite,
+                    merged_from: c.merged_from,
+                })
+                .collect(),
+        };
+        match state.store.publish(&command).await {
+            Ok(outcome) => {
+                state.metrics.contracts_published(&outcome);
+                break (command, outcome, contracts);
+            }
+            Err(StoreError::MergeRaced) if attempt < MERGE_ATTEMPTS => {
+                tokio::time::sleep(merge_backoff(attempt)).await;
+            }
+            Err(StoreError::MergeRaced) => {
+                return Err(ApiError::Conflict {
+                    field: "contracts",
+                    message: format!(
+                        "The pact for {consumer} version {version} kept changing while this merge was computed ({MERGE_ATTEMPTS} attempts); nothing was stored. Publish again."
+                    ),
+                    notices: vec![],
+                });
+            }
+            Err(StoreError::PactConflict(conflicts)) => {
+                return Err(conflict_error(
+                    consumer.as_str(),
+                    version.as_str(),
+                    &conflicts,
+                    &contracts,
+                ));
+            }
+            Err(err) => return Err(err.into()),
         }
-        Err(StoreError::PactConflict(conflicts)) => {
-            return Err(conflict_error(
-                consumer.as_str(),
-                version.as_str(),
-                &conflicts,
-                &contracts,
-            ));
-        }
-        Err(err) => return Err(err.into()),
     };
     Ok(hal(
         StatusCode::OK,
@@ -441,6 +491,7 @@ pub async fn put_pact(
             sha: prepared.sha.clone(),
             content: prepared.content.clone(),
             overwrite: state.config.allow_contract_overwrite,
+            merged_from: None,
         }],
     };
     let outcome = match state.store.publish(&command).await {
@@ -453,6 +504,7 @@ pub async fn put_pact(
                 provider,
                 prepared,
                 merge: false,
+                merged_from: None,
             }];
             return Err(conflict_error(
                 consumer.as_str(),

@@ -48,6 +48,10 @@ pub enum StoreError {
     /// Publishing different content for a consumer version that already has a pact.
     #[error("the pact for this consumer version and provider already has different content")]
     PactConflict(Vec<PactConflict>),
+    /// A merge was computed from content another publish has replaced since; nothing
+    /// was stored. Merge again with what is published now.
+    #[error("the pact changed while the merge was computed")]
+    MergeRaced,
     /// The database cannot be reached (down, or the pool timed out).
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -265,6 +269,11 @@ pub struct ContractToStore {
     /// Whether this content may replace different content the consumer version
     /// already published for this provider.
     pub overwrite: bool,
+    /// For a merge: the content it was merged from (the pact version id, or `None` when
+    /// there was no pact yet). The write goes through only if that is still what is
+    /// published, so two merges at once cannot lose each other's interactions; else
+    /// the publish fails with [`StoreError::MergeRaced`] and the caller merges again.
+    pub merged_from: Option<Option<i64>>,
 }
 
 /// What happened to one contract of a publication.

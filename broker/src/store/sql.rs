@@ -1104,6 +1104,11 @@ macro_rules! sql_store {
                     .fetch_optional(&mut *tx)
                     .await?;
                     let (publication_id, publication_created_at, outcome) = if let Some(id) = published {
+                        if matches!(contract.merged_from, Some(Some(_))) {
+                            // Merged from a pact that has been deleted since.
+                            tx.rollback().await?;
+                            return Err(StoreError::MergeRaced);
+                        }
                         (id, now, ContractOutcome::Created)
                     } else {
                         let (publication_id, publication_created_at, existing_id, existing_content): (i64, DateTime<Utc>, i64, String) = sqlx::query_as(
@@ -1116,6 +1121,31 @@ macro_rules! sql_store {
                         .await?;
                         let outcome = if existing_id == pact_version_id {
                             ContractOutcome::Unchanged
+                        } else if let Some(merged_from) = contract.merged_from {
+                            // Compare and swap: the row is replaced only if it still holds
+                            // the content the merge was computed from. On PostgreSQL the
+                            // UPDATE waits for a concurrent writer of the row and then
+                            // checks the condition again against what that writer committed.
+                            let swapped = match merged_from {
+                                Some(base) => sqlx::query(
+                                    "UPDATE pact_publications SET pact_version_id = $3, updated_at = $4 \
+                                     WHERE consumer_version_id = $1 AND provider_id = $2 AND pact_version_id = $5",
+                                )
+                                .bind(version_id)
+                                .bind(provider_id)
+                                .bind(pact_version_id)
+                                .bind(now)
+                                .bind(base)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected(),
+                                None => 0,
+                            };
+                            if swapped != 1 {
+                                tx.rollback().await?;
+                                return Err(StoreError::MergeRaced);
+                            }
+                            ContractOutcome::Overwritten
                         } else if contract.overwrite {
                             sqlx::query(
                                 "UPDATE pact_publications SET pact_version_id = $3, updated_at = $4 \

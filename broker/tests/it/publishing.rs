@@ -14,6 +14,8 @@ backend_tests!(
     legacy_put,
     concurrent_publishes_from_two_brokers,
     publishing_on_branches_names_the_main_branch_once,
+    concurrent_merges_over_two_brokers_lose_no_interaction,
+    a_merge_that_changes_an_interaction_is_a_conflict,
 );
 
 async fn publish_and_fetch(backend: Backend) {
@@ -537,4 +539,96 @@ async fn publishing_on_branches_names_the_main_branch_once(backend: Backend) {
         .await
         .expect(200);
     }
+}
+
+/// A merge publish of one consumer version and provider.
+fn merge_body(consumer: &str, version: &str, provider: &str, pact: &Value) -> Value {
+    json!({
+        "pacticipantName": consumer,
+        "pacticipantVersionNumber": version,
+        "contracts": [{
+            "consumerName": consumer,
+            "providerName": provider,
+            "specification": "pact",
+            "contentType": "application/json",
+            "content": base64::engine::general_purpose::STANDARD.encode(pact.to_string()),
+            "onConflict": "merge",
+        }]
+    })
+}
+
+/// The monorepo case: the modules of one consumer version publish their part of its
+/// pact at the same moment, through two brokers sharing the database. Every merge that
+/// was answered 200 is in the pact (20 of them used to leave 1 or 2).
+async fn concurrent_merges_over_two_brokers_lose_no_interaction(backend: Backend) {
+    let database = std::sync::Arc::new(TestDatabase::create(backend).await);
+    let first = spawn_on(database.clone(), |_| {}).await;
+    let second = spawn_on(database.clone(), |_| {}).await;
+    let modules = 20;
+    let requests = (0..modules).map(|module| {
+        let broker = if module % 2 == 0 { &first } else { &second };
+        let body = merge_body(
+            "web",
+            "1",
+            "orders",
+            &pact("web", "orders", &format!("module-{module}")),
+        );
+        async move { broker.post("/contracts/publish", body).await }
+    });
+    for answer in futures::future::join_all(requests).await {
+        answer.expect(200);
+    }
+    let stored = first
+        .get("/pacts/provider/orders/consumer/web/version/1")
+        .await
+        .expect(200);
+    let mut descriptions: Vec<String> = stored.body["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["description"].as_str().unwrap().to_string())
+        .collect();
+    descriptions.sort();
+    let mut expected: Vec<String> = (0..modules)
+        .map(|module| format!("a request for module-{module}"))
+        .collect();
+    expected.sort();
+    assert_eq!(descriptions, expected);
+}
+
+async fn a_merge_that_changes_an_interaction_is_a_conflict(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let original = pact("web", "orders", "a");
+    app.post(
+        "/contracts/publish",
+        merge_body("web", "1", "orders", &original),
+    )
+    .await
+    .expect(200);
+    // The same interaction again: nothing changes.
+    app.post(
+        "/contracts/publish",
+        merge_body("web", "1", "orders", &original),
+    )
+    .await
+    .expect(200);
+    let mut changed = original.clone();
+    changed["interactions"][0]["response"]["status"] = json!(404);
+    let refused = app
+        .post(
+            "/contracts/publish",
+            merge_body("web", "1", "orders", &changed),
+        )
+        .await
+        .expect(409);
+    assert!(refused.text.contains("a request for a"), "{}", refused.text);
+    let stored = app
+        .get("/pacts/provider/orders/consumer/web/version/1")
+        .await
+        .expect(200);
+    assert_eq!(stored.body["interactions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        stored.body["interactions"][0]["response"]["status"],
+        json!(200)
+    );
 }
