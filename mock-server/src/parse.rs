@@ -89,15 +89,32 @@ pub fn interaction_from_json(json: &Value, pointer: &str) -> Result<SynchronousH
     cleaned.insert("response".into(), Value::Object(response));
     let cleaned = Value::Object(cleaned);
 
-    let mut interaction = if v4 {
-        SynchronousHttp::from_json(&cleaned, 0).map_err(|err| {
-            FieldProblem::new(pointer, format!("not a valid interaction: {err:#}"))
-        })?
-    } else {
-        RequestResponseInteraction::from_json(0, &cleaned, &PactSpecification::V3)
-            .map_err(|err| FieldProblem::new(pointer, format!("not a valid interaction: {err:#}")))?
-            .as_v4_http()
-            .ok_or_else(|| FieldProblem::new(pointer, "not an HTTP interaction"))?
+    // The shape check every pact passes, then the library behind a guard: a panic of
+    // `pact_models` on something the check let through is a problem, not a crash.
+    accord_contract::shape::check_interaction(&cleaned, pointer, v4)
+        .map_err(|err| FieldProblem::new(err.pointer, err.problem))?;
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if v4 {
+            SynchronousHttp::from_json(&cleaned, 0).map_err(|err| {
+                FieldProblem::new(pointer, format!("not a valid interaction: {err:#}"))
+            })
+        } else {
+            RequestResponseInteraction::from_json(0, &cleaned, &PactSpecification::V3)
+                .map_err(|err| {
+                    FieldProblem::new(pointer, format!("not a valid interaction: {err:#}"))
+                })?
+                .as_v4_http()
+                .ok_or_else(|| FieldProblem::new(pointer, "not an HTTP interaction"))
+        }
+    }));
+    let mut interaction = match loaded {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(FieldProblem::new(
+                pointer,
+                "the pact library could not read this interaction; check it against the pact specification",
+            ));
+        }
     };
     // pact_models keys V4 interactions by a hash of their content; ours must be computed again
     // once the integration rules are added below.

@@ -7,6 +7,7 @@
 mod attack_list;
 mod broker_client_pact;
 mod common;
+mod fuzz;
 mod mock_cli;
 mod monitor;
 mod official_clients;
