@@ -60,6 +60,91 @@ pub fn init(args: &LogArgs) {
     .init();
 }
 
+/// The longest log line written as it is; a longer one has its long values cut.
+const MAX_LINE_BYTES: usize = 4096;
+/// What is kept of a value in a line that was too long.
+const KEPT_VALUE_CHARS: usize = 256;
+
+/// A writer that bounds every log line, so a client cannot fill the disk through the
+/// log with a huge value it sent (a 10,000-character content type the pact library
+/// warns about, a name, a header). The formatter hands over one whole line per write.
+/// A JSON line that is too long keeps its shape: each string over
+/// [`KEPT_VALUE_CHARS`] is cut and marked. A text line is cut at [`MAX_LINE_BYTES`] and
+/// marked.
+struct BoundedLines<M> {
+    inner: M,
+    json: bool,
+}
+
+struct BoundedLine<W> {
+    inner: W,
+    json: bool,
+}
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for BoundedLines<M>
+{
+    type Writer = BoundedLine<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        BoundedLine {
+            inner: self.inner.make_writer(),
+            json: self.json,
+        }
+    }
+}
+
+/// `text` cut after `keep` characters, with a mark saying how much was cut.
+fn cut(text: &str, keep: usize) -> String {
+    match text.char_indices().nth(keep) {
+        Some((at, _)) => format!("{}…[cut: {} more bytes]", &text[..at], text.len() - at),
+        None => text.to_string(),
+    }
+}
+
+fn cut_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) if text.len() > KEPT_VALUE_CHARS => {
+            *text = cut(text, KEPT_VALUE_CHARS);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(cut_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(cut_strings),
+        _ => {}
+    }
+}
+
+/// The line as it is written: unchanged when short enough.
+fn bounded(line: &[u8], json: bool) -> std::borrow::Cow<'_, [u8]> {
+    if line.len() <= MAX_LINE_BYTES {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let text = String::from_utf8_lossy(line);
+    if json && let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text.trim_end()) {
+        cut_strings(&mut value);
+        return std::borrow::Cow::Owned(format!("{value}\n").into_bytes());
+    }
+    let mut kept = String::new();
+    for (at, c) in text.trim_end().char_indices() {
+        if at + c.len_utf8() > MAX_LINE_BYTES {
+            break;
+        }
+        kept.push(c);
+    }
+    let dropped = text.trim_end().len() - kept.len();
+    std::borrow::Cow::Owned(format!("{kept}…[log line cut: {dropped} more bytes]\n").into_bytes())
+}
+
+impl<W: std::io::Write> std::io::Write for BoundedLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write_all(&bounded(buf, self.json))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The subscriber for `format`, writing to `writer`. Both formats carry the fields
 /// of every span an event happens in: a broker request's span holds its
 /// `request_id` and `trace_id`, so every line a request logs (including errors
@@ -85,7 +170,10 @@ where
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_span_events(span_events)
-        .with_writer(writer);
+        .with_writer(BoundedLines {
+            inner: writer,
+            json: matches!(format, LogFormat::Json),
+        });
     match format {
         LogFormat::Text => Box::new(builder.finish()),
         LogFormat::Json => Box::new(
@@ -187,6 +275,43 @@ mod tests {
             assert!(line.contains("request_id=\"req-42\""), "{line}");
         }
         assert_eq!(log_a_request_with(LogFormat::Text, false).len(), 2);
+    }
+
+    /// A client-supplied value of 10,000 characters (the content type of a published
+    /// pact, say) is cut to a short, marked length in both formats; JSON stays JSON.
+    #[test]
+    fn long_values_are_cut_and_marked() {
+        let huge = "application/".to_string() + &"x".repeat(10_000);
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let captured = Captured::default();
+            let subscriber = subscriber(
+                EnvFilter::new("info"),
+                format,
+                false,
+                false,
+                captured.clone(),
+            );
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::warn!(content_type = %huge, "unknown content type");
+                tracing::info!("short");
+            });
+            let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 2, "{format:?}");
+            assert!(
+                lines[0].len() <= MAX_LINE_BYTES + 64,
+                "{format:?}: {} bytes",
+                lines[0].len()
+            );
+            assert!(lines[0].contains("more bytes]"), "{format:?}: {}", lines[0]);
+            assert!(lines[0].contains("unknown content type") || lines[0].contains("application/"));
+            assert!(!lines[1].contains("cut"), "short lines are untouched");
+            if matches!(format, LogFormat::Json) {
+                let value: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+                assert_eq!(value["message"], "unknown content type");
+                assert!(value["content_type"].as_str().unwrap().len() < 400);
+            }
+        }
     }
 
     #[test]
