@@ -113,7 +113,9 @@ fn main() -> ExitCode {
                 "error: {}",
                 accord_contract::redact::redact_urls(&format!("{err:#}"))
             );
-            ExitCode::from(cmd::EXIT_FAILURE)
+            // A failure no command turned into its own code is a runtime error, never
+            // 1: that means "no" to can-i-deploy and "failed" to verify and monitor.
+            ExitCode::from(cmd::EXIT_RUNTIME)
         }
     }
 }

@@ -99,3 +99,27 @@ fn a_database_url_that_does_not_parse_is_not_echoed_with_its_password() {
         );
     }
 }
+
+/// An error no command turned into its own exit code (here: the broker cannot write
+/// its "listening on" line) exits 2, never 1, which means "no" to can-i-deploy.
+#[test]
+fn a_leftover_error_is_a_runtime_error_not_a_no() {
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIPPED: a_leftover_error_is_a_runtime_error_not_a_no needs /dev/full");
+        return;
+    };
+    let output = accord()
+        .args(["broker", "--bind", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", dir.path().join("b.db").display()))
+        .stdout(full)
+        .output()
+        .expect("run accord broker");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stdout"));
+}
