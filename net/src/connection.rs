@@ -228,13 +228,9 @@ impl Drop for RequestGuard {
     fn drop(&mut self) {
         let activity = &self.0;
         // The idle time is stamped before the count falls, so the timer never sees an idle
-        // connection with an old idle time.
-        if activity.in_flight.load(Ordering::Acquire) == 1 {
-            activity.idle_since.store(activity.now(), Ordering::Release);
-        }
-        if activity.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            activity.idle_since.store(activity.now(), Ordering::Release);
-        }
+        // connection with an old idle time (it is read only while nothing is in flight).
+        activity.idle_since.store(activity.now(), Ordering::Release);
+        activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -148,30 +148,19 @@ async fn every_scripted_attack_gets_the_safe_answer() {
     }
 
     // Nothing the attacks sent was stored.
-    let pacticipants: Value = http
-        .get(format!("{}/pacticipants", broker.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = |path: &str| {
+        http.get(format!("{}{path}", broker.url))
+            .bearer_auth(ADMIN)
+            .send()
+    };
+    let pacticipants: Value = read("/pacticipants").await.unwrap().json().await.unwrap();
     let stored = pacticipants["_embedded"]["pacticipants"]
         .as_array()
         .map_or(0, Vec::len);
     if stored != 0 {
         failures.push(format!("{stored} pacticipants were stored: {pacticipants}"));
     }
-    let webhooks: Value = http
-        .get(format!("{}/webhooks", broker.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let webhooks: Value = read("/webhooks").await.unwrap().json().await.unwrap();
     if webhooks["_links"]["pb:webhooks"]
         .as_array()
         .is_some_and(|w| !w.is_empty())

@@ -281,11 +281,18 @@ async fn publish(
     // A merge reads the stored pact, merges, and writes only if the stored pact is still
     // the one it read (see `ContractToStore::merged_from`); when another publish changed
     // it meanwhile, it reads and merges again.
-    let sent = contracts;
+    let merging = contracts.iter().any(|c| c.merge);
+    let mut sent = contracts;
     let mut attempt = 0;
     let (command, outcome, contracts) = loop {
         attempt += 1;
-        let mut contracts = sent.clone();
+        // Only a merge can be tried again, so only then is what was sent kept for the next
+        // attempt; a plain publish takes it as it is.
+        let mut contracts = if merging {
+            sent.clone()
+        } else {
+            std::mem::take(&mut sent)
+        };
         apply_merges(&state, &consumer, &version, &mut contracts).await?;
         let command = PublishCommand {
             consumer: consumer.clone(),
