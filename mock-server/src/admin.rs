@@ -23,9 +23,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::browser::{AllowedOrigins, guard_admin};
 use crate::engine::{Engine, Selection};
 use crate::error::Error;
-use crate::pact_file::{PactFileOptions, write_pact};
+use crate::message::{ReceivedMessage, example_message, message_from_json};
+use crate::pact_file::PactFileOptions;
+use crate::pact_file::{BoxedInteraction, write_interactions};
 use crate::parse::interaction_from_json;
 use crate::server::{Running, bind, serve_request};
+use pact_models::interaction::Interaction;
+use pact_models::v4::async_message::AsynchronousMessage;
+use pact_models::v4::interaction::V4Interaction;
 
 /// An error answer of Accord's mock, stub and record servers, in their one JSON shape:
 /// `{"error": "<what went wrong>", "field": "<JSON pointer>"}` (`field` only when one field is
@@ -115,6 +120,15 @@ pub struct MockApplication {
 struct AdminState {
     engine: Arc<Engine>,
     pact: PactFileOptions,
+    messages: Arc<std::sync::Mutex<Vec<RegisteredMessage>>>,
+}
+
+/// A message expectation registered through the admin API, with the example message handed to
+/// the client and whether its handler accepted it.
+struct RegisteredMessage {
+    message: AsynchronousMessage,
+    example: ReceivedMessage,
+    handled: bool,
 }
 
 impl MockApplication {
@@ -130,6 +144,7 @@ impl MockApplication {
         let state = AdminState {
             engine: engine.clone(),
             pact: config.pact,
+            messages: Arc::default(),
         };
         let mut app = Router::new()
             .route("/__accord/health", get(health))
@@ -140,6 +155,11 @@ impl MockApplication {
                     .put(replace_interactions)
                     .delete(reset),
             )
+            .route(
+                "/__accord/messages",
+                get(list_messages).post(add_messages).delete(reset_messages),
+            )
+            .route("/__accord/messages/handled", post(message_handled))
             .route("/__accord/verification", get(verification))
             .route("/__accord/pact", post(write))
             .route("/__accord/{*rest}", axum::routing::any(unknown_admin))
@@ -389,9 +409,39 @@ async fn write(State(state): State<AdminState>, body: Bytes) -> Response {
     let provider = request
         .provider
         .unwrap_or_else(|| state.engine.provider().to_string());
-    let interactions = state.engine.interactions();
+    let mut interactions: Vec<BoxedInteraction> = state
+        .engine
+        .interactions()
+        .iter()
+        .map(V4Interaction::boxed_v4)
+        .collect();
+    {
+        let messages = lock(&state.messages);
+        let pending: Vec<String> = messages
+            .iter()
+            .filter(|registered| !registered.handled)
+            .map(|registered| format!("{:?}", registered.message.description))
+            .collect();
+        if !pending.is_empty() {
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "the pact was not written: message(s) {} were registered but never confirmed \
+                     as handled (POST /__accord/messages/handled {{\"description\": …}} once the \
+                     consumer's handler accepted the example)",
+                    pending.join(", ")
+                ),
+                None,
+            );
+        }
+        interactions.extend(
+            messages
+                .iter()
+                .map(|registered| registered.message.boxed_v4()),
+        );
+    }
     let result = tokio::task::spawn_blocking(move || {
-        write_pact(&consumer, &provider, &interactions, &options)
+        write_interactions(&consumer, &provider, &interactions, &options)
     })
     .await;
     match result {
@@ -399,6 +449,11 @@ async fn write(State(state): State<AdminState>, body: Bytes) -> Response {
         Ok(Err(err @ Error::Conflict { .. })) => {
             json_error(StatusCode::CONFLICT, err.to_string(), None)
         }
+        Ok(Err(err @ Error::MixedNeedsV4 { .. })) => json_error(
+            StatusCode::BAD_REQUEST,
+            err.to_string(),
+            Some("/specification".into()),
+        ),
         Ok(Err(err)) => {
             tracing::error!(error = %err, "cannot write the pact file");
             json_error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string(), None)
@@ -407,6 +462,156 @@ async fn write(State(state): State<AdminState>, body: Bytes) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the pact writer failed: {err}"),
             None,
+        ),
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Accepts one message, an array of them, or `{"messages": [...]}`; all or none.
+fn parse_messages(body: &Bytes) -> Result<Vec<AsynchronousMessage>, ApiError> {
+    let json = parse_json_body(body)?;
+    let bad = |message: &str, field: Option<&str>| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: message.to_string(),
+        field: field.map(str::to_string),
+    };
+    let (items, base, single): (Vec<&Value>, &str, bool) = match &json {
+        Value::Array(items) => (items.iter().collect(), "", false),
+        Value::Object(map) if map.contains_key("messages") => match &map["messages"] {
+            Value::Array(items) => (items.iter().collect(), "/messages", false),
+            _ => {
+                return Err(bad(
+                    "/messages must be an array of messages",
+                    Some("/messages"),
+                ));
+            }
+        },
+        Value::Object(_) => (vec![&json], "", true),
+        _ => {
+            return Err(bad(
+                "the body must be a message, an array of messages, or {\"messages\": [...]}",
+                None,
+            ));
+        }
+    };
+    let mut messages = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let pointer = if single {
+            String::new()
+        } else {
+            format!("{base}/{index}")
+        };
+        let message = message_from_json(item, &pointer).map_err(|problem| {
+            let description = item
+                .get("description")
+                .and_then(Value::as_str)
+                .map(|d| format!("message {d:?}: "))
+                .unwrap_or_default();
+            let field = if problem.pointer.is_empty() {
+                "/".to_string()
+            } else {
+                problem.pointer.clone()
+            };
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: format!("{description}{field} {}", problem.problem),
+                field: Some(field),
+            }
+        })?;
+        messages.push(message);
+    }
+    Ok(messages)
+}
+
+fn message_listing(registered: &RegisteredMessage) -> Value {
+    let mut json = registered.example.to_json();
+    json["providerStates"] = json!(registered.message.provider_states());
+    json["handled"] = json!(registered.handled);
+    json
+}
+
+async fn add_messages(State(state): State<AdminState>, body: Bytes) -> Response {
+    let parsed = match parse_messages(&body) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into_response(),
+    };
+    let mut registered = Vec::with_capacity(parsed.len());
+    for message in parsed {
+        let example = example_message(&message).await;
+        registered.push(RegisteredMessage {
+            message,
+            example,
+            handled: false,
+        });
+    }
+    let examples: Vec<Value> = registered.iter().map(message_listing).collect();
+    let mut messages = lock(&state.messages);
+    for new in registered {
+        // Registering the same description again replaces the expectation.
+        messages.retain(|old| old.message.description != new.message.description);
+        messages.push(new);
+    }
+    let total = messages.len();
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"registered": examples.len(), "total": total, "messages": examples})),
+    )
+        .into_response()
+}
+
+async fn list_messages(State(state): State<AdminState>) -> Response {
+    let messages = lock(&state.messages);
+    let listing: Vec<Value> = messages.iter().map(message_listing).collect();
+    axum::Json(json!({"messages": listing})).into_response()
+}
+
+async fn reset_messages(State(state): State<AdminState>) -> Response {
+    lock(&state.messages).clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandledRequest {
+    description: String,
+}
+
+async fn message_handled(State(state): State<AdminState>, body: Bytes) -> Response {
+    let json = match parse_json_body(&body) {
+        Ok(json) => json,
+        Err(err) => return err.into_response(),
+    };
+    let request: HandledRequest = match serde_json::from_value(json) {
+        Ok(request) => request,
+        Err(err) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"description\": \"<the message's description>\"}}: {err}"),
+                None,
+            );
+        }
+    };
+    let mut messages = lock(&state.messages);
+    match messages
+        .iter_mut()
+        .find(|registered| registered.message.description == request.description)
+    {
+        Some(registered) => {
+            registered.handled = true;
+            axum::Json(message_listing(registered)).into_response()
+        }
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no message {:?} is registered (POST /__accord/messages first)",
+                request.description
+            ),
+            Some("/description".into()),
         ),
     }
 }

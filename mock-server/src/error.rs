@@ -69,6 +69,28 @@ pub enum Error {
         differences: String,
     },
 
+    /// HTTP interactions and messages in one pact file, or messages in a V2 file: only V4
+    /// holds both (V3 holds messages alone).
+    #[error(
+        "cannot write pact file {} as {specification}: it would hold {http} HTTP interaction(s) \
+         and {messages} message(s), and only a V4 pact holds both (V3 holds messages alone, V2 \
+         none). Write V4 (`.v4()` in Rust, \"specification\": \"V4\" through the admin API), or \
+         give the messages their own provider name",
+        path.display()
+    )]
+    MixedNeedsV4 {
+        path: PathBuf,
+        specification: pact_models::PactSpecification,
+        http: usize,
+        messages: usize,
+    },
+
+    /// A message handler refused the example message: the expectation was not recorded.
+    #[error(
+        "the handler of message {description:?} failed: {error}. The expectation was not written to the pact"
+    )]
+    HandlerFailed { description: String, error: String },
+
     /// A pact for `accord stub` could not be loaded.
     #[error(transparent)]
     Contract(#[from] accord_contract::ContractError),
@@ -88,9 +110,9 @@ pub enum Error {
         status: reqwest::StatusCode,
     },
 
-    /// A pact holds interactions other than HTTP ones.
+    /// A pact holds messages and no HTTP interaction.
     #[error(
-        "{origin}: interaction {description:?} is not an HTTP interaction; only HTTP interactions can be served"
+        "{origin}: holds only messages (such as {description:?}) and no HTTP interaction: the stub serves HTTP interactions; verify messages with `accord verify`"
     )]
     NotHttp { origin: String, description: String },
 

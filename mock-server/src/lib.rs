@@ -62,6 +62,8 @@ mod engine;
 mod error;
 mod integration;
 pub mod matchers;
+mod message;
+mod message_builder;
 mod pact_file;
 mod parse;
 pub mod record;
@@ -73,7 +75,15 @@ pub use builder::{InteractionBuilder, PactBuilder, RequestBuilder, ResponseBuild
 pub use engine::MAX_PROBLEMS_KEPT;
 pub use error::Error;
 pub use integration::FieldProblem;
-pub use pact_file::{PactFileOptions, default_pact_dir, pact_file_name, write_pact};
+pub use message::{MESSAGE_TYPE, ReceivedMessage, example_message, message_from_json};
+pub use message_builder::{
+    CloudEvent, CloudEventMode, ExpectedMessage, MessageBuilder, MessagePactBuilder,
+    RFC3339_PATTERN,
+};
+pub use pact_file::{
+    BoxedInteraction, PactFileOptions, default_pact_dir, pact_file_name, write_interactions,
+    write_pact,
+};
 pub use pact_models::PactSpecification;
 pub use parse::interaction_from_json;
 pub use report::{

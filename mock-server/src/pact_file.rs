@@ -70,13 +70,30 @@ pub fn pact_file_name(consumer: &str, provider: &str) -> String {
     format!("{}-{}.json", clean(consumer), clean(provider))
 }
 
-type BoxedInteraction = Box<dyn V4Interaction + Send + Sync + std::panic::RefUnwindSafe>;
+/// An interaction of any kind (HTTP or message) as the pact file holds it.
+pub type BoxedInteraction = Box<dyn V4Interaction + Send + Sync + std::panic::RefUnwindSafe>;
 
-/// Merges `interactions` into the pair's pact file in `options.dir` and returns its path.
+/// Merges HTTP `interactions` into the pair's pact file in `options.dir` and returns its path.
 pub fn write_pact(
     consumer: &str,
     provider: &str,
     interactions: &[SynchronousHttp],
+    options: &PactFileOptions,
+) -> Result<PathBuf, Error> {
+    let boxed: Vec<BoxedInteraction> = interactions
+        .iter()
+        .map(|interaction| interaction.boxed_v4())
+        .collect();
+    write_interactions(consumer, provider, &boxed, options)
+}
+
+/// Merges `interactions` of any kind (HTTP interactions, messages) into the pair's pact file
+/// in `options.dir` and returns its path. A V3 file holds either HTTP interactions or messages;
+/// a pair with both needs V4, and asking for V3 then is an [`Error::MixedNeedsV4`].
+pub fn write_interactions(
+    consumer: &str,
+    provider: &str,
+    interactions: &[BoxedInteraction],
     options: &PactFileOptions,
 ) -> Result<PathBuf, Error> {
     let dir = &options.dir;
@@ -97,7 +114,27 @@ pub fn write_pact(
 
     let (mut merged, metadata) = read_existing(&path)?;
     for interaction in interactions {
-        merge_one(&mut merged, interaction, &path, options.specification)?;
+        merge_one(
+            &mut merged,
+            interaction.as_ref(),
+            &path,
+            options.specification,
+        )?;
+    }
+    let messages = merged
+        .iter()
+        .filter(|interaction| !interaction.is_v4_http())
+        .count();
+    if messages > 0 && options.specification < PactSpecification::V4 {
+        let http = merged.len() - messages;
+        if http > 0 || options.specification < PactSpecification::V3 {
+            return Err(Error::MixedNeedsV4 {
+                path: path.clone(),
+                specification: options.specification,
+                http,
+                messages,
+            });
+        }
     }
 
     let mut pact = V4Pact {
@@ -168,18 +205,29 @@ fn read_existing(path: &Path) -> Result<(Vec<BoxedInteraction>, BTreeMap<String,
     Ok((existing.interactions, metadata))
 }
 
-fn same_key(a: &dyn V4Interaction, b: &SynchronousHttp) -> bool {
-    a.description() == b.description
-        && a.provider_states().len() == b.provider_states.len()
-        && a.provider_states()
+fn same_key(a: &dyn V4Interaction, b: &dyn V4Interaction) -> bool {
+    let (left, right) = (a.provider_states(), b.provider_states());
+    a.description() == b.description()
+        && left.len() == right.len()
+        && left
             .iter()
-            .zip(&b.provider_states)
+            .zip(&right)
             .all(|(x, y)| x.name == y.name && x.params == y.params)
 }
 
 /// The parts of an interaction that must agree for two versions to be the same, in the form
 /// they take in the file (so that a V3 round trip does not count as a difference).
 fn comparable(interaction: &dyn V4Interaction, spec: PactSpecification) -> Value {
+    if !interaction.is_v4_http() {
+        let json = interaction.to_json();
+        return serde_json::json!({
+            "type": json.get("type"),
+            "contents": json.get("contents"),
+            "metadata": json.get("metadata"),
+            "matchingRules": json.get("matchingRules"),
+            "generators": json.get("generators"),
+        });
+    }
     let json = match (spec, interaction.as_request_response()) {
         (PactSpecification::V4, _) | (_, None) => interaction.to_json(),
         (spec, Some(rr)) => rr.to_json(&spec),
@@ -189,7 +237,7 @@ fn comparable(interaction: &dyn V4Interaction, spec: PactSpecification) -> Value
 
 fn merge_one(
     merged: &mut Vec<BoxedInteraction>,
-    interaction: &SynchronousHttp,
+    interaction: &(dyn V4Interaction + Send + Sync + std::panic::RefUnwindSafe),
     path: &Path,
     spec: PactSpecification,
 ) -> Result<(), Error> {
@@ -198,7 +246,7 @@ fn merge_one(
         .find(|existing| same_key(existing.as_ref(), interaction))
     {
         None => {
-            merged.push(Box::new(interaction.clone()));
+            merged.push(interaction.boxed_v4());
             Ok(())
         }
         Some(existing) => {
@@ -211,9 +259,9 @@ fn merge_one(
             diff(&old, &new, String::new(), &mut differences);
             Err(Error::Conflict {
                 path: path.to_path_buf(),
-                description: interaction.description.clone(),
+                description: interaction.description(),
                 states: interaction
-                    .provider_states
+                    .provider_states()
                     .iter()
                     .map(|s| s.name.clone())
                     .collect(),

@@ -45,14 +45,7 @@ pub fn interaction_from_json(json: &Value, pointer: &str) -> Result<SynchronousH
     };
     let at = |field: &str| format!("{pointer}/{field}");
 
-    match map.get("description") {
-        Some(Value::String(text)) if !text.trim().is_empty() => {}
-        Some(Value::String(_)) => {
-            return Err(FieldProblem::new(at("description"), "must not be empty"));
-        }
-        Some(_) => return Err(FieldProblem::new(at("description"), "must be a string")),
-        None => return Err(FieldProblem::new(at("description"), "is missing")),
-    }
+    check_description(map, pointer)?;
     check_states(map, pointer)?;
 
     let v4 = match map.get("type") {
@@ -186,7 +179,22 @@ fn set_body_content_type(body: &mut OptionalBody, content_type: Option<ContentTy
     }
 }
 
-fn check_states(map: &Map<String, Value>, pointer: &str) -> Result<(), FieldProblem> {
+/// `description` must be a non-empty string.
+pub(crate) fn check_description(
+    map: &Map<String, Value>,
+    pointer: &str,
+) -> Result<(), FieldProblem> {
+    let at = format!("{pointer}/description");
+    match map.get("description") {
+        Some(Value::String(text)) if !text.trim().is_empty() => Ok(()),
+        Some(Value::String(_)) => Err(FieldProblem::new(at, "must not be empty")),
+        Some(_) => Err(FieldProblem::new(at, "must be a string")),
+        None => Err(FieldProblem::new(at, "is missing")),
+    }
+}
+
+/// `providerState` / `providerStates`: names not empty, parameters objects.
+pub(crate) fn check_states(map: &Map<String, Value>, pointer: &str) -> Result<(), FieldProblem> {
     if let Some(state) = map.get("providerState")
         && !matches!(state, Value::String(_) | Value::Null)
     {

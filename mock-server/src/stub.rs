@@ -92,17 +92,26 @@ pub async fn load_pact(source: &str) -> Result<LoadedPact, Error> {
                 source: std::io::Error::other(err),
             })??
     };
+    // Messages have nothing to serve over HTTP: a pact mixing both serves its HTTP part; a
+    // pact of messages alone is an error, since the stub would answer nothing.
     let mut interactions = Vec::new();
+    let mut messages = Vec::new();
     for interaction in contract.pact().interactions() {
         match interaction.as_v4_http() {
             Some(http) => interactions.push(http),
-            None => {
-                return Err(Error::NotHttp {
-                    origin: source.to_string(),
-                    description: interaction.description(),
-                });
-            }
+            None => messages.push(interaction.description()),
         }
+    }
+    if interactions.is_empty()
+        && let Some(description) = messages.first()
+    {
+        return Err(Error::NotHttp {
+            origin: source.to_string(),
+            description: description.clone(),
+        });
+    }
+    if !messages.is_empty() {
+        tracing::info!(pact = %source, skipped = messages.len(), "messages are not served by the stub");
     }
     Ok(LoadedPact {
         origin: source.to_string(),

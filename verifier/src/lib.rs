@@ -32,6 +32,7 @@
 mod error;
 mod load;
 mod options;
+pub mod producer;
 mod ready;
 mod report;
 mod run;
@@ -39,6 +40,7 @@ mod state;
 
 pub use error::{VerifyError, exit_code};
 pub use options::{BrokerSource, InteractionFilter, PactSource, StateChange, VerifyOptions};
+pub use producer::{MessageProducers, ProducedMessage, ProducerState};
 pub use report::{
     Counts, InteractionReport, InteractionStatus, MismatchReport, Outcome, PactReport, Publication,
     VerificationReport,

@@ -17,6 +17,9 @@ pub struct VerifyOptions {
     /// Where the provider listens (`http://127.0.0.1:8080`, a path is kept as a prefix).
     /// [`crate::Verifier::verify_against`] overrides it.
     pub provider_base_url: Option<Url>,
+    /// The path of the provider's message endpoint when it is not the base URL's
+    /// (`/_pact/messages`); message interactions are POSTed there.
+    pub messages_path: Option<String>,
     /// Where the pacts come from; at least one.
     pub sources: Vec<PactSource>,
     /// The provider's state change endpoint, if interactions have provider states.
@@ -54,6 +57,7 @@ impl VerifyOptions {
         Self {
             provider: provider.into(),
             provider_base_url: None,
+            messages_path: None,
             sources: Vec::new(),
             state_change: None,
             headers: Vec::new(),
@@ -73,6 +77,12 @@ impl VerifyOptions {
     /// Sets the provider's base URL.
     pub fn provider_base_url(mut self, url: Url) -> Self {
         self.provider_base_url = Some(url);
+        self
+    }
+
+    /// Sets the path of the provider's message endpoint (see [`Self::messages_path`]).
+    pub fn messages_path(mut self, path: impl Into<String>) -> Self {
+        self.messages_path = Some(path.into());
         self
     }
 

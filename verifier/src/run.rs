@@ -20,6 +20,7 @@ use url::Url;
 use crate::error::{VerifyError, humanize};
 use crate::load::{LoadedPact, load_all};
 use crate::options::VerifyOptions;
+use crate::producer::{MessageProducers, ProducerFailures, ProducerServer};
 use crate::ready::wait_for_provider;
 use crate::report::{
     InteractionReport, InteractionStatus, MismatchReport, PactReport, Publication,
@@ -34,11 +35,22 @@ const RUN_ID_PREFIX: &str = "accord-run-";
 #[derive(Debug, Clone)]
 pub struct Verifier {
     options: VerifyOptions,
+    producers: Option<MessageProducers>,
 }
 
 impl Verifier {
     pub fn new(options: VerifyOptions) -> Self {
-        Self { options }
+        Self {
+            options,
+            producers: None,
+        }
+    }
+
+    /// Produces messages in process: message interactions are answered by these functions
+    /// (served on a loopback port for the run) instead of the provider's message endpoint.
+    pub fn with_producers(mut self, producers: MessageProducers) -> Self {
+        self.producers = Some(producers);
+        self
     }
 
     /// The options this verifier runs with.
@@ -46,34 +58,55 @@ impl Verifier {
         &self.options
     }
 
-    /// Verifies the provider at `options.provider_base_url`.
+    /// Verifies the provider at `options.provider_base_url` (a verifier with only in-process
+    /// producers needs none).
     pub async fn verify(&self) -> Result<VerificationReport, VerifyError> {
-        let Some(base_url) = self.options.provider_base_url.clone() else {
-            return Err(VerifyError::InvalidOptions {
+        match (self.options.provider_base_url.clone(), &self.producers) {
+            (Some(base_url), _) => self.run(Some(base_url)).await,
+            (None, Some(_)) => self.run(None).await,
+            (None, None) => Err(VerifyError::InvalidOptions {
                 problem: "the provider's base URL is missing (--provider-base-url)".into(),
-            });
-        };
-        self.run(base_url).await
+            }),
+        }
     }
 
     /// Verifies the provider listening at `base_url`, e.g. an in-process server bound
     /// to port 0 in a test.
     pub async fn verify_against(&self, base_url: Url) -> Result<VerificationReport, VerifyError> {
-        self.run(base_url).await
+        self.run(Some(base_url)).await
     }
 
-    async fn run(&self, base_url: Url) -> Result<VerificationReport, VerifyError> {
+    async fn run(&self, base_url: Option<Url>) -> Result<VerificationReport, VerifyError> {
         let options = &self.options;
         options.validate()?;
         // Pacts first: a malformed one is a usage error to report at once, not after
         // waiting for a provider that may not be up yet.
         let pacts = load_all(options).await?;
-        wait_for_provider(
-            &base_url,
-            options.provider_ready_timeout,
-            options.request_timeout.min(Duration::from_secs(5)),
-        )
-        .await?;
+        let producer_server = match &self.producers {
+            Some(producers) => Some(ProducerServer::start(producers.clone()).await.map_err(
+                |err| VerifyError::InvalidOptions {
+                    problem: format!("cannot serve the in-process message producers: {err}"),
+                },
+            )?),
+            None => None,
+        };
+        let messages_url = match (&producer_server, &base_url) {
+            (Some(server), _) => server.url.clone(),
+            (None, Some(base_url)) => messages_url(base_url, options.messages_path.as_deref())?,
+            (None, None) => unreachable_base_url()?,
+        };
+        let base_url = match base_url {
+            Some(base_url) => {
+                wait_for_provider(
+                    &base_url,
+                    options.provider_ready_timeout,
+                    options.request_timeout.min(Duration::from_secs(5)),
+                )
+                .await?;
+                base_url
+            }
+            None => messages_url.clone(),
+        };
         info!(count = pacts.len(), provider = %options.provider, "verifying pacts");
 
         // pact_verifier installs the process-wide TLS crypto provider (ring) lazily, for
@@ -84,7 +117,10 @@ impl Verifier {
         }
         let context = Arc::new(RunContext {
             options: options.clone(),
-            provider: provider_info(&options.provider, &base_url),
+            provider: provider_info(&options.provider, &base_url, &messages_url),
+            producer_failures: producer_server
+                .as_ref()
+                .map(|server| server.failures.clone()),
         });
         // pact_verifier's futures are not `Send`, so they cannot be spawned as tasks. Each
         // pact is verified on a blocking-pool thread that drives its future with the
@@ -124,6 +160,7 @@ impl Verifier {
             .buffered(options.parallel.max(1))
             .collect::<Vec<_>>()
             .await;
+        drop(producer_server);
         Ok(VerificationReport {
             provider: options.provider.clone(),
             pacts: reports,
@@ -131,24 +168,63 @@ impl Verifier {
     }
 }
 
+fn unreachable_base_url() -> Result<Url, VerifyError> {
+    Err(VerifyError::InvalidOptions {
+        problem: "the provider's base URL is missing (--provider-base-url)".into(),
+    })
+}
+
+/// Where message interactions are asked for: the base URL, or its origin with
+/// `messages_path` (`--messages-path`) when the provider serves messages apart.
+fn messages_url(base_url: &Url, messages_path: Option<&str>) -> Result<Url, VerifyError> {
+    let Some(path) = messages_path else {
+        return Ok(base_url.clone());
+    };
+    if !path.starts_with('/') {
+        return Err(VerifyError::InvalidOptions {
+            problem: format!(
+                "--messages-path {path:?} must be a path starting with / (e.g. /_pact/messages)"
+            ),
+        });
+    }
+    let mut url = base_url.clone();
+    url.set_path(path);
+    url.set_query(None);
+    Ok(url)
+}
+
 struct RunContext {
     options: VerifyOptions,
     provider: ProviderInfo,
+    producer_failures: Option<ProducerFailures>,
 }
 
-fn provider_info(name: &str, base_url: &Url) -> ProviderInfo {
-    let path = base_url.path().trim_end_matches('/');
-    let transport = ProviderTransport {
-        transport: "http".to_string(),
-        port: base_url.port_or_known_default(),
+fn transport(kind: &str, url: &Url) -> ProviderTransport {
+    let path = url.path().trim_end_matches('/');
+    ProviderTransport {
+        transport: kind.to_string(),
+        port: url.port_or_known_default(),
         path: (!path.is_empty()).then(|| path.to_string()),
-        scheme: Some(base_url.scheme().to_string()),
-    };
+        scheme: Some(url.scheme().to_string()),
+    }
+}
+
+/// HTTP interactions go to `base_url`, messages to `messages_url` (pact_verifier picks the
+/// `message` transport for them; without one it would fall back to localhost:8080).
+fn provider_info(name: &str, base_url: &Url, messages_url: &Url) -> ProviderInfo {
+    // Messages of a V4 pact may name a transport of their own (`kafka`, …): pact_verifier then
+    // looks for it and, finding none, falls back to these deprecated fields.
+    #[allow(deprecated)]
     ProviderInfo {
         name: name.to_string(),
         host: base_url.host_str().unwrap_or("localhost").to_string(),
-        transports: vec![transport],
-        ..ProviderInfo::default()
+        transports: vec![
+            transport("http", base_url),
+            transport("message", messages_url),
+        ],
+        protocol: messages_url.scheme().to_string(),
+        port: messages_url.port_or_known_default(),
+        path: messages_url.path().to_string(),
     }
 }
 
@@ -239,7 +315,18 @@ async fn verify_pact(
             result
                 .results
                 .iter()
-                .map(|item| interaction_report(item, &original_ids, &executor, options))
+                .map(|item| {
+                    let mut report = interaction_report(item, &original_ids, &executor, options);
+                    if let Some(failures) = &context.producer_failures
+                        && let Ok(failures) = failures.lock()
+                        && let Some(failure) = failures.get(&report.description)
+                    {
+                        report.status = InteractionStatus::Failed;
+                        report.mismatches.clear();
+                        report.error = Some(failure.clone());
+                    }
+                    report
+                })
                 .collect(),
             None,
         ),

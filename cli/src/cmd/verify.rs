@@ -51,6 +51,13 @@ pub struct VerifyFlags {
     )]
     pub provider_base_url: Url,
 
+    /// The path of the provider's message endpoint when messages are served apart from the
+    /// base URL's path, e.g. /_pact/messages: each message interaction is POSTed there as
+    /// {"description", "providerStates"} and the answer is the message (body, Content-Type,
+    /// metadata as base64 JSON in Pact-Message-Metadata).
+    #[arg(long, env = "ACCORD_MESSAGES_PATH", value_name = "PATH")]
+    pub messages_path: Option<String>,
+
     /// The provider's state change URL: POSTed {"state", "params", "action"} before each
     /// interaction that has provider states.
     #[arg(
@@ -364,6 +371,7 @@ fn options(args: &VerifyFlags) -> Result<VerifyOptions, String> {
     };
     let mut options =
         VerifyOptions::new(args.provider.clone()).provider_base_url(args.provider_base_url.clone());
+    options.messages_path = args.messages_path.clone();
     for file in &args.pact_files {
         options.sources.push(PactSource::File(file.clone()));
     }

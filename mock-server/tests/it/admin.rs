@@ -517,3 +517,150 @@ async fn an_unwritable_directory_is_a_clear_error() {
     assert!(message.contains("not-a-dir"), "{message}");
     mock.stop().await;
 }
+
+fn order_event() -> Value {
+    json!({
+        "description": "an order.created event",
+        "providerStates": [{"name": "an order exists", "params": {"id": 1}}],
+        "contents": {
+            "orderId": {"pact:matcher:type": "integer", "value": 1},
+            "eventId": {"pact:matcher:type": "regex", "regex": "^[0-9a-f-]{36}$",
+                        "value": "00000000-0000-0000-0000-000000000000", "pact:generator:type": "Uuid"}
+        },
+        "metadata": {"kafka_topic": "orders"}
+    })
+}
+
+#[tokio::test]
+async fn messages_register_hand_out_their_example_and_are_written_once_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let admin = |path: &str| format!("{}/__accord/{path}", mock.url());
+
+    let registered = http
+        .post(admin("messages"))
+        .json(&order_event())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let body: Value = registered.json().await.unwrap();
+    let example = &body["messages"][0];
+    assert_eq!(example["contents"]["orderId"], 1);
+    assert_ne!(
+        example["contents"]["eventId"], "00000000-0000-0000-0000-000000000000",
+        "generators are applied to the example: {body}"
+    );
+    assert_eq!(example["metadata"]["kafka_topic"], "orders");
+    assert_eq!(example["handled"], false);
+
+    // Not confirmed: nothing is written.
+    let refused = http.post(admin("pact")).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let error: Value = refused.json().await.unwrap();
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"an order.created event\""),
+        "{error}"
+    );
+    assert!(!dir.path().join("browser-app-orders.json").exists());
+
+    let handled = http
+        .post(admin("messages/handled"))
+        .json(&json!({"description": "an order.created event"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(handled.status(), 200);
+    let unknown = http
+        .post(admin("messages/handled"))
+        .json(&json!({"description": "an order.deleted event"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    let written = http.post(admin("pact")).send().await.unwrap();
+    assert_eq!(written.status(), 200, "{:?}", written.text().await);
+    let pact = read_pact(&dir.path().join("browser-app-orders.json"));
+    let messages = pact["messages"].as_array().expect("a V3 message pact");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["contents"]["orderId"], 1);
+    assert_eq!(
+        messages[0]["matchingRules"]["body"]["$.orderId"]["matchers"][0]["match"],
+        "integer"
+    );
+}
+
+#[tokio::test]
+async fn http_and_messages_together_need_v4() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let http = client();
+    let admin = |path: &str| format!("{}/__accord/{path}", mock.url());
+    http.post(admin("interactions"))
+        .json(&order_interaction())
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{}/orders/1", mock.url()))
+        .send()
+        .await
+        .unwrap();
+    http.post(admin("messages"))
+        .json(&order_event())
+        .send()
+        .await
+        .unwrap();
+    http.post(admin("messages/handled"))
+        .json(&json!({"description": "an order.created event"}))
+        .send()
+        .await
+        .unwrap();
+    let v3 = http.post(admin("pact")).send().await.unwrap();
+    assert_eq!(v3.status(), 400);
+    let error: Value = v3.json().await.unwrap();
+    assert!(error["error"].as_str().unwrap().contains("V4"), "{error}");
+    let v4 = http
+        .post(admin("pact"))
+        .json(&json!({"specification": "V4"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v4.status(), 200);
+    let pact = read_pact(&dir.path().join("browser-app-orders.json"));
+    let kinds: Vec<&str> = pact["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Synchronous/HTTP", "Asynchronous/Messages"]);
+}
+
+#[tokio::test]
+async fn a_malformed_message_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_mock(dir.path()).await;
+    let response = client()
+        .post(format!("{}/__accord/messages", mock.url()))
+        .json(&json!({"messages": [order_event(), {"description": "x", "metadata": "topic"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["field"], "/messages/1/metadata", "{error}");
+    let listed: Value = client()
+        .get(format!("{}/__accord/messages", mock.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["messages"], json!([]), "all or none");
+}

@@ -5,6 +5,7 @@ mod helpers;
 
 mod broker;
 mod loading;
+mod messages;
 mod misbehaving_providers;
 mod provider_states;
 mod real_broker;
