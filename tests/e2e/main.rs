@@ -8,6 +8,7 @@ mod attack_list;
 mod broker_client_pact;
 mod common;
 mod fuzz;
+mod messages;
 mod mock_cli;
 mod monitor;
 mod official_clients;

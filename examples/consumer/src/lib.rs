@@ -97,3 +97,91 @@ impl OrdersClient {
         Ok(response.error_for_status()?.json().await?)
     }
 }
+
+/// The shipping service: it consumes the orders service's `order.created` events (structured
+/// CloudEvents on the `orders` topic) and plans a shipment for each. Its message contract
+/// (`tests/shipping_events.rs`) records what this handler relies on.
+pub mod shipping {
+    use chrono::{DateTime, Utc};
+    use serde::Deserialize;
+
+    /// The CloudEvents type this handler accepts.
+    pub const ORDER_CREATED: &str = "com.example.order.created";
+
+    /// Why an event was refused.
+    #[derive(Debug, thiserror::Error)]
+    pub enum EventError {
+        #[error("the event is not a CloudEvent this handler reads: {0}")]
+        Malformed(#[from] serde_json::Error),
+        #[error("unexpected event type {0:?} (expected {ORDER_CREATED:?})")]
+        WrongType(String),
+        #[error("an order.created event without items")]
+        NoItems,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Envelope {
+        specversion: String,
+        #[serde(rename = "type")]
+        kind: String,
+        id: String,
+        time: DateTime<Utc>,
+        data: OrderCreated,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct OrderCreated {
+        order_id: u64,
+        customer: String,
+        items: Vec<Line>,
+        created_at: DateTime<Utc>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Line {
+        sku: String,
+        quantity: u32,
+    }
+
+    /// A shipment the service plans for a new order.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Shipment {
+        /// The order's id.
+        pub order_id: u64,
+        /// Who receives it.
+        pub recipient: String,
+        /// `sku x quantity` per line.
+        pub lines: Vec<(String, u32)>,
+        /// When the order was placed.
+        pub ordered_at: DateTime<Utc>,
+        /// The event's id, kept to ignore redeliveries.
+        pub event_id: String,
+        /// When the event happened.
+        pub event_time: DateTime<Utc>,
+    }
+
+    /// Handles one `order.created` event payload.
+    pub fn handle_order_created(payload: &[u8]) -> Result<Shipment, EventError> {
+        let event: Envelope = serde_json::from_slice(payload)?;
+        if event.kind != ORDER_CREATED || event.specversion != "1.0" {
+            return Err(EventError::WrongType(event.kind));
+        }
+        if event.data.items.is_empty() {
+            return Err(EventError::NoItems);
+        }
+        Ok(Shipment {
+            order_id: event.data.order_id,
+            recipient: event.data.customer,
+            lines: event
+                .data
+                .items
+                .into_iter()
+                .map(|line| (line.sku, line.quantity))
+                .collect(),
+            ordered_at: event.data.created_at,
+            event_id: event.id,
+            event_time: event.time,
+        })
+    }
+}

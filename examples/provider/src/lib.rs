@@ -15,6 +15,14 @@
 //!
 //! Provider states are set up through `POST /_pact/provider-states`, the usual
 //! state change endpoint shape: `{"state": "...", "params": {...}, "action": "setup"}`.
+//!
+//! The service also publishes an `order.created` event for every new order, a
+//! structured CloudEvent ([`AppState::order_created_event`]) on the `orders` topic.
+//! Its message contract is verified through `POST /_pact/messages`, the message
+//! endpoint convention of the Pact verifiers: the body names the message
+//! (`{"description", "providerStates"}`), the answer is the message (body and
+//! `Content-Type`) with its metadata as base64 JSON in `Pact-Message-Metadata`.
+//! The date format switch applies to events too.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -24,6 +32,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -165,6 +174,46 @@ impl AppState {
     }
 }
 
+/// The topic order events are published to.
+pub const ORDERS_TOPIC: &str = "orders";
+
+/// The CloudEvents `type` of the event published when an order is created.
+pub const ORDER_CREATED: &str = "com.example.order.created";
+
+impl AppState {
+    /// The `order.created` event of an order, as a structured CloudEvent
+    /// (`application/cloudevents+json`), or `None` when there is no such order.
+    pub fn order_created_event(&self, id: u64) -> Option<Value> {
+        let inner = self.inner.read().expect("state lock poisoned");
+        let order = inner.orders.get(&id)?;
+        let format = inner.date_format;
+        let time = match format {
+            DateFormat::Iso8601 => json!(
+                order
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            DateFormat::Unix => json!(order.created_at.timestamp()),
+        };
+        let data = self.render(order, format);
+        Some(json!({
+            "specversion": "1.0",
+            "type": ORDER_CREATED,
+            "source": "/orders",
+            "id": format!("order-{id}-created"),
+            "time": time,
+            "datacontenttype": "application/json",
+            "data": {
+                "orderId": data["id"],
+                "customer": data["customer"],
+                "items": data["items"],
+                "total": data["total"],
+                "createdAt": data["createdAt"],
+            },
+        }))
+    }
+}
+
 /// The service's routes.
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -172,6 +221,7 @@ pub fn app(state: AppState) -> Router {
         .route("/orders/{id}", get(get_order))
         .route("/health", get(|| async { "ok" }))
         .route("/_pact/provider-states", post(provider_state))
+        .route("/_pact/messages", post(produce_message))
         .route("/_example/date-format", put(set_date_format))
         .with_state(state)
 }
@@ -265,6 +315,60 @@ async fn provider_state(
         other => error(
             StatusCode::BAD_REQUEST,
             &format!("unknown provider state {other:?}"),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageRequest {
+    description: String,
+    #[serde(default)]
+    provider_states: Vec<GivenState>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GivenState {
+    name: String,
+    #[serde(default)]
+    params: Value,
+}
+
+/// Produces the message a contract names, after setting up its provider states.
+async fn produce_message(
+    State(state): State<AppState>,
+    Json(request): Json<MessageRequest>,
+) -> Response {
+    let mut id = 1;
+    for given in &request.provider_states {
+        if given.name == "an order exists" {
+            id = given.params.get("id").and_then(Value::as_u64).unwrap_or(1);
+            state.seed_order(id);
+        }
+    }
+    match request.description.as_str() {
+        "an order.created event" => match state.order_created_event(id) {
+            Some(event) => {
+                let metadata = json!({
+                    "contentType": "application/cloudevents+json",
+                    "kafka_topic": ORDERS_TOPIC,
+                });
+                let encoded =
+                    base64::engine::general_purpose::STANDARD.encode(metadata.to_string());
+                (
+                    [
+                        ("Content-Type", "application/cloudevents+json".to_string()),
+                        ("Pact-Message-Metadata", encoded),
+                    ],
+                    event.to_string(),
+                )
+                    .into_response()
+            }
+            None => error(StatusCode::NOT_FOUND, &format!("order {id} not found")),
+        },
+        other => error(
+            StatusCode::NOT_FOUND,
+            &format!("this service produces no message {other:?}"),
         ),
     }
 }
