@@ -107,9 +107,61 @@ fn render_interaction(out: &mut String, index: usize, interaction: &Value) {
     }
     if interaction.get("contents").is_some() || interaction.get("content").is_some() {
         out.push_str("<h3>Message</h3>");
+        if let Some(event) = cloud_event(interaction) {
+            let _ = write!(
+                out,
+                "<p class=\"cloudevent\">CloudEvent <code>{}</code> from <code>{}</code>, {} mode</p>",
+                esc(&event.kind),
+                esc(&event.source),
+                event.mode
+            );
+        }
         render_part(out, interaction);
     }
     out.push_str("</section>");
+}
+
+/// What the page calls out about a message that is a CloudEvent.
+struct CloudEventSummary {
+    kind: String,
+    source: String,
+    mode: &'static str,
+}
+
+/// A structured CloudEvent (`specversion` and `type` in the contents) or a binary one
+/// (`ce_type` / `ce-type` / `cloudEvents:type` in the metadata).
+fn cloud_event(message: &Value) -> Option<CloudEventSummary> {
+    let text = |value: Option<&Value>| match value {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => "(no source)".to_string(),
+    };
+    let contents = message.get("contents").map(|contents| {
+        // A V4 message holds `{"content": …, "contentType": …}`.
+        match contents.get("content") {
+            Some(content) if contents.get("contentType").is_some() => content,
+            _ => contents,
+        }
+    });
+    if let Some(envelope) = contents.and_then(Value::as_object)
+        && envelope.contains_key("specversion")
+        && let Some(kind) = envelope.get("type")
+    {
+        return Some(CloudEventSummary {
+            kind: text(Some(kind)),
+            source: text(envelope.get("source")),
+            mode: "structured",
+        });
+    }
+    let metadata = message.get("metadata")?.as_object()?;
+    ["ce_", "ce-", "cloudEvents:"].iter().find_map(|prefix| {
+        let kind = metadata.get(&format!("{prefix}type"))?;
+        Some(CloudEventSummary {
+            kind: text(Some(kind)),
+            source: text(metadata.get(&format!("{prefix}source"))),
+            mode: "binary",
+        })
+    })
 }
 
 /// `providerState` (v1, v2) or `providerStates` (v3, v4), with their parameters.

@@ -15,6 +15,7 @@ mod edge;
 mod for_verification;
 mod labels;
 mod matrix;
+mod messages;
 mod metrics;
 mod outage;
 mod pacticipants;
