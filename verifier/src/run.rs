@@ -118,6 +118,7 @@ impl Verifier {
         let context = Arc::new(RunContext {
             options: options.clone(),
             provider: provider_info(&options.provider, &base_url, &messages_url),
+            messages_url: messages_url.clone(),
             producer_failures: producer_server
                 .as_ref()
                 .map(|server| server.failures.clone()),
@@ -196,6 +197,7 @@ fn messages_url(base_url: &Url, messages_path: Option<&str>) -> Result<Url, Veri
 struct RunContext {
     options: VerifyOptions,
     provider: ProviderInfo,
+    messages_url: Url,
     producer_failures: Option<ProducerFailures>,
 }
 
@@ -282,6 +284,11 @@ async fn verify_pact(
         .iter()
         .map(|interaction| interaction.id())
         .collect();
+    let messages: Vec<bool> = pact
+        .interactions()
+        .iter()
+        .map(|interaction| interaction.is_message())
+        .collect();
     for (index, interaction) in pact.interactions_mut().into_iter().enumerate() {
         interaction.set_id(Some(format!("{RUN_ID_PREFIX}{index}")));
     }
@@ -317,6 +324,19 @@ async fn verify_pact(
                 .iter()
                 .map(|item| {
                     let mut report = interaction_report(item, &original_ids, &executor, options);
+                    let is_message = run_index(item)
+                        .and_then(|index| messages.get(index).copied())
+                        .unwrap_or(false);
+                    if is_message && report.error.is_none() && got_no_message(&report) {
+                        report.error = Some(format!(
+                            "the provider answered without a message (no content type, no \
+                             metadata): is the message endpoint {} right? It must answer \
+                             POST {{\"description\", \"providerStates\"}} with the message as \
+                             the body, its Content-Type, and its metadata as base64 JSON in \
+                             Pact-Message-Metadata (--messages-path sets its path)",
+                            context.messages_url
+                        ));
+                    }
                     if let Some(failures) = &context.producer_failures
                         && let Ok(failures) = failures.lock()
                         && let Some(failure) = failures.get(&report.description)
@@ -332,6 +352,26 @@ async fn verify_pact(
         ),
         Err(error) => (Vec::new(), Some(format!("{error:#}"))),
     }
+}
+
+/// The index of an interaction in its pact, from the id it carries for the run.
+fn run_index(result: &VerificationInteractionResult) -> Option<usize> {
+    result
+        .interaction_id
+        .as_deref()?
+        .strip_prefix(RUN_ID_PREFIX)?
+        .parse()
+        .ok()
+}
+
+/// A message interaction whose answer had no content type at all: an error page, a 404 or
+/// 405 of a wrong path, an empty body. pact_verifier compares it anyway (it ignores the
+/// status of a message endpoint), so the mismatches alone would not say what happened.
+fn got_no_message(report: &InteractionReport) -> bool {
+    report
+        .mismatches
+        .iter()
+        .any(|m| m.kind == "body-type" && matches!(m.actual.as_str(), "" | "*/*"))
 }
 
 fn interaction_report(

@@ -260,3 +260,28 @@ async fn in_process_producers_need_no_endpoint() {
         )]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_message_endpoint_is_named_not_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let pact = mixed_pact(dir.path());
+    let (url, _) = spawn_producer(Timestamps::Iso8601, "orders").await;
+    // No --messages-path: the message is asked for at `/`, which answers 405.
+    let report = Verifier::new(VerifyOptions::new("orders").pact_file(&pact))
+        .verify_against(url)
+        .await
+        .unwrap();
+    let message = report.pacts[0]
+        .interactions
+        .iter()
+        .find(|i| i.description == "an order.created event")
+        .unwrap();
+    assert_eq!(message.status, InteractionStatus::Failed);
+    let error = message.error.as_deref().unwrap_or_default();
+    assert!(error.contains("--messages-path"), "{message:#?}");
+    assert!(
+        report.summary().contains("answered without a message"),
+        "{}",
+        report.summary()
+    );
+}
