@@ -12,6 +12,7 @@
 //! Results go to stdout, one line per figure.
 
 mod broker;
+mod message_test;
 mod monitor;
 mod pacts;
 mod provider;
@@ -134,6 +135,15 @@ enum Cmd {
         /// Give every interaction a provider state.
         #[arg(long)]
         states: bool,
+        /// Write a V3 message pact (`messages`) instead of HTTP interactions.
+        #[arg(long)]
+        messages: bool,
+    },
+    /// Times a consumer message test with the Rust builder, from declaring the message to
+    /// the pact written (a fresh pact file each run), and prints p50/p99.
+    MessageTest {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
     },
     /// Times schema derivation and monitor preparation for a pact.
     MonitorDerive {
@@ -199,11 +209,17 @@ async fn main() -> anyhow::Result<()> {
             provider,
             interactions,
             states,
+            messages,
         } => {
-            let pact = pacts::items_pact(&consumer, &provider, interactions, states);
+            let pact = if messages {
+                pacts::items_message_pact(&consumer, &provider, interactions, states)
+            } else {
+                pacts::items_pact(&consumer, &provider, interactions, states)
+            };
             println!("{}", serde_json::to_string_pretty(&pact)?);
             Ok(())
         }
+        Cmd::MessageTest { runs } => message_test::run(runs.max(1)).await,
         Cmd::MonitorDerive { pact, runs } => monitor::derive(&pact, runs.max(1)),
         Cmd::MonitorProbe {
             pact,

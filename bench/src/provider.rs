@@ -41,9 +41,38 @@ async fn state_change(Json(_body): Json<Value>) -> (StatusCode, Json<Value>) {
     (StatusCode::OK, Json(json!({})))
 }
 
+/// The message endpoint: `{"description": "an item.updated event N"}` answers item N with
+/// its metadata in `Pact-Message-Metadata`, as the generated message pacts expect.
+async fn produce_message(Json(request): Json<Value>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use base64::Engine;
+    let id = request["description"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("an item.updated event "))
+        .and_then(|n| n.parse::<u64>().ok());
+    let Some(id) = id else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "unknown message"})),
+        )
+            .into_response();
+    };
+    let metadata = json!({"kafka_topic": "items", "contentType": "application/json"});
+    let encoded = base64::engine::general_purpose::STANDARD.encode(metadata.to_string());
+    (
+        [
+            ("Content-Type", "application/json".to_string()),
+            ("Pact-Message-Metadata", encoded),
+        ],
+        item(id).to_string(),
+    )
+        .into_response()
+}
+
 pub async fn run(port: u16, delay: Duration, max_seconds: u64) -> anyhow::Result<()> {
     let app = Router::new()
         .route("/items/{id}", get(get_item))
+        .route("/_pact/messages", post(produce_message))
         .route("/_pact/provider-states", post(state_change))
         .with_state(delay);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
