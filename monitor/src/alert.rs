@@ -316,6 +316,7 @@ mod tests {
             findings,
             probe_errors,
             skipped: Vec::new(),
+            events: None,
         }
     }
 

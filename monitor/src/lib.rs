@@ -42,6 +42,7 @@ pub mod circuit;
 mod classify;
 pub mod config;
 mod error;
+pub mod events;
 pub(crate) mod matcher;
 pub mod metrics;
 mod monitor;

@@ -149,6 +149,7 @@ impl Monitor {
             findings,
             probe_errors,
             skipped: self.plan.skipped.clone(),
+            events: None,
         };
         self.metrics.record(&report, &self.circuit_states());
         info!(

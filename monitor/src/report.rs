@@ -33,11 +33,18 @@ pub enum FindingClass {
     StatusCodeChanged,
     /// The response media type is not the expected one.
     ContentTypeChanged,
+    /// An event lacks a metadata entry (header, CloudEvents attribute) its contract names.
+    MetadataMissing,
+    /// An event's metadata entry has another value than its contract expects.
+    MetadataChanged,
+    /// An event's payload cannot be decoded as its contract's content type (not JSON where
+    /// JSON is expected).
+    Undecodable,
 }
 
 impl FindingClass {
     /// Every class, in report order.
-    pub const ALL: [FindingClass; 10] = [
+    pub const ALL: [FindingClass; 13] = [
         FindingClass::FieldMissing,
         FindingClass::TypeChanged,
         FindingClass::FormatChanged,
@@ -48,6 +55,9 @@ impl FindingClass {
         FindingClass::ValueChanged,
         FindingClass::StatusCodeChanged,
         FindingClass::ContentTypeChanged,
+        FindingClass::MetadataMissing,
+        FindingClass::MetadataChanged,
+        FindingClass::Undecodable,
     ];
 
     /// The snake_case name used in JSON and metrics labels.
@@ -63,6 +73,9 @@ impl FindingClass {
             FindingClass::ValueChanged => "value_changed",
             FindingClass::StatusCodeChanged => "status_code_changed",
             FindingClass::ContentTypeChanged => "content_type_changed",
+            FindingClass::MetadataMissing => "metadata_missing",
+            FindingClass::MetadataChanged => "metadata_changed",
+            FindingClass::Undecodable => "undecodable",
         }
     }
 
@@ -79,6 +92,9 @@ impl FindingClass {
             FindingClass::ValueChanged => "value changed",
             FindingClass::StatusCodeChanged => "status code changed",
             FindingClass::ContentTypeChanged => "content type changed",
+            FindingClass::MetadataMissing => "metadata missing",
+            FindingClass::MetadataChanged => "metadata changed",
+            FindingClass::Undecodable => "undecodable payload",
         }
     }
 }
@@ -234,6 +250,19 @@ pub struct DriftReport {
     pub findings: Vec<Finding>,
     pub probe_errors: Vec<ProbeError>,
     pub skipped: Vec<Skipped>,
+    /// For event drift: counts per event type and the uncontracted types seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventSummary>,
+}
+
+/// What an event sampling run saw, beside its findings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary {
+    /// Sampled and broken events per event type (types some contract names).
+    pub per_type: std::collections::BTreeMap<String, crate::events::TypeCounts>,
+    /// Event types no contract names, with how many were seen: counted, not drift.
+    pub uncontracted: Vec<crate::events::Uncontracted>,
 }
 
 /// The verdict of one check, in order of precedence.
@@ -268,9 +297,14 @@ impl DriftReport {
             .as_deref()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
+        let (probes, what) = if self.events.is_some() {
+            ("events sampled", "message contracts")
+        } else {
+            ("probes", "interactions")
+        };
         let _ = writeln!(
             out,
-            "Drift check of {}{} at {}: {} probes, {} interactions checked, {} findings, {} probe errors, {} skipped",
+            "Drift check of {}{} at {}: {} {probes}, {} {what} checked, {} findings, {} probe errors, {} skipped",
             self.provider,
             env,
             self.base_url,
@@ -344,6 +378,32 @@ impl DriftReport {
                 .map(|s| vec![s.consumer.clone(), s.interaction.clone(), s.reason.clone()])
                 .collect();
             table(&mut out, &["SKIPPED", "INTERACTION", "REASON"], &rows);
+        }
+        if let Some(events) = &self.events {
+            if !events.per_type.is_empty() {
+                out.push('\n');
+                let rows: Vec<Vec<String>> = events
+                    .per_type
+                    .iter()
+                    .map(|(kind, counts)| {
+                        vec![
+                            kind.clone(),
+                            counts.sampled.to_string(),
+                            counts.broken.to_string(),
+                        ]
+                    })
+                    .collect();
+                table(&mut out, &["EVENT TYPE", "SAMPLED", "BROKEN"], &rows);
+            }
+            if !events.uncontracted.is_empty() {
+                out.push('\n');
+                let rows: Vec<Vec<String>> = events
+                    .uncontracted
+                    .iter()
+                    .map(|u| vec![u.event_type.clone(), u.count.to_string()])
+                    .collect();
+                table(&mut out, &["UNCONTRACTED TYPE", "EVENTS"], &rows);
+            }
         }
         out
     }
