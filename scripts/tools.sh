@@ -33,3 +33,21 @@ ensure_browser() {
         echo "==> chromium is not installed and cannot be installed here: the browser tests will be skipped" >&2
     fi
 }
+
+# The event drift tests: Python clients that produce events the way applications do
+# (pika for RabbitMQ, kafka-python for Kafka; not the monitor's own clients), and tansu, a
+# Kafka-protocol broker in Rust (no Kafka runs on the test machines), installed once into
+# the tool cache (about 8 minutes on 2 cores the first time).
+ensure_event_tools() {
+    local venv="$ACCORD_TOOLS_DIR/venv"
+    if ! "$venv/bin/python" -c 'import pika, kafka' 2>/dev/null; then
+        echo "==> installing the event producers' clients (pika, kafka-python) into $venv" >&2
+        "$venv/bin/pip" install --quiet --disable-pip-version-check 'pika==1.3.2' 'kafka-python==2.2.15'
+    fi
+    local tansu_root="$ACCORD_TOOLS_DIR/tansu"
+    if [ ! -x "$tansu_root/bin/tansu" ]; then
+        echo "==> installing tansu (a Kafka-protocol broker) into $tansu_root; this takes several minutes once" >&2
+        cargo install tansu --locked --features dynostore,libsql --root "$tansu_root" --quiet
+    fi
+    export ACCORD_TANSU_BIN="$tansu_root/bin/tansu"
+}

@@ -38,7 +38,7 @@ enum Command {
     /// Proxy a real provider and record the traffic into a pact file.
     Record(cmd::mock::RecordArgs),
     /// Run the contract broker (Pact Broker compatible HTTP API).
-    Broker(cmd::broker::BrokerArgs),
+    Broker(Box<cmd::broker::BrokerArgs>),
     /// Publish pact files to a broker.
     Publish(cmd::client::PublishArgs),
     /// Ask the broker whether a pacticipant version can be deployed.
@@ -56,7 +56,7 @@ enum Command {
     /// Verify a provider against its contracts.
     Verify(cmd::verify::VerifyArgs),
     /// Probe a running provider and report drift from its contracts.
-    Monitor(cmd::monitor::MonitorArgs),
+    Monitor(Box<cmd::monitor::MonitorArgs>),
 }
 
 fn main() -> ExitCode {
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
             Command::Mock(args) => cmd::mock::run_mock(args).await,
             Command::Stub(args) => cmd::mock::run_stub(args).await,
             Command::Record(args) => cmd::mock::run_record(args).await,
-            Command::Broker(args) => cmd::broker::run(args).await,
+            Command::Broker(args) => cmd::broker::run(*args).await,
             Command::Publish(args) => cmd::client::publish(args).await,
             Command::CanIDeploy(args) => cmd::client::can_i_deploy(args).await,
             Command::CreateEnvironment(args) => cmd::client::create_environment(args).await,
@@ -103,7 +103,7 @@ fn main() -> ExitCode {
             Command::DescribeVersion(args) => cmd::client::describe_version(args).await,
             Command::Token(args) => cmd::token::run(args).await,
             Command::Verify(args) => cmd::verify::run(args).await,
-            Command::Monitor(args) => cmd::monitor::run(args).await,
+            Command::Monitor(args) => cmd::monitor::run(*args).await,
         }
     });
     match result {

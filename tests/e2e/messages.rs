@@ -19,7 +19,7 @@ use example_provider::{AppState, Behaviour, DateFormat};
 use serde_json::{Value, json};
 
 /// The example shipping consumer's message pact, written as its test writes it.
-async fn shipping_pact(dir: &Path, v4: bool) -> PathBuf {
+pub(crate) async fn shipping_pact(dir: &Path, v4: bool) -> PathBuf {
     let mut builder = MessagePactBuilder::new("shipping-service", "order-service").output_dir(dir);
     if v4 {
         builder = builder.v4();

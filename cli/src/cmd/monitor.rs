@@ -24,6 +24,9 @@ use std::time::Duration;
 use accord_broker_client::{BrokerClient, BrokerClientConfig, RetryPolicy};
 use accord_monitor::alert::{AlertTracker, WebhookSender, WebhookSettings};
 use accord_monitor::config::MonitorConfig;
+use accord_monitor::events::EventContracts;
+use accord_monitor::events::EventRun;
+use accord_monitor::events::sources::{KafkaSasl, KafkaStart, Limits, Source, sample};
 use accord_monitor::publish::BrokerPublisher;
 use accord_monitor::service::{Application, ServiceConfig, read_report, write_report};
 use accord_monitor::source::{pacts_from_broker, pacts_from_files};
@@ -84,14 +87,18 @@ pub struct MonitorArgs {
     #[arg(long, env = "ACCORD_MONITOR_ENVIRONMENT", value_name = "NAME")]
     pub environment: Option<String>,
 
-    /// Base URL of the running provider; the pacts' paths are appended to it.
+    /// Base URL of the running provider; the pacts' paths are appended to it (HTTP drift;
+    /// not needed when sampling events).
     #[arg(
         long,
         env = "ACCORD_MONITOR_BASE_URL",
         hide_env_values = true,
         value_name = "URL"
     )]
-    pub base_url: Url,
+    pub base_url: Option<Url>,
+
+    #[command(flatten)]
+    pub events: EventArgs,
 
     /// Config file (TOML): probe limits, circuit breaker, auth headers, provider state
     /// mappings. See the accord-monitor crate documentation for its format.
@@ -161,6 +168,161 @@ pub struct MonitorArgs {
     pub broker_retries: u32,
 }
 
+/// Event drift: where to sample live events from (read-only), and how many.
+#[derive(Debug, Args, Default)]
+pub struct EventArgs {
+    /// A Kafka bootstrap server (HOST:PORT) to sample --topic from, without joining a
+    /// consumer group or committing offsets.
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_KAFKA",
+        value_name = "HOST:PORT",
+        requires = "topics"
+    )]
+    pub kafka: Option<String>,
+
+    /// A Kafka topic to sample; repeatable.
+    #[arg(long = "topic", value_name = "TOPIC", requires = "kafka")]
+    pub topics: Vec<String>,
+
+    /// Read the Kafka topics from the earliest record kept instead of only new events.
+    #[arg(long, conflicts_with = "since")]
+    pub from_beginning: bool,
+
+    /// Read the Kafka topics from records of the last DURATION (e.g. 10m), by record time.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub since: Option<Duration>,
+
+    /// Connect to Kafka over TLS.
+    #[arg(long, env = "ACCORD_MONITOR_KAFKA_TLS")]
+    pub kafka_tls: bool,
+
+    /// Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with --kafka-username).
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_KAFKA_SASL_MECHANISM",
+        value_name = "MECHANISM",
+        requires = "kafka_username"
+    )]
+    pub kafka_sasl_mechanism: Option<String>,
+
+    /// Kafka SASL user name.
+    #[arg(long, env = "ACCORD_MONITOR_KAFKA_USERNAME", value_name = "NAME")]
+    pub kafka_username: Option<String>,
+
+    /// Kafka SASL password (prefer the environment variable; never logged).
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_KAFKA_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub kafka_password: Option<String>,
+
+    /// A RabbitMQ / AMQP 0-9-1 URL (amqp://user:pass@host:5672/vhost): the monitor binds its
+    /// own exclusive, auto-deleted queue to each --exchange.
+    #[arg(
+        long,
+        env = "ACCORD_MONITOR_AMQP_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        requires = "exchanges"
+    )]
+    pub amqp: Option<String>,
+
+    /// An exchange to tap; repeatable (paired in order with --binding-key).
+    #[arg(long = "exchange", value_name = "EXCHANGE", requires = "amqp")]
+    pub exchanges: Vec<String>,
+
+    /// The binding key of the tap on the exchange of the same position (`#` when missing).
+    #[arg(long = "binding-key", value_name = "KEY")]
+    pub binding_keys: Vec<String>,
+
+    /// Run a CloudEvents HTTP sink on ADDR (binary, structured and batch mode).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// A file of newline-delimited structured CloudEvents or {"headers", "value", "topic"}
+    /// records (`-` for stdin); repeatable.
+    #[arg(long = "events-file", value_name = "FILE")]
+    pub events_files: Vec<PathBuf>,
+
+    /// With --once: stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+
+    /// With --once: stop after this long (default 30s when sampling a live source).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_wait: Option<Duration>,
+
+    /// Take at most N events per second from each source.
+    #[arg(long, value_name = "N")]
+    pub sample_rate: Option<u32>,
+}
+
+impl EventArgs {
+    fn sources(&self) -> Result<Vec<Source>, String> {
+        let mut sources = Vec::new();
+        if let Some(bootstrap) = &self.kafka {
+            let start = match (self.from_beginning, self.since) {
+                (true, _) => KafkaStart::Earliest,
+                (false, Some(since)) => {
+                    let since = chrono::Duration::from_std(since)
+                        .map_err(|_| "--since is too long".to_string())?;
+                    KafkaStart::Since(chrono::Utc::now() - since)
+                }
+                (false, None) => KafkaStart::Latest,
+            };
+            let sasl = match (&self.kafka_username, &self.kafka_password) {
+                (Some(username), Some(password)) => Some(KafkaSasl {
+                    mechanism: self
+                        .kafka_sasl_mechanism
+                        .clone()
+                        .unwrap_or_else(|| "PLAIN".into()),
+                    username: username.clone(),
+                    password: password.clone().into(),
+                }),
+                (Some(_), None) => {
+                    return Err(
+                        "--kafka-username needs --kafka-password (or ACCORD_MONITOR_KAFKA_PASSWORD)"
+                            .into(),
+                    );
+                }
+                _ => None,
+            };
+            for topic in &self.topics {
+                sources.push(Source::Kafka {
+                    bootstrap: bootstrap.clone(),
+                    topic: topic.clone(),
+                    start: start.clone(),
+                    tls: self.kafka_tls,
+                    sasl: sasl.clone(),
+                });
+            }
+        }
+        if let Some(url) = &self.amqp {
+            for (index, exchange) in self.exchanges.iter().enumerate() {
+                sources.push(Source::Amqp {
+                    url: url.clone(),
+                    exchange: exchange.clone(),
+                    binding_key: self
+                        .binding_keys
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_else(|| "#".into()),
+                });
+            }
+        }
+        if let Some(listen) = self.listen {
+            sources.push(Source::Http { listen });
+        }
+        for path in &self.events_files {
+            sources.push(Source::File { path: path.clone() });
+        }
+        Ok(sources)
+    }
+}
+
 fn parse_period(text: &str) -> Result<Duration, String> {
     let period = humantime::parse_duration(text).map_err(|err| err.to_string())?;
     if period < Duration::from_secs(1) {
@@ -207,9 +369,21 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         },
     };
 
+    let sources = match args.events.sources() {
+        Ok(sources) => sources,
+        Err(message) => return Ok(usage(&message)),
+    };
+    if !sources.is_empty() {
+        return run_events(&args, &contracts, &sources, publisher).await;
+    }
+    let Some(base_url) = args.base_url.clone() else {
+        return Ok(usage(
+            "give the provider's --base-url to probe it over HTTP, or an event source (--kafka, --amqp, --listen, --events-file) to sample its events",
+        ));
+    };
     let config = match &args.config {
-        Some(path) => MonitorConfig::load(args.base_url.clone(), path),
-        None => Ok(MonitorConfig::new(args.base_url.clone())),
+        Some(path) => MonitorConfig::load(base_url.clone(), path),
+        None => Ok(MonitorConfig::new(base_url.clone())),
     };
     let mut config = match config {
         Ok(config) => config,
@@ -229,6 +403,77 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         Some(every) => run_service(monitor, &args, every, previous, publisher).await,
         None => run_once(monitor, &args, previous, publisher).await,
     }
+}
+
+/// Samples events once and checks them against the message contracts: 0 clean (types no
+/// contract names alone are clean), 1 drift, 2 a source could not be read and no drift.
+async fn run_events(
+    args: &MonitorArgs,
+    contracts: &[accord_contract::Contract],
+    sources: &[Source],
+    publisher: Option<BrokerPublisher>,
+) -> anyhow::Result<ExitCode> {
+    if args.every.is_some() {
+        return Ok(usage(
+            "event sampling runs with --once (and --max-events / --max-wait); schedule it to run repeatedly",
+        ));
+    }
+    let event_contracts = EventContracts::from_contracts(contracts);
+    if event_contracts.is_empty() {
+        return Ok(usage(
+            "the pacts have no message interactions to check events against (publish the consumers' message pacts first)",
+        ));
+    }
+    let provider = args
+        .provider
+        .clone()
+        .or_else(|| contracts.first().map(|c| c.provider().to_string()))
+        .unwrap_or_default();
+    let mut run = EventRun::new(
+        event_contracts,
+        provider,
+        args.environment.clone(),
+        sources.iter().map(Source::describe).collect(),
+    );
+    let live = sources
+        .iter()
+        .any(|source| !matches!(source, Source::File { .. }));
+    let limits = Limits {
+        max_events: args.events.max_events,
+        max_wait: args
+            .events
+            .max_wait
+            .or(live.then_some(Duration::from_secs(30))),
+        sample_rate: args.events.sample_rate,
+    };
+    sample(sources, limits, &mut run).await;
+    let report = run.report();
+    print!("{}", report.to_table());
+    if let Some(publisher) = &publisher {
+        let metrics = match accord_monitor::metrics::MonitorMetrics::new(&report.provider) {
+            Ok(metrics) => metrics,
+            Err(err) => return Ok(failure(&err)),
+        };
+        match publisher.publish(&report, &metrics).await {
+            Ok(posted) => eprintln!(
+                "Report posted to the broker as run {} ({} new, {} resolved, {} open finding(s)).",
+                posted.id,
+                posted.new.len(),
+                posted.resolved.len(),
+                posted.open.len()
+            ),
+            Err(err) => eprintln!(
+                "warning: {}",
+                accord_contract::redact::redact_urls(&err.to_string())
+            ),
+        }
+    }
+    if let Some(path) = &args.json
+        && let Err(err) = write_report(path, &report)
+    {
+        return Ok(failure(&err));
+    }
+    Ok(ExitCode::from(exit_code(report.outcome())))
 }
 
 async fn run_once(

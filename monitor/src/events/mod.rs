@@ -390,9 +390,17 @@ impl EventRun {
 
     /// Records that a source could not be read (not drift).
     pub fn source_failed(&mut self, source: &str, message: String) {
+        let mut consumers: Vec<String> = self
+            .contracts
+            .pacts
+            .iter()
+            .map(|pact| pact.consumer.clone())
+            .collect();
+        consumers.sort();
+        consumers.dedup();
         self.source_errors.push(ProbeError {
-            consumers: Vec::new(),
-            interaction: String::new(),
+            consumers,
+            interaction: "(event source)".to_string(),
             request: source.to_string(),
             kind: crate::report::ProbeErrorKind::Connect,
             message,
