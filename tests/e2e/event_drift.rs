@@ -253,8 +253,8 @@ fn start_tansu(dir: &Path) -> Tansu {
             "--advertised-listener-url",
             &url,
         ])
-        .arg("--storage-engine")
-        .arg(format!("sqlite://{}", dir.join("tansu.db").display()))
+        // tansu resolves the SQLite path against its working directory.
+        .args(["--storage-engine", "sqlite://tansu.db"])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -575,4 +575,84 @@ async fn event_drift_reaches_the_broker_and_blocks_can_i_deploy() {
     let allowed = tokio::task::spawn_blocking(can_i_deploy).await.unwrap();
     assert_eq!(allowed.status.code(), Some(0), "{}", describe(&allowed));
     drop(broker);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cloudevents_sink_takes_structured_batch_and_binary_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let pact = shipping_pact(dir.path()).await;
+    let report = dir.path().join("report.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let monitor = tokio::task::spawn_blocking({
+        let (pact, report, listen) = (pact.clone(), report.clone(), listen.clone());
+        move || {
+            monitor(
+                &pact,
+                &[
+                    "--listen",
+                    &listen,
+                    "--max-events",
+                    "4",
+                    "--max-wait",
+                    "20s",
+                ],
+                &report,
+            )
+        }
+    });
+    let sink = format!("http://{listen}/events");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let event = |n: u64| {
+        serde_json::json!({"specversion": "1.0", "type": "com.example.order.created", "source": "/orders",
+            "id": format!("order-{n}-created"), "time": "2026-12-04T10:00:00Z", "datacontenttype": "application/json",
+            "data": {"orderId": n, "customer": "x", "items": [{"sku": "A", "quantity": 1}], "createdAt": "2026-12-04T10:00:00Z"}})
+    };
+    // Structured, once the sink listens.
+    loop {
+        let sent = http
+            .post(&sink)
+            .header("Content-Type", "application/cloudevents+json")
+            .body(event(1).to_string())
+            .send()
+            .await;
+        if matches!(&sent, Ok(response) if response.status() == 202) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the sink never answered: {sent:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let batch = http
+        .post(&sink)
+        .header("Content-Type", "application/cloudevents-batch+json")
+        .body(serde_json::json!([event(2), event(3)]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.status(), 202);
+    let binary = http
+        .post(&sink)
+        .header("ce-specversion", "1.0")
+        .header("ce-type", "com.example.invoice.sent")
+        .header("ce-source", "/billing")
+        .header("ce-id", "invoice-1")
+        .header("Content-Type", "application/json")
+        .body("{\"invoiceId\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(binary.status(), 202);
+    let output = monitor.await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout.contains("4 events sampled"), "{stdout}");
+    assert!(stdout.contains("com.example.invoice.sent"), "{stdout}");
 }

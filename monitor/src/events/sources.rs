@@ -324,7 +324,7 @@ async fn serve_sink(
     let _ = sender
         .send(Message::Ready(format!("cloudevents sink http://{bound}")))
         .await;
-    eprintln!("CloudEvents sink listening on http://{bound}");
+    tracing::info!("CloudEvents sink listening on http://{bound}");
     let gate = std::sync::Arc::new(std::sync::Mutex::new(RateGate::new(rate)));
     let events = sender.clone();
     let app = axum::Router::new()
