@@ -174,6 +174,8 @@ impl AppState {
     }
 }
 
+pub mod events;
+
 /// The topic order events are published to.
 pub const ORDERS_TOPIC: &str = "orders";
 
