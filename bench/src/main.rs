@@ -12,6 +12,7 @@
 //! Results go to stdout, one line per figure.
 
 mod broker;
+mod events;
 mod message_test;
 mod monitor;
 mod pacts;
@@ -139,6 +140,11 @@ enum Cmd {
         #[arg(long)]
         messages: bool,
     },
+    /// Times event drift checking: events per second on one thread, 20 event types.
+    EventCheck {
+        #[arg(long, default_value_t = 500_000)]
+        events: u64,
+    },
     /// Times a consumer message test with the Rust builder, from declaring the message to
     /// the pact written (a fresh pact file each run), and prints p50/p99.
     MessageTest {
@@ -219,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&pact)?);
             Ok(())
         }
+        Cmd::EventCheck { events } => events::run(events),
         Cmd::MessageTest { runs } => message_test::run(runs.max(1)).await,
         Cmd::MonitorDerive { pact, runs } => monitor::derive(&pact, runs.max(1)),
         Cmd::MonitorProbe {

@@ -57,7 +57,9 @@ impl Publisher {
     pub async fn kafka(bootstrap: &str, topic: &str) -> anyhow::Result<Self> {
         use rskafka::client::ClientBuilder;
         use rskafka::client::partition::UnknownTopicHandling;
-        let client = ClientBuilder::new(vec![bootstrap.to_string()]).build().await?;
+        let client = ClientBuilder::new(vec![bootstrap.to_string()])
+            .build()
+            .await?;
         let exists = client.list_topics().await?.iter().any(|t| t.name == topic);
         if !exists {
             client
