@@ -68,6 +68,7 @@ pub fn run(events: u64) -> anyhow::Result<()> {
     // generator.
     let samples: Vec<SampledEvent> = (0..1000u64)
         .map(|n| SampledEvent {
+            source: String::new(),
             location: format!("kafka topic items partition 0 offset {n}"),
             channel: Some("items".into()),
             headers: Default::default(),

@@ -24,6 +24,10 @@ pub struct MonitorMetrics {
     circuit_state: IntGaugeVec,
     last_check: Gauge,
     broker_reports: IntCounterVec,
+    events_sampled: IntCounterVec,
+    events_broken: IntCounterVec,
+    events_by_source: IntCounterVec,
+    events_uncontracted: prometheus::IntCounter,
 }
 
 impl MonitorMetrics {
@@ -80,6 +84,32 @@ impl MonitorMetrics {
         )?;
         registry.register(Box::new(last_check.clone()))?;
         registry.register(Box::new(broker_reports.clone()))?;
+        let events_sampled = IntCounterVec::new(
+            Opts::new(
+                "events_sampled_total",
+                "Events sampled that some message contract describes, by event type.",
+            ),
+            &["event_type"],
+        )?;
+        let events_broken = IntCounterVec::new(
+            Opts::new(
+                "events_broken_total",
+                "Sampled events that break a message contract, by event type.",
+            ),
+            &["event_type"],
+        )?;
+        let events_by_source = IntCounterVec::new(
+            Opts::new("events_read_total", "Events sampled, by source."),
+            &["source"],
+        )?;
+        let events_uncontracted = prometheus::IntCounter::new(
+            "events_uncontracted_total",
+            "Sampled events of a type no message contract names.",
+        )?;
+        registry.register(Box::new(events_sampled.clone()))?;
+        registry.register(Box::new(events_broken.clone()))?;
+        registry.register(Box::new(events_by_source.clone()))?;
+        registry.register(Box::new(events_uncontracted.clone()))?;
         // Every class is exported from the start, so a dashboard shows zeros rather than
         // missing series before the first drift.
         for class in FindingClass::ALL {
@@ -100,7 +130,35 @@ impl MonitorMetrics {
             circuit_state,
             last_check,
             broker_reports,
+            events_sampled,
+            events_broken,
+            events_by_source,
+            events_uncontracted,
         })
+    }
+
+    /// Adds an event sampling run's counts (per event type, per source, uncontracted).
+    /// Event types are the contracts' own (a bounded set); uncontracted types are counted
+    /// without a label, so a producer cannot grow the series.
+    pub fn record_events(&self, report: &DriftReport) {
+        let Some(events) = &report.events else {
+            return;
+        };
+        for (event_type, counts) in &events.per_type {
+            self.events_sampled
+                .with_label_values(&[event_type.as_str()])
+                .inc_by(counts.sampled);
+            self.events_broken
+                .with_label_values(&[event_type.as_str()])
+                .inc_by(counts.broken);
+        }
+        for (source, count) in &events.per_source {
+            self.events_by_source
+                .with_label_values(&[source.as_str()])
+                .inc_by(*count);
+        }
+        self.events_uncontracted
+            .inc_by(events.uncontracted.iter().map(|u| u.count).sum());
     }
 
     pub(crate) fn observe_probe(&self, host: &str, seconds: f64) {

@@ -261,6 +261,9 @@ pub struct DriftReport {
 pub struct EventSummary {
     /// Sampled and broken events per event type (types some contract names).
     pub per_type: std::collections::BTreeMap<String, crate::events::TypeCounts>,
+    /// Events sampled per source.
+    #[serde(default)]
+    pub per_source: std::collections::BTreeMap<String, u64>,
     /// Event types no contract names, with how many were seen: counted, not drift.
     pub uncontracted: Vec<crate::events::Uncontracted>,
 }

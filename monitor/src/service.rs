@@ -266,7 +266,7 @@ async fn metrics(State(monitor): State<Arc<Monitor>>) -> impl IntoResponse {
     )
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -656,3 +656,93 @@ async fn the_cloudevents_sink_takes_structured_batch_and_binary_events() {
     assert!(stdout.contains("4 events sampled"), "{stdout}");
     assert!(stdout.contains("com.example.invoice.sent"), "{stdout}");
 }
+
+/// Without --once the monitor samples window after window: counts per event type and
+/// source in /metrics, a finding alerted once (not again in the next windows).
+#[tokio::test(flavor = "multi_thread")]
+async fn as_a_service_it_counts_events_and_alerts_once_per_finding() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pact = shipping_pact(dir.path()).await;
+    let events = dir.path().join("events.ndjson");
+    let script = format!(
+        "import sys; sys.path.insert(0, {:?}); from events import payload; \
+         [print(payload(n, 'unix')[1].decode()) for n in range(20)]",
+        producers_dir().display().to_string()
+    );
+    let output = run(Command::new(official_python()).args(["-c", &script]));
+    assert!(output.status.success(), "{}", describe(&output));
+    std::fs::write(&events, &output.stdout).unwrap();
+    let webhook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&webhook)
+        .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut service = Command::new(accord_bin())
+        .args(["monitor", "--every", "1s", "--pact-file"])
+        .arg(&pact)
+        .arg("--events-file")
+        .arg(&events)
+        .args(["--metrics-bind", &format!("127.0.0.1:{port}")])
+        .args(["--alert-webhook", &webhook.uri()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    let broken = |text: &str| -> u64 {
+        text.lines()
+            .find(|line| {
+                line.starts_with("accord_monitor_events_broken_total")
+                    && line.contains("com.example.order.created")
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let started = Instant::now();
+    let mut text = String::new();
+    while broken(&text) < 60 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "three windows of 20 broken events never showed:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        text = match reqwest::get(&metrics_url).await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(text.contains("accord_monitor_events_read_total"), "{text}");
+    assert!(
+        text.contains("accord_monitor_events_sampled_total"),
+        "{text}"
+    );
+    // Two findings (/time and /data/createdAt), each alerted once over three windows.
+    let alerts = webhook.received_requests().await.unwrap();
+    assert_eq!(
+        alerts.len(),
+        2,
+        "{:#?}",
+        alerts
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect::<Vec<_>>()
+    );
+    for alert in &alerts {
+        let body = String::from_utf8_lossy(&alert.body);
+        assert!(
+            !body.contains("1764842400"),
+            "a payload value reached an alert: {body}"
+        );
+    }
+}

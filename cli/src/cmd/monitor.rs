@@ -26,6 +26,7 @@ use accord_monitor::alert::{AlertTracker, WebhookSender, WebhookSettings};
 use accord_monitor::config::MonitorConfig;
 use accord_monitor::events::EventContracts;
 use accord_monitor::events::EventRun;
+use accord_monitor::events::service::{EventService, EventServiceConfig};
 use accord_monitor::events::sources::{KafkaSasl, KafkaStart, Limits, Source, sample};
 use accord_monitor::publish::BrokerPublisher;
 use accord_monitor::service::{Application, ServiceConfig, read_report, write_report};
@@ -258,6 +259,11 @@ pub struct EventArgs {
     /// Take at most N events per second from each source.
     #[arg(long, value_name = "N")]
     pub sample_rate: Option<u32>,
+
+    /// With --once: also print, locally, the first offending value of each finding (for
+    /// debugging; never sent to the broker, an alert or the report file).
+    #[arg(long)]
+    pub show_values: bool,
 }
 
 impl EventArgs {
@@ -413,11 +419,6 @@ async fn run_events(
     sources: &[Source],
     publisher: Option<BrokerPublisher>,
 ) -> anyhow::Result<ExitCode> {
-    if args.every.is_some() {
-        return Ok(usage(
-            "event sampling runs with --once (and --max-events / --max-wait); schedule it to run repeatedly",
-        ));
-    }
     let event_contracts = EventContracts::from_contracts(contracts);
     if event_contracts.is_empty() {
         return Ok(usage(
@@ -429,12 +430,64 @@ async fn run_events(
         .clone()
         .or_else(|| contracts.first().map(|c| c.provider().to_string()))
         .unwrap_or_default();
+    if let Some(every) = args.every {
+        if args.events.show_values {
+            return Ok(usage(
+                "--show-values works with --once only: a service never prints payload values",
+            ));
+        }
+        let previous = match args.json.as_deref().map(read_report).transpose() {
+            Ok(previous) => previous.flatten(),
+            Err(err) => return Ok(failure(&err)),
+        };
+        let config = EventServiceConfig {
+            every,
+            sample_rate: args.events.sample_rate,
+            metrics_address: args.metrics_bind,
+            serve: args.metrics_serve.options(),
+            alert_webhook: args.alert_webhook.clone().map(WebhookSettings::new),
+            report_path: args.json.clone(),
+            previous_report: previous,
+            publisher,
+        };
+        let service = match EventService::build(
+            event_contracts,
+            provider,
+            args.environment.clone(),
+            sources.to_vec(),
+            config,
+        )
+        .await
+        {
+            Ok(service) => service,
+            Err(err) => return Ok(failure(&err)),
+        };
+        eprintln!(
+            "Sampling events in windows of {}; metrics on http://{}:{}/metrics",
+            humantime::format_duration(every),
+            args.metrics_bind.ip(),
+            service.port()
+        );
+        let mut reports = service.reports();
+        tokio::spawn(async move {
+            while let Ok(report) = reports.recv().await {
+                println!("{}", report.to_table());
+            }
+        });
+        return match service.run_until_stopped().await {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(err) => Ok(failure(&err)),
+        };
+    }
     let mut run = EventRun::new(
         event_contracts,
         provider,
         args.environment.clone(),
         sources.iter().map(Source::describe).collect(),
     );
+    if args.events.show_values {
+        run = run.show_values();
+    }
     let live = sources
         .iter()
         .any(|source| !matches!(source, Source::File { .. }));
@@ -449,6 +502,18 @@ async fn run_events(
     sample(sources, limits, &mut run).await;
     let report = run.report();
     print!("{}", report.to_table());
+    if args.events.show_values {
+        let values = run.local_values();
+        if !values.is_empty() {
+            println!("\nVALUES (local only, --show-values)");
+            for value in values {
+                println!(
+                    "{}  {}  {}  {}",
+                    value.interaction, value.pointer, value.location, value.value
+                );
+            }
+        }
+    }
     if let Some(publisher) = &publisher {
         let metrics = match accord_monitor::metrics::MonitorMetrics::new(&report.provider) {
             Ok(metrics) => metrics,
@@ -466,6 +531,28 @@ async fn run_events(
                 "warning: {}",
                 accord_contract::redact::redact_urls(&err.to_string())
             ),
+        }
+    }
+    if let Some(webhook) = &args.alert_webhook {
+        let previous = match args.json.as_deref().map(read_report).transpose() {
+            Ok(previous) => previous.flatten(),
+            Err(err) => return Ok(failure(&err)),
+        };
+        let mut tracker = previous
+            .as_ref()
+            .map(AlertTracker::from_report)
+            .unwrap_or_default();
+        let events = tracker.observe(&report);
+        match WebhookSender::new(WebhookSettings::new(webhook.clone())) {
+            Ok(sender) => {
+                for err in sender.deliver(&events, &report).await {
+                    eprintln!(
+                        "warning: {}",
+                        accord_contract::redact::redact_urls(&err.to_string())
+                    );
+                }
+            }
+            Err(err) => return Ok(failure(&err)),
         }
     }
     if let Some(path) = &args.json

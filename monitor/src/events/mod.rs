@@ -14,6 +14,7 @@
 //! 4. [`EventRun::report`] gives a [`DriftReport`]: the same findings, table, JSON, alerts,
 //!    broker records and can-i-deploy gate as HTTP drift.
 
+pub mod service;
 pub mod sources;
 
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +54,8 @@ const TRANSPORT_KEYS: &[&str] = &[
 /// One sampled event, as a source hands it over.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SampledEvent {
+    /// The source it came from, as [`sources::Source::describe`] names it.
+    pub source: String,
     /// Where it was read, to find it again (`kafka topic orders partition 0 offset 12`).
     pub location: String,
     /// The topic, routing key or path it came through, if the source has one.
@@ -329,6 +332,17 @@ struct Aggregate {
     finding: Finding,
     location: String,
     name: String,
+    /// The first offending value, kept only with [`EventRun::show_values`].
+    value: Option<String>,
+}
+
+/// A value kept for local debugging (`--show-values`): never in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalValue {
+    pub interaction: String,
+    pub pointer: String,
+    pub location: String,
+    pub value: String,
 }
 
 /// The state of one sampling run: counts and findings, never payloads.
@@ -341,11 +355,13 @@ pub struct EventRun {
     started_at: chrono::DateTime<Utc>,
     sampled: u64,
     per_type: BTreeMap<String, TypeCounts>,
+    per_source: BTreeMap<String, u64>,
     matched: Vec<bool>,
     uncontracted: BTreeMap<String, u64>,
     findings: Vec<Aggregate>,
     finding_index: HashMap<String, usize>,
     source_errors: Vec<ProbeError>,
+    show_values: bool,
 }
 
 /// Findings kept at most per run; counts go on beyond it.
@@ -370,12 +386,36 @@ impl EventRun {
             started_at: Utc::now(),
             sampled: 0,
             per_type: BTreeMap::new(),
+            per_source: BTreeMap::new(),
             matched,
             uncontracted: BTreeMap::new(),
             findings: Vec::new(),
             finding_index: HashMap::new(),
             source_errors: Vec::new(),
+            show_values: false,
         }
+    }
+
+    /// Keeps the first offending value of each finding for [`Self::local_values`] (printed
+    /// locally with `--show-values`; reports never carry them).
+    pub fn show_values(mut self) -> Self {
+        self.show_values = true;
+        self
+    }
+
+    /// The first offending value of each finding, when [`Self::show_values`] is on.
+    pub fn local_values(&self) -> Vec<LocalValue> {
+        self.findings
+            .iter()
+            .filter_map(|aggregate| {
+                Some(LocalValue {
+                    interaction: aggregate.finding.interaction.clone(),
+                    pointer: aggregate.finding.pointer.clone(),
+                    location: aggregate.location.clone(),
+                    value: aggregate.value.clone()?,
+                })
+            })
+            .collect()
     }
 
     /// How many events were observed.
@@ -410,6 +450,14 @@ impl EventRun {
     /// Checks one event against the contracts that describe it.
     pub fn observe(&mut self, event: &SampledEvent) {
         self.sampled += 1;
+        if !event.source.is_empty() {
+            match self.per_source.get_mut(&event.source) {
+                Some(count) => *count += 1,
+                None => {
+                    self.per_source.insert(event.source.clone(), 1);
+                }
+            }
+        }
         let headers: Vec<(String, &String)> = event
             .headers
             .iter()
@@ -467,13 +515,31 @@ impl EventRun {
         for index in candidates {
             self.matched[index] = true;
             let expectation = &self.contracts.expectations[index];
-            let mut drifts: Vec<(String, FindingClass, String, String)> = Vec::new();
+            let show = self.show_values;
+            let render = |value: Option<&Value>| -> Option<String> {
+                show.then(|| {
+                    let text = value
+                        .map(Value::to_string)
+                        .unwrap_or_else(|| "absent".into());
+                    text.chars().take(200).collect()
+                })
+            };
+            let mut drifts: Vec<(String, FindingClass, String, String, Option<String>)> =
+                Vec::new();
             if let Some(schema) = &expectation.body {
                 match &parsed {
                     Ok(json) => {
                         for drift in schema.check(json) {
-                            let actual = describe_kind(json.pointer(&drift.pointer));
-                            drifts.push((drift.pointer, drift.class, drift.expected, actual));
+                            let value = json.pointer(&drift.pointer);
+                            let actual = describe_kind(value);
+                            let shown = render(value);
+                            drifts.push((
+                                drift.pointer,
+                                drift.class,
+                                drift.expected,
+                                actual,
+                                shown,
+                            ));
                         }
                     }
                     Err(err) => drifts.push((
@@ -485,6 +551,12 @@ impl EventRun {
                             event.payload.len(),
                             err.classify_kind()
                         ),
+                        show.then(|| {
+                            String::from_utf8_lossy(&event.payload)
+                                .chars()
+                                .take(200)
+                                .collect()
+                        }),
                     )),
                 }
             }
@@ -514,12 +586,14 @@ impl EventRun {
                         FindingClass::MetadataMissing,
                         describe_rule(rule),
                         "absent".to_string(),
+                        show.then(|| "absent".to_string()),
                     )),
                     (Some(value), MetadataRule::Equal(want)) if &value != want => drifts.push((
                         pointer,
                         FindingClass::MetadataChanged,
                         describe_rule(&expected.rule),
                         format!("another value ({} characters)", value.chars().count()),
+                        show.then(|| value.chars().take(200).collect()),
                     )),
                     (Some(value), MetadataRule::Regex(_, regex)) if !regex.is_match(&value) => {
                         drifts.push((
@@ -530,6 +604,7 @@ impl EventRun {
                                 "a value not matching it ({} characters)",
                                 value.chars().count()
                             ),
+                            show.then(|| value.chars().take(200).collect()),
                         ))
                     }
                     _ => {}
@@ -541,7 +616,7 @@ impl EventRun {
             broken = true;
             let consumers = expectation.consumers.clone();
             let description = expectation.description.clone();
-            for (pointer, class, expected, actual) in drifts {
+            for (pointer, class, expected, actual, value) in drifts {
                 let finding = Finding {
                     consumers: consumers.clone(),
                     interaction: description.clone(),
@@ -562,6 +637,7 @@ impl EventRun {
                             finding,
                             location: event.location.clone(),
                             name: name.clone(),
+                            value,
                         });
                     }
                     None => {}
@@ -627,6 +703,7 @@ impl EventRun {
             skipped,
             events: Some(crate::report::EventSummary {
                 per_type: self.per_type.clone(),
+                per_source: self.per_source.clone(),
                 uncontracted: self
                     .uncontracted
                     .iter()

@@ -134,10 +134,27 @@ pub async fn sample(sources: &[Source], limits: Limits, run: &mut EventRun) {
         let source = source.clone();
         tasks.push(tokio::spawn(async move {
             let name = source.describe();
+            let (tagged, mut untagged) = mpsc::channel::<Message>(256);
+            let forward = {
+                let sender = sender.clone();
+                let name = name.clone();
+                tokio::spawn(async move {
+                    while let Some(mut message) = untagged.recv().await {
+                        if let Message::Event(event) = &mut message {
+                            event.source.clone_from(&name);
+                        }
+                        if sender.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+            };
             let result = tokio::select! {
-                result = read(&source, &sender, limits.sample_rate, &stop) => result,
+                result = read(&source, &tagged, limits.sample_rate, &stop) => result,
                 () = stop.cancelled() => Ok(()),
             };
+            drop(tagged);
+            let _ = forward.await;
             if let Err(message) = result {
                 let _ = sender.send(Message::Failed(name, message)).await;
             }
@@ -349,6 +366,7 @@ async fn serve_sink(
                         };
                         for item in items {
                             batch.push(SampledEvent {
+                                source: String::new(),
                                 location: location.clone(),
                                 channel: Some(uri.path().to_string()),
                                 headers: BTreeMap::new(),
@@ -357,6 +375,7 @@ async fn serve_sink(
                         }
                     } else {
                         let mut event = SampledEvent {
+                            source: String::new(),
                             location,
                             channel: Some(uri.path().to_string()),
                             headers: BTreeMap::new(),
@@ -489,6 +508,7 @@ async fn read_amqp(
             }
         }
         let event = SampledEvent {
+            source: String::new(),
             location: format!(
                 "exchange {exchange} routing key {}",
                 routing_key.as_deref().unwrap_or_default()
@@ -596,6 +616,7 @@ async fn read_kafka(
                         .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
                         .collect();
                     let event = SampledEvent {
+                        source: String::new(),
                         location: format!(
                             "kafka topic {topic} partition {partition} offset {}",
                             record.offset

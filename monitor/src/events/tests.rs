@@ -44,6 +44,7 @@ fn contracts() -> EventContracts {
 
 fn created(created_at: Value) -> SampledEvent {
     SampledEvent {
+        source: String::new(),
         location: "kafka topic orders partition 0 offset 7".into(),
         channel: Some("orders".into()),
         headers: BTreeMap::new(),
@@ -186,4 +187,20 @@ fn undecodable_payloads_and_uncontracted_types_are_told_apart() {
         }]
     );
     assert!(report.to_table().contains("com.example.invoice.sent"));
+}
+
+#[test]
+fn values_are_kept_only_when_asked_and_never_in_the_report() {
+    let mut plain = run();
+    plain.observe(&created(json!(1_764_842_400)));
+    assert!(plain.local_values().is_empty());
+
+    let mut shown = run().show_values();
+    shown.observe(&created(json!(1_764_842_400)));
+    let values = shown.local_values();
+    assert_eq!(values.len(), 1);
+    assert_eq!(values[0].pointer, "/data/createdAt");
+    assert_eq!(values[0].value, "1764842400");
+    let json = serde_json::to_string(&shown.report()).unwrap();
+    assert!(!json.contains("1764842400"), "{json}");
 }
