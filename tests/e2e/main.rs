@@ -15,4 +15,5 @@ mod monitor;
 mod official_clients;
 mod official_verifier;
 mod provider_ci;
+mod readme;
 mod tokens;

@@ -1,0 +1,92 @@
+//! The README runs as written: every shell block marked `<!-- readme-test: NAME ... -->` is
+//! extracted and run with `bash -e -o pipefail` from the repository root, and must print
+//! what the README says it shows.
+
+use std::path::Path;
+use std::process::Command;
+
+/// The marked blocks: (name, script).
+fn marked_blocks() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.trim().strip_prefix("<!-- readme-test:") else {
+            continue;
+        };
+        let name = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(
+            lines.next().map(str::trim),
+            Some("```sh"),
+            "{name}: a marked block must follow its marker"
+        );
+        let mut script = String::new();
+        for line in lines.by_ref() {
+            if line.trim() == "```" {
+                break;
+            }
+            script.push_str(line);
+            script.push('\n');
+        }
+        blocks.push((name, script));
+    }
+    blocks
+}
+
+fn run_block(name: &str) -> String {
+    let (_, script) = marked_blocks()
+        .into_iter()
+        .find(|(block, _)| block == name)
+        .unwrap_or_else(|| panic!("README.md has no block marked {name}"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Whatever the block started in the background stops with it, even when it fails.
+    let script = format!("trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}");
+    let output = Command::new("bash")
+        .args(["-e", "-o", "pipefail", "-c", &script])
+        .current_dir(&root)
+        .output()
+        .expect("run bash");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the README block {name} failed as written (exit {:?}):\n{text}",
+        output.status.code()
+    );
+    text
+}
+
+#[test]
+fn the_readme_marks_its_tested_blocks() {
+    let names: Vec<String> = marked_blocks().into_iter().map(|(name, _)| name).collect();
+    assert!(
+        names.contains(&"event-drift-rabbitmq".to_string()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn the_event_drift_walk_through_runs_as_written() {
+    let text = run_block("event-drift-rabbitmq");
+    for expected in [
+        "5 events sampled",
+        "drift found (exit 1)",
+        "/data/createdAt",
+        "drifting: True open findings: 2",
+        "Drift blocks this deployment",
+        "blocked (exit 1)",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from the block's output:\n{text}"
+        );
+    }
+}
