@@ -260,6 +260,12 @@ pub struct EventArgs {
     #[arg(long, value_name = "N")]
     pub sample_rate: Option<u32>,
 
+    /// Check events whose type and channel no contract names (a dead-letter queue, an
+    /// unnamed topic) against a message: KEY=DESCRIPTION, KEY a channel (topic, routing key)
+    /// or CloudEvents type; repeatable.
+    #[arg(long = "event-map", value_name = "KEY=DESCRIPTION", value_parser = parse_mapping)]
+    pub event_map: Vec<(String, String)>,
+
     /// With --once: also print, locally, the first offending value of each finding (for
     /// debugging; never sent to the broker, an alert or the report file).
     #[arg(long)]
@@ -326,6 +332,17 @@ impl EventArgs {
             sources.push(Source::File { path: path.clone() });
         }
         Ok(sources)
+    }
+}
+
+fn parse_mapping(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, description)) if !key.trim().is_empty() && !description.trim().is_empty() => {
+            Ok((key.trim().to_string(), description.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not KEY=DESCRIPTION (e.g. orders.dlq=an order.created event)"
+        )),
     }
 }
 
@@ -443,6 +460,7 @@ async fn run_events(
         let config = EventServiceConfig {
             every,
             sample_rate: args.events.sample_rate,
+            mappings: args.events.event_map.clone(),
             metrics_address: args.metrics_bind,
             serve: args.metrics_serve.options(),
             alert_webhook: args.alert_webhook.clone().map(WebhookSettings::new),
@@ -485,6 +503,7 @@ async fn run_events(
         args.environment.clone(),
         sources.iter().map(Source::describe).collect(),
     );
+    run = run.with_mappings(args.events.event_map.clone());
     if args.events.show_values {
         run = run.show_values();
     }

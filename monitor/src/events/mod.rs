@@ -362,6 +362,7 @@ pub struct EventRun {
     finding_index: HashMap<String, usize>,
     source_errors: Vec<ProbeError>,
     show_values: bool,
+    mappings: Vec<(String, String)>,
 }
 
 /// Findings kept at most per run; counts go on beyond it.
@@ -393,7 +394,17 @@ impl EventRun {
             finding_index: HashMap::new(),
             source_errors: Vec::new(),
             show_values: false,
+            mappings: Vec::new(),
         }
+    }
+
+    /// Explicit mappings, for events neither their type nor their channel match to a
+    /// contract (a dead-letter queue, a topic the pact does not name): an event whose
+    /// channel or type is a mapping's key is checked against the message with the mapped
+    /// description.
+    pub fn with_mappings(mut self, mappings: Vec<(String, String)>) -> Self {
+        self.mappings = mappings;
+        self
     }
 
     /// Keeps the first offending value of each finding for [`Self::local_values`] (printed
@@ -498,6 +509,11 @@ impl EventRun {
                 })
                 .map(|(i, _)| i)
                 .collect(),
+        };
+        let candidates = if candidates.is_empty() {
+            self.mapped(event_type.as_deref(), event.channel.as_deref())
+        } else {
+            candidates
         };
         let name = event_type
             .clone()
@@ -647,6 +663,24 @@ impl EventRun {
         if broken && let Some(counts) = self.per_type.get_mut(&name) {
             counts.broken += 1;
         }
+    }
+
+    /// The expectations an explicit mapping names for this type or channel.
+    fn mapped(&self, event_type: Option<&str>, channel: Option<&str>) -> Vec<usize> {
+        let Some((_, description)) = self
+            .mappings
+            .iter()
+            .find(|(key, _)| Some(key.as_str()) == channel || Some(key.as_str()) == event_type)
+        else {
+            return Vec::new();
+        };
+        self.contracts
+            .expectations
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| &e.description == description)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The run so far as a drift report (findings with how many sampled events broke them

@@ -31,6 +31,9 @@ pub struct EventServiceConfig {
     pub every: Duration,
     /// Keep at most this many events per second per source.
     pub sample_rate: Option<u32>,
+    /// Explicit channel or type to message description mappings (see
+    /// [`EventRun::with_mappings`]).
+    pub mappings: Vec<(String, String)>,
     pub metrics_address: SocketAddr,
     pub serve: accord_net::ServeOptions,
     pub alert_webhook: Option<WebhookSettings>,
@@ -143,7 +146,8 @@ impl EventService {
                     self.provider.clone(),
                     self.environment.clone(),
                     names.clone(),
-                );
+                )
+                .with_mappings(self.config.mappings.clone());
                 let limits = Limits {
                     max_events: None,
                     max_wait: Some(self.config.every),

@@ -204,3 +204,33 @@ fn values_are_kept_only_when_asked_and_never_in_the_report() {
     let json = serde_json::to_string(&shown.report()).unwrap();
     assert!(!json.contains("1764842400"), "{json}");
 }
+
+#[test]
+fn an_explicit_mapping_routes_a_dead_letter_queue_to_its_contract() {
+    let dead_letter = |reason: Value| SampledEvent {
+        location: "exchange orders.dlq routing key orders.dlq".into(),
+        channel: Some("orders.dlq".into()),
+        payload: json!({"orderId": 1, "reason": reason})
+            .to_string()
+            .into_bytes(),
+        ..SampledEvent::default()
+    };
+    let mut unmapped = run();
+    unmapped.observe(&dead_letter(json!("x")));
+    assert!(unmapped.report().findings.is_empty());
+    assert_eq!(
+        unmapped.report().events.unwrap().uncontracted[0].event_type,
+        "orders.dlq"
+    );
+
+    let mut mapped = run().with_mappings(vec![(
+        "orders.dlq".to_string(),
+        "an order.cancelled event".to_string(),
+    )]);
+    mapped.observe(&dead_letter(json!(42)));
+    let report = mapped.report();
+    let pointers: Vec<&str> = report.findings.iter().map(|f| f.pointer.as_str()).collect();
+    assert!(pointers.contains(&"/reason"), "{pointers:?}");
+    // The dead-lettered events lack the CloudEvents headers the contract names, too.
+    assert!(pointers.contains(&"/metadata/ce_type"), "{pointers:?}");
+}
