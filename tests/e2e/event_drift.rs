@@ -557,6 +557,18 @@ async fn event_drift_reaches_the_broker_and_blocks_can_i_deploy() {
     assert_eq!(shown["drifting"], true, "{shown:#}");
     assert!(shown.to_string().contains("/data/createdAt"), "{shown:#}");
     assert!(!shown.to_string().contains("ada@example.com"), "{shown:#}");
+    // The UI's drift page shows the event finding like an HTTP one.
+    let page = reqwest::Client::new()
+        .get(format!("{b}/ui/drift?provider=order-service"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/data/createdAt"), "{page}");
+    assert!(page.contains("event com.example.order.created"), "{page}");
     let blocked = tokio::task::spawn_blocking(can_i_deploy.clone())
         .await
         .unwrap();
