@@ -3,8 +3,10 @@
 //! a pact enters Accord. Nothing may panic, and the broker may not answer 5xx.
 //!
 //! Entry points: `Contract::from_json` (the door the broker, `accord stub`, the verifier
-//! and the monitor share), the monitor's schema derivation, the mock admin API's
-//! interaction parser, and the broker's publish API and pact PUT over HTTP.
+//! and the monitor share), the monitor's schema derivation (HTTP and event expectations),
+//! the mock admin API's interaction and message parsers (with the message's generated
+//! example), and the broker's publish API and pact PUT over HTTP. The seeds include the
+//! official clients' message pacts (V3 `messages`, V4 `Asynchronous/Messages`).
 //!
 //! A bounded run (`ACCORD_FUZZ_SECONDS`, 20 by default) with a fixed seed is part of
 //! every test run. The long run draws a random seed and prints it, so a failure can be
@@ -181,15 +183,35 @@ fn check_in_process(doc: &Value) -> Result<(), String> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         if let Ok(contract) = accord_contract::Contract::from_json(doc.clone(), "fuzz.json") {
             let _ = accord_monitor::schema::derive_pact(&contract);
+            let _ = accord_monitor::events::EventContracts::from_contracts(&[contract]);
         }
-        if let Some(items) = doc.get("interactions").and_then(Value::as_array) {
-            for (i, item) in items.iter().enumerate() {
-                let _ =
-                    accord_mock_server::interaction_from_json(item, &format!("/interactions/{i}"));
+        for key in ["interactions", "messages"] {
+            if let Some(items) = doc.get(key).and_then(Value::as_array) {
+                for (i, item) in items.iter().enumerate() {
+                    let pointer = format!("/{key}/{i}");
+                    let is_message = key == "messages"
+                        || item.get("type").and_then(Value::as_str)
+                            == Some("Asynchronous/Messages");
+                    if is_message {
+                        if let Ok(message) = accord_mock_server::message_from_json(item, &pointer) {
+                            let _ = futures_lite_block_on(accord_mock_server::example_message(
+                                &message,
+                            ));
+                        }
+                    } else {
+                        let _ = accord_mock_server::interaction_from_json(item, &pointer);
+                    }
+                }
             }
         }
     }));
     result.map_err(|panic| format!("panicked: {}", panic_text(panic)))
+}
+
+/// Runs a future to completion from the fuzz loop's synchronous in-process checks (the
+/// test runs on the multi-threaded runtime, which lets a worker block).
+fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 
 struct Broker {
