@@ -123,3 +123,25 @@ fn a_leftover_error_is_a_runtime_error_not_a_no() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("stdout"));
 }
+
+#[test]
+fn a_broker_database_in_a_missing_directory_is_named_once_with_the_fix() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args([
+            "broker",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite:///no-such-accord-dir/accord.db",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("mkdir -p /no-such-accord-dir"), "{stderr}");
+    assert_eq!(
+        stderr.matches("does not exist").count(),
+        1,
+        "said twice: {stderr}"
+    );
+}

@@ -186,7 +186,24 @@ impl SqliteStore {
         // An in-memory database exists per connection, so it must have exactly one.
         let in_memory = url.contains(":memory:");
         if !in_memory {
-            owner_only(options.get_filename());
+            // SQLite creates the file, not its directory; its own error ("unable to open
+            // database file", code 14) names neither.
+            let file = options.get_filename();
+            if let Some(dir) = file.parent()
+                && !dir.as_os_str().is_empty()
+                && !dir.is_dir()
+            {
+                return Err(StoreError::Unavailable(sqlx::Error::Configuration(
+                    format!(
+                        "the directory {} of the SQLite database {} does not exist: create it (mkdir -p {}) or give another path",
+                        dir.display(),
+                        file.display(),
+                        dir.display()
+                    )
+                    .into(),
+                )));
+            }
+            owner_only(file);
         }
         let max = if in_memory { 1 } else { 8 };
         let pool = SqlitePoolOptions::new()
@@ -339,6 +356,26 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
+
+    #[tokio::test]
+    async fn a_missing_directory_is_named_with_the_fix() {
+        let err = SqliteStore::connect("sqlite:///no-such-accord-dir/sub/accord.db")
+            .await
+            .err()
+            .expect("the directory is missing");
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        assert!(
+            text.contains("the directory /no-such-accord-dir/sub of the SQLite database"),
+            "{text}"
+        );
+        assert!(text.contains("mkdir -p /no-such-accord-dir/sub"), "{text}");
+    }
+
     use super::*;
 
     /// The log is checkpointed once writes pause, or after the longest interval while

@@ -395,12 +395,20 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
     let app = match Application::build(config, listener).await {
         Ok(app) => app,
         Err(err) => {
-            let message = format!(
-                "{:#}",
-                anyhow::Error::new(err).context(format!(
-                    "cannot start the broker on database {database_url}"
-                ))
-            );
+            // The chain of causes, each once: a database driver's error often repeats
+            // its cause in its own text.
+            let mut parts = vec![format!(
+                "cannot start the broker on database {database_url}"
+            )];
+            let mut current: Option<&dyn std::error::Error> = Some(&err);
+            while let Some(cause) = current {
+                let text = cause.to_string();
+                if !parts.last().is_some_and(|last| last.contains(&text)) {
+                    parts.push(text);
+                }
+                current = cause.source();
+            }
+            let message = parts.join(": ");
             eprintln!("error: {}", redact_urls(&message));
             return Ok(ExitCode::from(EXIT_RUNTIME));
         }
