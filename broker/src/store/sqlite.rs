@@ -359,10 +359,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_directory_is_named_with_the_fix() {
-        let err = SqliteStore::connect("sqlite:///no-such-accord-dir/sub/accord.db")
-            .await
-            .err()
-            .expect("the directory is missing");
+        let Err(err) = SqliteStore::connect("sqlite:///no-such-accord-dir/sub/accord.db").await
+        else {
+            panic!("the directory is missing, yet the store opened");
+        };
         let mut text = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(cause) = source {
