@@ -337,6 +337,29 @@ async fn kafka_topics_are_sampled_without_a_consumer_group() {
         "{stdout}"
     );
     assert_no_values(&report);
+    // By record time: the last hour holds the whole history.
+    let since = monitor(
+        &pact,
+        &[
+            "--kafka",
+            &bootstrap,
+            "--topic",
+            &history,
+            "--since",
+            "1h",
+            "--max-events",
+            "10",
+            "--max-wait",
+            "20s",
+        ],
+        &report,
+    );
+    assert_eq!(since.status.code(), Some(1), "{}", describe(&since));
+    assert!(
+        String::from_utf8_lossy(&since.stdout).contains("10 events sampled"),
+        "{}",
+        describe(&since)
+    );
 
     // Live, compliant traffic: only events arriving during the run.
     let live = unique("orders-live");
