@@ -47,7 +47,8 @@ ensure_event_tools() {
     local tansu_root="$ACCORD_TOOLS_DIR/tansu"
     if [ ! -x "$tansu_root/bin/tansu" ]; then
         echo "==> installing tansu (a Kafka-protocol broker) into $tansu_root; this takes several minutes once" >&2
-        cargo install tansu --locked --features dynostore,libsql --root "$tansu_root" --quiet
+        # Its own temporary build folder, not the project's target cache.
+        env -u CARGO_TARGET_DIR cargo install tansu --locked --features dynostore,libsql --root "$tansu_root" --quiet
     fi
     export ACCORD_TANSU_BIN="$tansu_root/bin/tansu"
 }
