@@ -67,10 +67,39 @@ fn run_block(name: &str) -> String {
 #[test]
 fn the_readme_marks_its_tested_blocks() {
     let names: Vec<String> = marked_blocks().into_iter().map(|(name, _)| name).collect();
-    assert!(
-        names.contains(&"event-drift-rabbitmq".to_string()),
-        "{names:?}"
-    );
+    for name in [
+        "official-verifier",
+        "messages-verify",
+        "http-drift-monitor",
+        "event-drift-rabbitmq",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} is not marked: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn the_official_verifier_walk_through_runs_as_written() {
+    let text = run_block("official-verifier");
+    assert!(text.contains("a request for order 1"), "{text}");
+    assert!(!text.contains("Failures:"), "{text}");
+}
+
+#[test]
+fn the_messages_walk_through_runs_as_written() {
+    let text = run_block("messages-verify");
+    assert!(text.contains("5 passed, 0 failed"), "{text}");
+    assert!(text.contains("an order.created event"), "{text}");
+    assert!(!text.contains("Failures:"), "{text}");
+}
+
+#[test]
+fn the_http_drift_walk_through_runs_as_written() {
+    let text = run_block("http-drift-monitor");
+    assert!(text.contains("drift found (exit 1)"), "{text}");
+    assert!(text.contains("/body/createdAt"), "{text}");
 }
 
 #[test]
