@@ -53,7 +53,10 @@ fn start_broker(dir: &Path, name: &str, extra: &[&str]) -> Running {
 }
 
 fn client() -> reqwest::Client {
+    // Every attack on a connection of its own, as attackers send them: a connection the
+    // broker closed after refusing the previous attack's body early is never reused.
     reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
