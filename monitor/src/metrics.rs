@@ -28,6 +28,7 @@ pub struct MonitorMetrics {
     events_broken: IntCounterVec,
     events_by_source: IntCounterVec,
     events_uncontracted: prometheus::IntCounter,
+    sampler_lag: IntGaugeVec,
 }
 
 impl MonitorMetrics {
@@ -110,6 +111,14 @@ impl MonitorMetrics {
         registry.register(Box::new(events_broken.clone()))?;
         registry.register(Box::new(events_by_source.clone()))?;
         registry.register(Box::new(events_uncontracted.clone()))?;
+        let sampler_lag = IntGaugeVec::new(
+            Opts::new(
+                "events_sampler_lag",
+                "Records a Kafka partition holds beyond the sampler's position at its last fetch.",
+            ),
+            &["partition"],
+        )?;
+        registry.register(Box::new(sampler_lag.clone()))?;
         // Every class is exported from the start, so a dashboard shows zeros rather than
         // missing series before the first drift.
         for class in FindingClass::ALL {
@@ -134,6 +143,7 @@ impl MonitorMetrics {
             events_broken,
             events_by_source,
             events_uncontracted,
+            sampler_lag,
         })
     }
 
@@ -159,6 +169,11 @@ impl MonitorMetrics {
         }
         self.events_uncontracted
             .inc_by(events.uncontracted.iter().map(|u| u.count).sum());
+        for (partition, lag) in &events.lag {
+            self.sampler_lag
+                .with_label_values(&[partition.as_str()])
+                .set(*lag);
+        }
     }
 
     pub(crate) fn observe_probe(&self, host: &str, seconds: f64) {

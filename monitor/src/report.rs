@@ -264,6 +264,10 @@ pub struct EventSummary {
     /// Events sampled per source.
     #[serde(default)]
     pub per_source: std::collections::BTreeMap<String, u64>,
+    /// For Kafka: records each partition held beyond the sampler's position when it last
+    /// fetched (the lag of the sampler).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub lag: std::collections::BTreeMap<String, i64>,
     /// Event types no contract names, with how many were seen: counted, not drift.
     pub uncontracted: Vec<crate::events::Uncontracted>,
 }

@@ -337,6 +337,16 @@ async fn kafka_topics_are_sampled_without_a_consumer_group() {
         "{stdout}"
     );
     assert_no_values(&report);
+    // The sampler's lag is reported per partition.
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let lag = written["events"]["lag"]
+        .as_object()
+        .expect("lag per partition");
+    assert!(
+        lag.keys()
+            .any(|k| k.starts_with(&format!("kafka://{bootstrap}/{history}/"))),
+        "{written:#}"
+    );
     // By record time: the last hour holds the whole history.
     let since = monitor(
         &pact,

@@ -356,6 +356,7 @@ pub struct EventRun {
     sampled: u64,
     per_type: BTreeMap<String, TypeCounts>,
     per_source: BTreeMap<String, u64>,
+    lag: BTreeMap<String, i64>,
     matched: Vec<bool>,
     uncontracted: BTreeMap<String, u64>,
     findings: Vec<Aggregate>,
@@ -388,6 +389,7 @@ impl EventRun {
             sampled: 0,
             per_type: BTreeMap::new(),
             per_source: BTreeMap::new(),
+            lag: BTreeMap::new(),
             matched,
             uncontracted: BTreeMap::new(),
             findings: Vec::new(),
@@ -437,6 +439,12 @@ impl EventRun {
     /// Counts per event type (sampled, broken).
     pub fn per_type(&self) -> &BTreeMap<String, TypeCounts> {
         &self.per_type
+    }
+
+    /// Records how far the sampler is behind on a Kafka partition (records it holds beyond
+    /// the sampler's position); the latest value per partition is kept.
+    pub fn record_lag(&mut self, partition: String, lag: i64) {
+        self.lag.insert(partition, lag);
     }
 
     /// Records that a source could not be read (not drift).
@@ -738,6 +746,7 @@ impl EventRun {
             events: Some(crate::report::EventSummary {
                 per_type: self.per_type.clone(),
                 per_source: self.per_source.clone(),
+                lag: self.lag.clone(),
                 uncontracted: self
                     .uncontracted
                     .iter()

@@ -116,6 +116,8 @@ pub struct Limits {
 #[derive(Debug)]
 enum Message {
     Event(SampledEvent),
+    /// How many records a Kafka partition holds beyond what the sampler has read.
+    Lag(String, i64),
     /// The source is reading (the HTTP sink says where it listens).
     Ready(String),
     Failed(String, String),
@@ -182,6 +184,7 @@ pub async fn sample(sources: &[Source], limits: Limits, run: &mut EventRun) {
                 }
             }
             Some(Message::Ready(what)) => tracing::info!(source = %what, "sampling"),
+            Some(Message::Lag(partition, lag)) => run.record_lag(partition, lag),
             Some(Message::Failed(source, message)) => {
                 tracing::warn!(%source, %message, "event source failed");
                 run.source_failed(&source, message);
@@ -599,11 +602,26 @@ async fn read_kafka(
             let mut gate = RateGate::new(rate);
             let mut offset = offset;
             loop {
-                let (records, _high_watermark) =
+                let (records, high_watermark) =
                     match client.fetch_records(offset, 1..1_048_576, 500).await {
                         Ok(fetched) => fetched,
                         Err(err) => return Err(format!("cannot fetch {topic}/{partition}: {err}")),
                     };
+                // The lag first: what the partition holds beyond this fetch.
+                let fetched_to = records
+                    .iter()
+                    .map(|record| record.offset + 1)
+                    .max()
+                    .unwrap_or(offset);
+                let lag = (high_watermark - fetched_to).max(0);
+                let partition_name = format!("kafka://{bootstrap}/{topic}/{partition}");
+                if sender
+                    .send(Message::Lag(partition_name, lag))
+                    .await
+                    .is_err()
+                {
+                    return Ok(());
+                }
                 for record in records {
                     offset = offset.max(record.offset + 1);
                     if !gate.admit() {
