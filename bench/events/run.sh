@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Event drift checking throughput: `accord-bench event-check` on one thread, 20 event types
-# (structured CloudEvents of about 1 KB, 15 matchers each, 1 event in 10 drifted), three
+# (structured CloudEvents of about 1 KB, 17 matchers each, 1 event in 10 drifted), three
 # runs of EVENTS events (default 500000), with the peak memory of each run.
 #
 #   bench/events/run.sh

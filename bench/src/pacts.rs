@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::provider::item;
 
 /// The matching rules of an item body (the same for a response and a message).
-fn item_rules() -> Value {
+pub fn item_rules() -> Value {
     json!({
         "$.id": {"matchers": [{"match": "integer"}]},
         "$.name": {"matchers": [{"match": "type"}]},
@@ -68,23 +68,7 @@ pub fn items_pact(consumer: &str, provider: &str, interactions: usize, states: b
                     "status": 200,
                     "headers": {"Content-Type": "application/json"},
                     "body": item(i),
-                    "matchingRules": {"body": {
-                        "$.id": {"matchers": [{"match": "integer"}]},
-                        "$.name": {"matchers": [{"match": "type"}]},
-                        "$.price": {"matchers": [{"match": "decimal"}]},
-                        "$.inStock": {"matchers": [{"match": "type"}]},
-                        "$.tags": {"matchers": [{"match": "type", "min": 1}]},
-                        "$.status": {"matchers": [{"match": "regex", "regex": "^(active|inactive|archived)$"}]},
-                        "$.createdAt": {"matchers": [{"match": "datetime", "format": "yyyy-MM-dd'T'HH:mm:ss'Z'"}]},
-                        "$.updatedOn": {"matchers": [{"match": "date", "format": "yyyy-MM-dd"}]},
-                        "$.owner.id": {"matchers": [{"match": "integer"}]},
-                        "$.owner.email": {"matchers": [{"match": "regex", "regex": "^[^@]+@[^@]+$"}]},
-                        "$.lines": {"matchers": [{"match": "type", "min": 1}]},
-                        "$.lines[*].sku": {"matchers": [{"match": "regex", "regex": "^SKU-\\d+-\\d+$"}]},
-                        "$.lines[*].quantity": {"matchers": [{"match": "integer"}]},
-                        "$.lines[*].unitPrice": {"matchers": [{"match": "number"}]},
-                        "$.links.self": {"matchers": [{"match": "regex", "regex": "^/items/\\d+$"}]}
-                    }}
+                    "matchingRules": {"body": item_rules()}
                 }
             });
             if states {

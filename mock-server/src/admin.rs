@@ -229,56 +229,80 @@ async fn unknown_admin(request: Request) -> Response {
 fn parse_interactions(
     body: &Bytes,
 ) -> Result<Vec<pact_models::v4::synch_http::SynchronousHttp>, ApiError> {
+    parse_items(body, "interactions", "interaction", interaction_from_json)
+}
+
+/// Accepts one message, an array of them, or `{"messages": [...]}`; all or none.
+fn parse_messages(body: &Bytes) -> Result<Vec<AsynchronousMessage>, ApiError> {
+    parse_items(body, "messages", "message", message_from_json)
+}
+
+/// One item, an array of them, or `{"<key>": [...]}`, each parsed by `parse`; the first
+/// problem is a 400 naming the item and the field.
+fn parse_items<T>(
+    body: &Bytes,
+    key: &str,
+    noun: &str,
+    parse: impl Fn(&Value, &str) -> Result<T, crate::FieldProblem>,
+) -> Result<Vec<T>, ApiError> {
     let json = parse_json_body(body)?;
-    let (items, base): (Vec<&Value>, &str) = match &json {
-        Value::Array(items) => (items.iter().collect(), ""),
-        Value::Object(map) if map.contains_key("interactions") => match &map["interactions"] {
-            Value::Array(items) => (items.iter().collect(), "/interactions"),
+    let bad = |message: String, field: Option<String>| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message,
+        field,
+    };
+    let (items, base, single): (Vec<&Value>, String, bool) = match &json {
+        Value::Array(items) => (items.iter().collect(), String::new(), false),
+        Value::Object(map) if map.contains_key(key) => match &map[key] {
+            Value::Array(items) => (items.iter().collect(), format!("/{key}"), false),
             _ => {
-                return Err(ApiError {
-                    status: StatusCode::BAD_REQUEST,
-                    message: "/interactions must be an array of interactions".into(),
-                    field: Some("/interactions".into()),
-                });
+                return Err(bad(
+                    format!("/{key} must be an array of {key}"),
+                    Some(format!("/{key}")),
+                ));
             }
         },
-        Value::Object(_) => (vec![&json], ""),
+        Value::Object(_) => (vec![&json], String::new(), true),
         _ => {
-            return Err(ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message: "the body must be an interaction, an array of interactions, or {\"interactions\": [...]}".into(),
-                field: None,
-            });
+            return Err(bad(
+                format!(
+                    "the body must be {article} {noun}, an array of {key}, or {{\"{key}\": [...]}}",
+                    article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    }
+                ),
+                None,
+            ));
         }
     };
-    let single = matches!(json, Value::Object(ref map) if !map.contains_key("interactions"));
-    let mut interactions = Vec::with_capacity(items.len());
+    let mut parsed = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let pointer = if single {
             String::new()
         } else {
             format!("{base}/{index}")
         };
-        let interaction = interaction_from_json(item, &pointer).map_err(|problem| {
+        let value = parse(item, &pointer).map_err(|problem| {
             let description = item
                 .get("description")
                 .and_then(Value::as_str)
-                .map(|d| format!("interaction {d:?}: "))
+                .map(|d| format!("{noun} {d:?}: "))
                 .unwrap_or_default();
             let field = if problem.pointer.is_empty() {
                 "/".to_string()
             } else {
                 problem.pointer.clone()
             };
-            ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message: format!("{description}{field} {}", problem.problem),
-                field: Some(field),
-            }
+            bad(
+                format!("{description}{field} {}", problem.problem),
+                Some(field),
+            )
         })?;
-        interactions.push(interaction);
+        parsed.push(value);
     }
-    Ok(interactions)
+    Ok(parsed)
 }
 
 fn listing(engine: &Engine) -> Value {
@@ -470,62 +494,6 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Accepts one message, an array of them, or `{"messages": [...]}`; all or none.
-fn parse_messages(body: &Bytes) -> Result<Vec<AsynchronousMessage>, ApiError> {
-    let json = parse_json_body(body)?;
-    let bad = |message: &str, field: Option<&str>| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        message: message.to_string(),
-        field: field.map(str::to_string),
-    };
-    let (items, base, single): (Vec<&Value>, &str, bool) = match &json {
-        Value::Array(items) => (items.iter().collect(), "", false),
-        Value::Object(map) if map.contains_key("messages") => match &map["messages"] {
-            Value::Array(items) => (items.iter().collect(), "/messages", false),
-            _ => {
-                return Err(bad(
-                    "/messages must be an array of messages",
-                    Some("/messages"),
-                ));
-            }
-        },
-        Value::Object(_) => (vec![&json], "", true),
-        _ => {
-            return Err(bad(
-                "the body must be a message, an array of messages, or {\"messages\": [...]}",
-                None,
-            ));
-        }
-    };
-    let mut messages = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let pointer = if single {
-            String::new()
-        } else {
-            format!("{base}/{index}")
-        };
-        let message = message_from_json(item, &pointer).map_err(|problem| {
-            let description = item
-                .get("description")
-                .and_then(Value::as_str)
-                .map(|d| format!("message {d:?}: "))
-                .unwrap_or_default();
-            let field = if problem.pointer.is_empty() {
-                "/".to_string()
-            } else {
-                problem.pointer.clone()
-            };
-            ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message: format!("{description}{field} {}", problem.problem),
-                field: Some(field),
-            }
-        })?;
-        messages.push(message);
-    }
-    Ok(messages)
 }
 
 fn message_listing(registered: &RegisteredMessage) -> Value {

@@ -68,6 +68,18 @@ fn monitor(pact: &Path, source: &[&str], json: &Path) -> Output {
         .arg(json))
 }
 
+/// [`monitor`] on a blocking thread, so the test's own servers keep answering meanwhile.
+async fn monitor_off_thread(pact: &Path, source: &[&str], json: &Path) -> Output {
+    let (pact, json) = (pact.to_path_buf(), json.to_path_buf());
+    let source: Vec<String> = source.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let source: Vec<&str> = source.iter().map(String::as_str).collect();
+        monitor(&pact, &source, &json)
+    })
+    .await
+    .unwrap()
+}
+
 async fn shipping_pact(dir: &Path) -> PathBuf {
     crate::messages::shipping_pact(dir, false).await
 }
@@ -107,19 +119,7 @@ async fn rabbitmq_traffic_is_clean_and_the_unix_timestamp_drift_is_found() {
         "--max-wait",
         "20s",
     ];
-    let clean = tokio::task::spawn_blocking({
-        let (pact, report) = (pact.clone(), report.clone());
-        let source: Vec<String> = source.iter().map(|s| s.to_string()).collect();
-        move || {
-            monitor(
-                &pact,
-                &source.iter().map(String::as_str).collect::<Vec<_>>(),
-                &report,
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let clean = monitor_off_thread(&pact, &source, &report).await;
     let stdout = String::from_utf8_lossy(&clean.stdout);
     assert_eq!(clean.status.code(), Some(0), "{}", describe(&clean));
     assert!(stdout.contains("10 events sampled"), "{stdout}");
@@ -144,19 +144,7 @@ async fn rabbitmq_traffic_is_clean_and_the_unix_timestamp_drift_is_found() {
         "--max-wait",
         "20s",
     ];
-    let drift = tokio::task::spawn_blocking({
-        let (pact, report) = (pact.clone(), report.clone());
-        let source: Vec<String> = source.iter().map(|s| s.to_string()).collect();
-        move || {
-            monitor(
-                &pact,
-                &source.iter().map(String::as_str).collect::<Vec<_>>(),
-                &report,
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let drift = monitor_off_thread(&pact, &source, &report).await;
     let stdout = String::from_utf8_lossy(&drift.stdout);
     assert_eq!(drift.status.code(), Some(1), "{}", describe(&drift));
     assert!(stdout.contains("/data/createdAt"), "{stdout}");
@@ -195,22 +183,19 @@ async fn a_source_that_is_down_is_not_drift() {
     let dir = tempfile::tempdir().unwrap();
     let pact = shipping_pact(dir.path()).await;
     let report = dir.path().join("report.json");
-    let output = tokio::task::spawn_blocking(move || {
-        monitor(
-            &pact,
-            &[
-                "--amqp",
-                "amqp://guest:secret-pw@127.0.0.1:1/%2f",
-                "--exchange",
-                "orders",
-                "--max-wait",
-                "10s",
-            ],
-            &report,
-        )
-    })
-    .await
-    .unwrap();
+    let output = monitor_off_thread(
+        &pact,
+        &[
+            "--amqp",
+            "amqp://guest:secret-pw@127.0.0.1:1/%2f",
+            "--exchange",
+            "orders",
+            "--max-wait",
+            "10s",
+        ],
+        &report,
+    )
+    .await;
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let text = describe(&output);
     assert!(text.contains("cannot connect"), "{text}");
@@ -293,33 +278,22 @@ async fn kafka_topics_are_sampled_without_a_consumer_group() {
         .args([&bootstrap, &history, "unix", "1.5", "0.02"])
         .current_dir(producers_dir()));
     assert!(output.status.success(), "{}", describe(&output));
-    let from_beginning = tokio::task::spawn_blocking({
-        let (pact, report, bootstrap, history) = (
-            pact.clone(),
-            report.clone(),
-            bootstrap.clone(),
-            history.clone(),
-        );
-        move || {
-            monitor(
-                &pact,
-                &[
-                    "--kafka",
-                    &bootstrap,
-                    "--topic",
-                    &history,
-                    "--from-beginning",
-                    "--max-events",
-                    "10",
-                    "--max-wait",
-                    "20s",
-                ],
-                &report,
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let from_beginning = monitor_off_thread(
+        &pact,
+        &[
+            "--kafka",
+            &bootstrap,
+            "--topic",
+            &history,
+            "--from-beginning",
+            "--max-events",
+            "10",
+            "--max-wait",
+            "20s",
+        ],
+        &report,
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&from_beginning.stdout);
     assert_eq!(
         from_beginning.status.code(),
@@ -375,32 +349,21 @@ async fn kafka_topics_are_sampled_without_a_consumer_group() {
     let live = unique("orders-live");
     let _producer = producer("kafka_producer.py", &[&bootstrap, &live, "iso,invoice"]);
     std::thread::sleep(Duration::from_secs(3));
-    let clean = tokio::task::spawn_blocking({
-        let (pact, report, bootstrap, live) = (
-            pact.clone(),
-            report.clone(),
-            bootstrap.clone(),
-            live.clone(),
-        );
-        move || {
-            monitor(
-                &pact,
-                &[
-                    "--kafka",
-                    &bootstrap,
-                    "--topic",
-                    &live,
-                    "--max-events",
-                    "8",
-                    "--max-wait",
-                    "25s",
-                ],
-                &report,
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let clean = monitor_off_thread(
+        &pact,
+        &[
+            "--kafka",
+            &bootstrap,
+            "--topic",
+            &live,
+            "--max-events",
+            "8",
+            "--max-wait",
+            "25s",
+        ],
+        &report,
+    )
+    .await;
     assert_eq!(clean.status.code(), Some(0), "{}", describe(&clean));
 
     // No consumer group, so no committed offset, was left behind.

@@ -538,40 +538,15 @@ async fn run_events(
             Ok(metrics) => metrics,
             Err(err) => return Ok(failure(&err)),
         };
-        match publisher.publish(&report, &metrics).await {
-            Ok(posted) => eprintln!(
-                "Report posted to the broker as run {} ({} new, {} resolved, {} open finding(s)).",
-                posted.id,
-                posted.new.len(),
-                posted.resolved.len(),
-                posted.open.len()
-            ),
-            Err(err) => eprintln!(
-                "warning: {}",
-                accord_contract::redact::redact_urls(&err.to_string())
-            ),
-        }
+        post_report(publisher, &report, &metrics).await;
     }
     if let Some(webhook) = &args.alert_webhook {
         let previous = match args.json.as_deref().map(read_report).transpose() {
             Ok(previous) => previous.flatten(),
             Err(err) => return Ok(failure(&err)),
         };
-        let mut tracker = previous
-            .as_ref()
-            .map(AlertTracker::from_report)
-            .unwrap_or_default();
-        let events = tracker.observe(&report);
-        match WebhookSender::new(WebhookSettings::new(webhook.clone())) {
-            Ok(sender) => {
-                for err in sender.deliver(&events, &report).await {
-                    eprintln!(
-                        "warning: {}",
-                        accord_contract::redact::redact_urls(&err.to_string())
-                    );
-                }
-            }
-            Err(err) => return Ok(failure(&err)),
+        if let Err(code) = alert_once(webhook, previous.as_ref(), &report).await {
+            return Ok(code);
         }
     }
     if let Some(path) = &args.json
@@ -592,36 +567,12 @@ async fn run_once(
     print!("{}", report.to_table());
     if let Some(publisher) = &publisher {
         // The exit code stays about the provider: a broker that is away is only reported.
-        match publisher.publish(&report, monitor.metrics()).await {
-            Ok(run) => eprintln!(
-                "Report posted to the broker as run {} ({} new, {} resolved, {} open finding(s)).",
-                run.id,
-                run.new.len(),
-                run.resolved.len(),
-                run.open.len()
-            ),
-            Err(err) => eprintln!(
-                "warning: {}",
-                accord_contract::redact::redact_urls(&err.to_string())
-            ),
-        }
+        post_report(publisher, &report, monitor.metrics()).await;
     }
-    if let Some(webhook) = &args.alert_webhook {
-        let mut tracker = previous
-            .as_ref()
-            .map(AlertTracker::from_report)
-            .unwrap_or_default();
-        let events = tracker.observe(&report);
-        let sender = match WebhookSender::new(WebhookSettings::new(webhook.clone())) {
-            Ok(sender) => sender,
-            Err(err) => return Ok(failure(&err)),
-        };
-        for err in sender.deliver(&events, &report).await {
-            eprintln!(
-                "warning: {}",
-                accord_contract::redact::redact_urls(&err.to_string())
-            );
-        }
+    if let Some(webhook) = &args.alert_webhook
+        && let Err(code) = alert_once(webhook, previous.as_ref(), &report).await
+    {
+        return Ok(code);
     }
     if let Some(path) = &args.json
         && let Err(err) = write_report(path, &report)
@@ -629,6 +580,48 @@ async fn run_once(
         return Ok(failure(&err));
     }
     Ok(ExitCode::from(exit_code(report.outcome())))
+}
+
+/// Posts a report to the broker and says so; a broker that is away is a warning (the exit
+/// code stays about the provider).
+async fn post_report(
+    publisher: &BrokerPublisher,
+    report: &accord_monitor::DriftReport,
+    metrics: &accord_monitor::metrics::MonitorMetrics,
+) {
+    match publisher.publish(report, metrics).await {
+        Ok(run) => eprintln!(
+            "Report posted to the broker as run {} ({} new, {} resolved, {} open finding(s)).",
+            run.id,
+            run.new.len(),
+            run.resolved.len(),
+            run.open.len()
+        ),
+        Err(err) => eprintln!(
+            "warning: {}",
+            accord_contract::redact::redact_urls(&err.to_string())
+        ),
+    }
+}
+
+/// Alerts the findings of `report` that `previous` (the last report file) did not have, and
+/// those it had that are gone; a webhook that fails is a warning.
+async fn alert_once(
+    webhook: &Url,
+    previous: Option<&accord_monitor::DriftReport>,
+    report: &accord_monitor::DriftReport,
+) -> Result<(), ExitCode> {
+    let mut tracker = previous.map(AlertTracker::from_report).unwrap_or_default();
+    let events = tracker.observe(report);
+    let sender =
+        WebhookSender::new(WebhookSettings::new(webhook.clone())).map_err(|err| failure(&err))?;
+    for err in sender.deliver(&events, report).await {
+        eprintln!(
+            "warning: {}",
+            accord_contract::redact::redact_urls(&err.to_string())
+        );
+    }
+    Ok(())
 }
 
 async fn run_service(

@@ -124,6 +124,29 @@ enum Message {
     Ended,
 }
 
+/// Where a source's reader sends what it reads: every event is stamped with the source's
+/// name on its way.
+#[derive(Clone)]
+struct Outlet {
+    sender: mpsc::Sender<Message>,
+    name: String,
+}
+
+impl Outlet {
+    async fn event(&self, mut event: SampledEvent) -> Result<(), mpsc::error::SendError<Message>> {
+        event.source.clone_from(&self.name);
+        self.sender.send(Message::Event(event)).await
+    }
+
+    async fn send(&self, message: Message) -> Result<(), mpsc::error::SendError<Message>> {
+        self.sender.send(message).await
+    }
+
+    fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
 /// Samples every source into `run` until the limits say stop or every source ended.
 /// Sources that fail are recorded in the run (not drift).
 pub async fn sample(sources: &[Source], limits: Limits, run: &mut EventRun) {
@@ -136,27 +159,14 @@ pub async fn sample(sources: &[Source], limits: Limits, run: &mut EventRun) {
         let source = source.clone();
         tasks.push(tokio::spawn(async move {
             let name = source.describe();
-            let (tagged, mut untagged) = mpsc::channel::<Message>(256);
-            let forward = {
-                let sender = sender.clone();
-                let name = name.clone();
-                tokio::spawn(async move {
-                    while let Some(mut message) = untagged.recv().await {
-                        if let Message::Event(event) = &mut message {
-                            event.source.clone_from(&name);
-                        }
-                        if sender.send(message).await.is_err() {
-                            break;
-                        }
-                    }
-                })
+            let outlet = Outlet {
+                sender: sender.clone(),
+                name: name.clone(),
             };
             let result = tokio::select! {
-                result = read(&source, &tagged, limits.sample_rate, &stop) => result,
+                result = read(&source, &outlet, limits.sample_rate, &stop) => result,
                 () = stop.cancelled() => Ok(()),
             };
-            drop(tagged);
-            let _ = forward.await;
             if let Err(message) = result {
                 let _ = sender.send(Message::Failed(name, message)).await;
             }
@@ -230,7 +240,7 @@ impl RateGate {
 
 async fn read(
     source: &Source,
-    sender: &mpsc::Sender<Message>,
+    sender: &Outlet,
     rate: Option<u32>,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Result<(), String> {
@@ -239,7 +249,7 @@ async fn read(
         let admitted = gate.admit();
         async move {
             if admitted {
-                sender.send(Message::Event(event)).await.is_ok()
+                sender.event(event).await.is_ok()
             } else {
                 !sender.is_closed()
             }
@@ -328,7 +338,7 @@ fn file_event(line: &str, location: String) -> SampledEvent {
 /// (`application/cloudevents+json`) and batch (`application/cloudevents-batch+json`).
 async fn serve_sink(
     listen: SocketAddr,
-    sender: &mpsc::Sender<Message>,
+    sender: &Outlet,
     rate: Option<u32>,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Result<(), String> {
@@ -369,7 +379,7 @@ async fn serve_sink(
                         };
                         for item in items {
                             batch.push(SampledEvent {
-                                source: String::new(),
+                                source: String::new(), // stamped by the outlet
                                 location: location.clone(),
                                 channel: Some(uri.path().to_string()),
                                 headers: BTreeMap::new(),
@@ -378,7 +388,7 @@ async fn serve_sink(
                         }
                     } else {
                         let mut event = SampledEvent {
-                            source: String::new(),
+                            source: String::new(), // stamped by the outlet
                             location,
                             channel: Some(uri.path().to_string()),
                             headers: BTreeMap::new(),
@@ -398,7 +408,7 @@ async fn serve_sink(
                     for event in batch {
                         let admitted = gate.lock().map(|mut gate| gate.admit()).unwrap_or(false);
                         if admitted {
-                            let _ = events.send(Message::Event(event)).await;
+                            let _ = events.event(event).await;
                         }
                     }
                     (StatusCode::ACCEPTED, "")
@@ -421,7 +431,7 @@ async fn read_amqp(
     url: &str,
     exchange: &str,
     binding_key: &str,
-    sender: &mpsc::Sender<Message>,
+    sender: &Outlet,
     rate: Option<u32>,
 ) -> Result<(), String> {
     use amqprs::channel::{BasicConsumeArguments, QueueBindArguments, QueueDeclareArguments};
@@ -511,7 +521,7 @@ async fn read_amqp(
             }
         }
         let event = SampledEvent {
-            source: String::new(),
+            source: String::new(), // stamped by the outlet
             location: format!(
                 "exchange {exchange} routing key {}",
                 routing_key.as_deref().unwrap_or_default()
@@ -520,7 +530,7 @@ async fn read_amqp(
             headers,
             payload: message.content.unwrap_or_default(),
         };
-        if sender.send(Message::Event(event)).await.is_err() {
+        if sender.event(event).await.is_err() {
             break;
         }
     }
@@ -535,7 +545,7 @@ async fn read_kafka(
     start: &KafkaStart,
     tls: bool,
     sasl: Option<&KafkaSasl>,
-    sender: &mpsc::Sender<Message>,
+    sender: &Outlet,
     rate: Option<u32>,
 ) -> Result<(), String> {
     use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
@@ -634,7 +644,7 @@ async fn read_kafka(
                         .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
                         .collect();
                     let event = SampledEvent {
-                        source: String::new(),
+                        source: String::new(), // stamped by the outlet
                         location: format!(
                             "kafka topic {topic} partition {partition} offset {}",
                             record.offset
@@ -643,7 +653,7 @@ async fn read_kafka(
                         headers,
                         payload: record.record.value.unwrap_or_default(),
                     };
-                    if sender.send(Message::Event(event)).await.is_err() {
+                    if sender.event(event).await.is_err() {
                         return Ok(());
                     }
                 }
