@@ -16,7 +16,12 @@ struct Args {
     #[arg(long, env = "EXAMPLE_PROVIDER_DATE_FORMAT", default_value = "iso8601", value_parser = parse_format)]
     date_format: DateFormat,
     /// Publish order.created events to this RabbitMQ (amqp://user:pass@host:port/vhost) ...
-    #[arg(long, env = "EXAMPLE_PROVIDER_AMQP_URL", requires = "amqp_exchange")]
+    #[arg(
+        long,
+        env = "EXAMPLE_PROVIDER_AMQP_URL",
+        hide_env_values = true,
+        requires = "amqp_exchange"
+    )]
     amqp_url: Option<String>,
     /// ... on this topic exchange (declared if missing), routing key `order.created`.
     #[arg(long, env = "EXAMPLE_PROVIDER_AMQP_EXCHANGE")]
