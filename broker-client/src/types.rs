@@ -297,6 +297,13 @@ pub enum VersionSelector {
     MainBranch,
 }
 
+/// One pacticipant version of a can-i-deploy question about several at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub pacticipant: String,
+    pub version: VersionSelector,
+}
+
 /// Where the pacticipant version is going.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeployTarget {

@@ -9,7 +9,7 @@ mod logging;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: the broker and the mock servers allocate
 /// and free many short-lived buffers per request (a 50 KB pact is decoded, parsed and
@@ -42,7 +42,7 @@ enum Command {
     /// Publish pact files to a broker.
     Publish(cmd::client::PublishArgs),
     /// Ask the broker whether a pacticipant version can be deployed.
-    CanIDeploy(cmd::client::CanIDeployArgs),
+    CanIDeploy(cmd::can_i_deploy::CanIDeployArgs),
     /// Create an environment in the broker.
     CreateEnvironment(cmd::client::CreateEnvironmentArgs),
     /// Record that a pacticipant version was deployed to an environment.
@@ -59,8 +59,27 @@ enum Command {
     Monitor(Box<cmd::monitor::MonitorArgs>),
 }
 
+/// The command line, with can-i-deploy's version flags paired with their pacticipants
+/// (which needs the positions clap saw them at).
+fn parse() -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Command::CanIDeploy(args) = &mut cli.command
+        && let Some(("can-i-deploy", sub)) = matches.subcommand()
+    {
+        args.pair_up(sub).map_err(
+            |message| match command.find_subcommand_mut("can-i-deploy") {
+                Some(sub) => sub.error(clap::error::ErrorKind::ArgumentConflict, message),
+                None => command.error(clap::error::ErrorKind::ArgumentConflict, message),
+            },
+        )?;
+    }
+    Ok(cli)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         // Help and version requests are not errors; everything else clap refuses is
         // a usage error, reported with Accord's usage exit code rather than clap's 2,
@@ -96,7 +115,7 @@ fn main() -> ExitCode {
             Command::Record(args) => cmd::mock::run_record(args).await,
             Command::Broker(args) => cmd::broker::run(*args).await,
             Command::Publish(args) => cmd::client::publish(args).await,
-            Command::CanIDeploy(args) => cmd::client::can_i_deploy(args).await,
+            Command::CanIDeploy(args) => cmd::can_i_deploy::run(args).await,
             Command::CreateEnvironment(args) => cmd::client::create_environment(args).await,
             Command::RecordDeployment(args) => cmd::client::record_deployment(args).await,
             Command::RecordRelease(args) => cmd::client::record_release(args).await,

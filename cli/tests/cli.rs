@@ -145,3 +145,54 @@ fn a_broker_database_in_a_missing_directory_is_named_once_with_the_fix() {
         "said twice: {stderr}"
     );
 }
+
+/// can-i-deploy's pacticipant/version pairs are checked before the broker is asked
+/// (the broker URL here is never reached): each mistake is a usage error naming it.
+#[test]
+fn can_i_deploy_pairs_each_version_with_the_pacticipant_before_it() {
+    let run = |args: &[&str]| {
+        let output = accord()
+            .arg("can-i-deploy")
+            .args(args)
+            .args(["--broker-base-url", "http://127.0.0.1:9"])
+            .env_remove("ACCORD_PACTICIPANT_VERSION")
+            .env_remove("ACCORD_LATEST")
+            .env_remove("ACCORD_BRANCH")
+            .env_remove("ACCORD_MAIN_BRANCH")
+            .output()
+            .expect("run accord can-i-deploy");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = run(&["-e", "1", "-a", "web", "-a", "orders", "-e", "2"]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains("--version comes before any --pacticipant"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run(&[
+        "-a", "web", "-e", "1", "--latest", "-a", "orders", "-e", "2",
+    ]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(stderr.contains("web has two version flags"), "{stderr}");
+
+    let (code, stderr) = run(&["-a", "web", "-e", "1", "-a", "orders"]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(stderr.contains("which version of orders?"), "{stderr}");
+
+    let (code, stderr) = run(&["-a", "web", "-e", "1", "-a", "web", "-e", "2"]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(stderr.contains("web is given twice"), "{stderr}");
+
+    let (code, stderr) = run(&["-a", "web", "-e", "1", "-a", "orders", "-e", "2", "--plan"]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(stderr.contains("--plan needs a target"), "{stderr}");
+
+    // With one pacticipant the version flag may come first, as it always could; the
+    // unreachable broker is then a runtime error (2), not a usage one.
+    let (code, stderr) = run(&["-e", "1", "-a", "web", "--to-environment", "production"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

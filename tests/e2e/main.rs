@@ -7,6 +7,7 @@
 mod attack_list;
 mod broker_client_pact;
 mod common;
+mod deploy_plan;
 mod event_drift;
 mod fuzz;
 mod messages;

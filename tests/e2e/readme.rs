@@ -72,6 +72,7 @@ fn the_readme_marks_its_tested_blocks() {
         "messages-verify",
         "http-drift-monitor",
         "event-drift-rabbitmq",
+        "deploy-plan",
     ] {
         assert!(
             names.iter().any(|n| n == name),
@@ -112,6 +113,23 @@ fn the_event_drift_walk_through_runs_as_written() {
         "drifting: True open findings: 2",
         "Drift blocks this deployment",
         "blocked (exit 1)",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from the block's output:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_deploy_plan_walk_through_runs_as_written() {
+    let text = run_block("deploy-plan");
+    for expected in [
+        "order-service 1.1.0 breaks order-dashboard 1.0.0",
+        "one at a time, in this order",
+        "  1. order-dashboard 2.0.0\n",
+        "  2. order-service 1.1.0\n",
+        "order-dashboard 1.0.0 with order-service 1.1.0: verification failed",
     ] {
         assert!(
             text.contains(expected),

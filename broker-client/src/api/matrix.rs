@@ -6,7 +6,7 @@ use tracing::instrument;
 
 use crate::client::BrokerClient;
 use crate::error::BrokerError;
-use crate::types::{CanIDeployQuery, DeployTarget, DriftMode, Matrix, VersionSelector};
+use crate::types::{CanIDeployQuery, DeployTarget, DriftMode, Matrix, Selection, VersionSelector};
 
 impl BrokerClient {
     /// Asks whether a pacticipant version can be deployed to an environment (or alongside
@@ -30,33 +30,57 @@ impl BrokerClient {
         query: &CanIDeployQuery,
         drift: Option<DriftMode>,
     ) -> Result<Matrix, BrokerError> {
+        let selection = [Selection {
+            pacticipant: query.pacticipant.clone(),
+            version: query.version.clone(),
+        }];
+        self.can_i_deploy_together(&selection, &query.target, &query.ignore, drift)
+            .await
+    }
+
+    /// Asks whether several pacticipant versions can be deployed together: the broker
+    /// checks them against each other and against what is in the target (for the other
+    /// pacticipants). One selection is [`BrokerClient::can_i_deploy_with_drift`].
+    #[instrument(skip_all, fields(selections = selections.len()), err(level = "debug"))]
+    pub async fn can_i_deploy_together(
+        &self,
+        selections: &[Selection],
+        target: &DeployTarget,
+        ignore: &[String],
+        drift: Option<DriftMode>,
+    ) -> Result<Matrix, BrokerError> {
         let mut url = self.resolve("/matrix")?;
         {
             let mut pairs = url.query_pairs_mut();
-            pairs.append_pair("q[][pacticipant]", &query.pacticipant);
-            match &query.version {
-                VersionSelector::Number(number) => {
-                    pairs.append_pair("q[][version]", number);
-                }
-                VersionSelector::Latest { tag } => {
-                    pairs.append_pair("q[][latest]", "true");
-                    if let Some(tag) = tag {
-                        pairs.append_pair("q[][tag]", tag);
+            for selection in selections {
+                pairs.append_pair("q[][pacticipant]", &selection.pacticipant);
+                match &selection.version {
+                    VersionSelector::Number(number) => {
+                        pairs.append_pair("q[][version]", number);
+                    }
+                    VersionSelector::Latest { tag } => {
+                        pairs.append_pair("q[][latest]", "true");
+                        if let Some(tag) = tag {
+                            pairs.append_pair("q[][tag]", tag);
+                        }
+                    }
+                    VersionSelector::LatestOnBranch(branch) => {
+                        pairs.append_pair("q[][branch]", branch);
+                        pairs.append_pair("q[][latest]", "true");
+                    }
+                    VersionSelector::MainBranch => {
+                        pairs.append_pair("q[][mainBranch]", "true");
+                        pairs.append_pair("q[][latest]", "true");
                     }
                 }
-                VersionSelector::LatestOnBranch(branch) => {
-                    pairs.append_pair("q[][branch]", branch);
-                    pairs.append_pair("q[][latest]", "true");
-                }
-                VersionSelector::MainBranch => {
-                    pairs.append_pair("q[][mainBranch]", "true");
-                    pairs.append_pair("q[][latest]", "true");
-                }
             }
-            for ignored in &query.ignore {
+            for ignored in ignore {
                 pairs.append_pair("ignore[][pacticipant]", ignored);
             }
-            match &query.target {
+            // As the official clients ask it: `latestby=cvpv` for an environment or
+            // several selections, `latest=true` against the latest versions of the rest.
+            let several = selections.len() > 1;
+            match target {
                 DeployTarget::Environment(environment) => {
                     pairs.append_pair("environment", environment);
                     pairs.append_pair("latestby", "cvpv");
@@ -64,7 +88,10 @@ impl BrokerClient {
                 DeployTarget::Tag(tag) => {
                     pairs.append_pair("tag", tag);
                     pairs.append_pair("latest", "true");
-                    pairs.append_pair("latestby", "cvp");
+                    pairs.append_pair("latestby", if several { "cvpv" } else { "cvp" });
+                }
+                DeployTarget::Latest if several => {
+                    pairs.append_pair("latestby", "cvpv");
                 }
                 DeployTarget::Latest => {
                     pairs.append_pair("latest", "true");
@@ -75,7 +102,14 @@ impl BrokerClient {
                 pairs.append_pair("drift", drift.as_str());
             }
         }
-        let what = format!("the matrix for pacticipant {:?}", query.pacticipant);
+        let names: Vec<String> = selections
+            .iter()
+            .map(|s| format!("{:?}", s.pacticipant))
+            .collect();
+        let what = match names.as_slice() {
+            [one] => format!("the matrix for pacticipant {one}"),
+            several => format!("the matrix for pacticipants {}", several.join(", ")),
+        };
         let body = self
             .send(Method::GET, url.clone(), None::<&Value>, &what)
             .await?;

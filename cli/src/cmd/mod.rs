@@ -9,6 +9,7 @@
 //! - 64: bad usage or configuration (a flag that does not parse, a file that is missing).
 
 pub mod broker;
+pub mod can_i_deploy;
 pub mod client;
 pub mod mock;
 pub mod monitor;

@@ -17,9 +17,8 @@ const PROVIDER: &str = "order-service";
 /// What the dashboard reads from an order: the fields, their types, and the date
 /// format (ISO 8601). Fields it ignores are not part of the contract.
 fn order_body(id: i64) -> Value {
-    json!({
+    let mut body = json!({
         "id": integer(id),
-        "status": term("^(pending|shipped|delivered)$", "shipped"),
         "items": each_like(json!({
             "sku": like("BOOK-42"),
             "quantity": integer(2),
@@ -27,7 +26,16 @@ fn order_body(id: i64) -> Value {
         })),
         "total": decimal(25.0),
         "createdAt": datetime("yyyy-MM-dd'T'HH:mm:ss'Z'", "2024-05-01T10:00:00Z"),
-    })
+    });
+    reads_status(&mut body, "shipped");
+    body
+}
+
+/// The status, which the dashboard reads until its next release (the `next` feature).
+fn reads_status(body: &mut Value, example: &str) {
+    if cfg!(not(feature = "next")) {
+        body["status"] = term("^(pending|shipped|delivered)$", example);
+    }
 }
 
 #[tokio::test]
@@ -51,6 +59,7 @@ async fn fetches_an_order() {
         .await
         .expect("fetch order 1");
     assert_eq!(order.id, 1);
+    #[cfg(not(feature = "next"))]
     assert_eq!(order.status, "shipped");
     assert_eq!(order.items[0].sku, "BOOK-42");
     assert_eq!(order.created_at.to_rfc3339(), "2024-05-01T10:00:00+00:00");
@@ -125,19 +134,20 @@ async fn places_an_order() {
                 }))
             })
             .response(|r| {
+                let mut body = json!({
+                    "id": integer(2),
+                    "items": each_like(json!({
+                        "sku": like("BOOK-42"),
+                        "quantity": integer(1),
+                        "price": decimal(12.5),
+                    })),
+                    "total": decimal(12.5),
+                    "createdAt": datetime("yyyy-MM-dd'T'HH:mm:ss'Z'", "2024-05-02T09:30:00Z"),
+                });
+                reads_status(&mut body, "pending");
                 r.status(201)
                     .header("Content-Type", "application/json")
-                    .json_body(json!({
-                        "id": integer(2),
-                        "status": term("^(pending|shipped|delivered)$", "pending"),
-                        "items": each_like(json!({
-                            "sku": like("BOOK-42"),
-                            "quantity": integer(1),
-                            "price": decimal(12.5),
-                        })),
-                        "total": decimal(12.5),
-                        "createdAt": datetime("yyyy-MM-dd'T'HH:mm:ss'Z'", "2024-05-02T09:30:00Z"),
-                    }))
+                    .json_body(body)
             })
         })
         .start()
@@ -153,6 +163,7 @@ async fn places_an_order() {
         .place_order("ada@example.com", &[item])
         .await
         .expect("place an order");
+    #[cfg(not(feature = "next"))]
     assert_eq!(order.status, "pending");
 
     mock.finish()
