@@ -25,6 +25,7 @@ pub struct BrokerClient {
     auth: Option<BrokerAuth>,
     retry: RetryPolicy,
     index: OnceCell<HalDocument>,
+    url_flag: &'static str,
 }
 
 impl BrokerClient {
@@ -37,6 +38,7 @@ impl BrokerClient {
             mut auth,
             timeout,
             retry,
+            url_flag,
         } = config;
         if !base_url.username().is_empty() || base_url.password().is_some() {
             if auth.is_none() {
@@ -71,6 +73,7 @@ impl BrokerClient {
                 ..retry
             },
             index: OnceCell::new(),
+            url_flag,
         })
     }
 
@@ -203,6 +206,7 @@ impl BrokerClient {
                         url: url.to_string(),
                         attempts: attempt,
                         source,
+                        url_flag: self.url_flag,
                     }),
                     Ok((status, text)) => self.map_response(status, &url, &text, what, attempt),
                 };

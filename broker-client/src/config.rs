@@ -19,6 +19,9 @@ pub struct BrokerClientConfig {
     pub timeout: Duration,
     /// What to do when the broker answers 5xx or cannot be reached.
     pub retry: RetryPolicy,
+    /// How the user gave the broker URL, named in the hint of an unreachable broker
+    /// (each command spells its flag its own way).
+    pub url_flag: &'static str,
 }
 
 impl BrokerClientConfig {
@@ -29,7 +32,15 @@ impl BrokerClientConfig {
             auth: None,
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            url_flag: "--broker-base-url / PACT_BROKER_BASE_URL",
         }
+    }
+
+    /// The same configuration, naming the broker URL's flag this way in error hints
+    /// (e.g. `"--broker-url / PACT_BROKER_BASE_URL"`).
+    pub fn with_url_flag(mut self, url_flag: &'static str) -> Self {
+        self.url_flag = url_flag;
+        self
     }
 
     /// The same configuration with credentials.

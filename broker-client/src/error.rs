@@ -28,7 +28,7 @@ pub enum BrokerError {
     /// No HTTP answer at all: connection refused, DNS failure, timeout, dropped connection.
     #[error(
         "cannot reach the broker at {url} after {attempts} attempt(s): {}. \
-         Check the broker URL (--broker-base-url / PACT_BROKER_BASE_URL) and that the broker is running",
+         Check the broker URL ({url_flag}) and that the broker is running",
         cause_text(source)
     )]
     Unreachable {
@@ -36,6 +36,8 @@ pub enum BrokerError {
         attempts: u32,
         #[source]
         source: reqwest::Error,
+        /// How the user gave the broker URL (the command's flag and variable).
+        url_flag: &'static str,
     },
 
     /// 401 or 403: missing, wrong or insufficient credentials. `message` is the

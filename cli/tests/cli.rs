@@ -137,7 +137,7 @@ fn a_broker_database_in_a_missing_directory_is_named_once_with_the_fix() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(64), "{stderr}");
     assert!(stderr.contains("mkdir -p /no-such-accord-dir"), "{stderr}");
     assert_eq!(
         stderr.matches("does not exist").count(),
@@ -195,4 +195,95 @@ fn can_i_deploy_pairs_each_version_with_the_pacticipant_before_it() {
     // unreachable broker is then a runtime error (2), not a usage one.
     let (code, stderr) = run(&["-e", "1", "-a", "web", "--to-environment", "production"]);
     assert_eq!(code, Some(2), "{stderr}");
+}
+
+/// An error hint names the flag of the command that was run: `verify` and `monitor`
+/// take `--broker-url`, the other client commands `--broker-base-url`.
+#[test]
+fn an_unreachable_broker_is_named_by_the_commands_own_flag() {
+    let run = |args: &[&str]| {
+        let output = accord()
+            .args(args)
+            .env("ACCORD_LOG", "error")
+            .env_remove("PACT_BROKER_BASE_URL")
+            .output()
+            .expect("run accord");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = run(&[
+        "verify",
+        "-n",
+        "orders",
+        "--provider-base-url",
+        "http://127.0.0.1:9",
+        "--broker-url",
+        "http://127.0.0.1:9",
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("(--broker-url / PACT_BROKER_BASE_URL)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("cannot reach the broker").count(),
+        1,
+        "{stderr}"
+    );
+
+    let (code, stderr) = run(&[
+        "describe-version",
+        "-a",
+        "orders",
+        "-e",
+        "1",
+        "--broker-base-url",
+        "http://127.0.0.1:9",
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("(--broker-base-url / PACT_BROKER_BASE_URL)"),
+        "{stderr}"
+    );
+}
+
+/// A PostgreSQL database that was never created is a configuration error (64) whose
+/// message says how to create it.
+#[test]
+fn a_missing_postgres_database_says_how_to_create_it() {
+    let Ok(url) = std::env::var("ACCORD_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "SKIPPED: a_missing_postgres_database_says_how_to_create_it needs PostgreSQL; set ACCORD_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    let mut missing = url::Url::parse(&url).expect("ACCORD_TEST_POSTGRES_URL is a URL");
+    missing.set_path("/accord_no_such_database");
+    let output = accord()
+        .args([
+            "broker",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            missing.as_str(),
+        ])
+        .output()
+        .expect("run accord broker");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("createdb -h") && stderr.contains("accord_no_such_database"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("does not exist").count(),
+        1,
+        "said twice: {stderr}"
+    );
 }

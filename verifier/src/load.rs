@@ -48,7 +48,9 @@ pub(crate) async fn load_all(options: &VerifyOptions) -> Result<Vec<LoadedPact>,
             PactSource::File(path) => pacts.push(from_file(path)?),
             PactSource::Dir(path) => pacts.extend(from_dir(path, &options.provider)?),
             PactSource::Url { url, auth } => {
-                let config = BrokerClientConfig::new(origin_of(url)).with_auth(auth.clone());
+                let config = BrokerClientConfig::new(origin_of(url))
+                    .with_auth(auth.clone())
+                    .with_url_flag("--pact-url");
                 let client = Arc::new(client(config)?);
                 pacts.push(from_url(&client, url.as_str(), None).await?);
             }

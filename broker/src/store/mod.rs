@@ -55,6 +55,14 @@ pub enum StoreError {
     /// The database cannot be reached (down, or the pool timed out).
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// The database URL names something that is not there (an SQLite file in a missing
+    /// directory, a PostgreSQL database that was never created): `fix` says what to do.
+    #[error("{fix}")]
+    Misconfigured {
+        fix: String,
+        #[source]
+        source: Option<sqlx::Error>,
+    },
     /// The database refused the migrations.
     #[error("could not apply the database migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -22,6 +22,28 @@ pub struct PostgresStore {
     names: super::names::NameCache,
 }
 
+/// A database that does not exist (SQLSTATE 3D000) is a configuration mistake with a
+/// known fix; anything else while connecting means the server is unavailable.
+fn missing_database(error: sqlx::Error, options: &PgConnectOptions) -> StoreError {
+    let missing =
+        matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000"));
+    if !missing {
+        return StoreError::Unavailable(error);
+    }
+    let name = options.get_database().unwrap_or("postgres");
+    StoreError::Misconfigured {
+        fix: format!(
+            "the PostgreSQL database {name:?} does not exist on {host}:{port}: create it \
+             (createdb -h {host} -p {port} -U {user} {name}, or CREATE DATABASE \"{name}\" in psql) \
+             or point --database-url at one that exists",
+            host = options.get_host(),
+            port = options.get_port(),
+            user = options.get_username(),
+        ),
+        source: Some(error),
+    }
+}
+
 impl PostgresStore {
     /// Connects to `url` and applies the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -31,9 +53,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(StoreError::Unavailable)?;
+            .map_err(|error| missing_database(error, &options))?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self {
             pool,

@@ -193,15 +193,15 @@ impl SqliteStore {
                 && !dir.as_os_str().is_empty()
                 && !dir.is_dir()
             {
-                return Err(StoreError::Unavailable(sqlx::Error::Configuration(
-                    format!(
+                return Err(StoreError::Misconfigured {
+                    fix: format!(
                         "the directory {} of the SQLite database {} does not exist: create it (mkdir -p {}) or give another path",
                         dir.display(),
                         file.display(),
                         dir.display()
-                    )
-                    .into(),
-                )));
+                    ),
+                    source: None,
+                });
             }
             owner_only(file);
         }

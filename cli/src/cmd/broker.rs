@@ -406,11 +406,31 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
                 if !parts.last().is_some_and(|last| last.contains(&text)) {
                     parts.push(text);
                 }
+                // A misconfiguration's fix says it all; the driver's text below it
+                // only repeats it.
+                if matches!(
+                    cause.downcast_ref::<accord_broker::store::StoreError>(),
+                    Some(accord_broker::store::StoreError::Misconfigured { .. })
+                ) {
+                    break;
+                }
                 current = cause.source();
             }
             let message = parts.join(": ");
             eprintln!("error: {}", redact_urls(&message));
-            return Ok(ExitCode::from(EXIT_RUNTIME));
+            // A database that is not there is the configuration's mistake, not a
+            // failure of the moment.
+            let misconfigured = matches!(
+                err,
+                accord_broker::BrokerError::Store(
+                    accord_broker::store::StoreError::Misconfigured { .. }
+                )
+            );
+            return Ok(ExitCode::from(if misconfigured {
+                EXIT_USAGE
+            } else {
+                EXIT_RUNTIME
+            }));
         }
     };
     if !app.address().ip().is_loopback() && !auth_enabled {

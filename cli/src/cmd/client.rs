@@ -186,6 +186,11 @@ pub struct PublishArgs {
     #[arg(long, env = "ACCORD_BRANCH")]
     pub branch: Option<String>,
 
+    /// Take the version and branch from git when they are not given, as the official
+    /// client's `-r` does (Accord always does; the flag is accepted for its habit).
+    #[arg(short = 'r', long)]
+    pub auto_detect_version_properties: bool,
+
     /// Tag for the consumer version; repeat or separate with commas.
     #[arg(short = 't', long = "tag", env = "ACCORD_TAGS", value_delimiter = ',')]
     pub tags: Vec<String>,
@@ -422,7 +427,7 @@ pub struct RecordDeploymentArgs {
 
     /// The application instance deployed to, when several instances of the application
     /// run in the environment (formerly called target).
-    #[arg(long, alias = "target", env = "ACCORD_APPLICATION_INSTANCE")]
+    #[arg(long, visible_alias = "target", env = "ACCORD_APPLICATION_INSTANCE")]
     pub application_instance: Option<String>,
 
     /// Output format.

@@ -59,7 +59,7 @@ pub struct MonitorArgs {
     /// deployed or released, or with --environment what is deployed or released there).
     #[arg(
         long,
-        alias = "broker-base-url",
+        visible_alias = "broker-base-url",
         env = "PACT_BROKER_BASE_URL",
         hide_env_values = true,
         value_name = "URL",
@@ -365,6 +365,7 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         Some(broker_url) => {
             let provider = args.provider.as_deref().unwrap_or_default();
             let config = BrokerClientConfig::new(broker_url.clone())
+                .with_url_flag("--broker-url / PACT_BROKER_BASE_URL")
                 .with_auth(broker_auth(
                     args.broker_username.as_deref(),
                     args.broker_password.as_deref(),

@@ -39,7 +39,12 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct VerifyFlags {
     /// The provider's name, as the pacts and the broker spell it.
-    #[arg(long, alias = "provider-name", short = 'n', env = "PACT_PROVIDER_NAME")]
+    #[arg(
+        long,
+        visible_alias = "provider-name",
+        short = 'n',
+        env = "PACT_PROVIDER_NAME"
+    )]
     pub provider: String,
 
     /// Where the provider listens, e.g. http://127.0.0.1:8080 (a path is a prefix for every request).
@@ -47,9 +52,23 @@ pub struct VerifyFlags {
         long,
         env = "ACCORD_PROVIDER_BASE_URL",
         hide_env_values = true,
-        value_name = "URL"
+        value_name = "URL",
+        required_unless_present_any = ["hostname", "port"]
     )]
-    pub provider_base_url: Url,
+    pub provider_base_url: Option<Url>,
+
+    /// The provider's host, as the official verifier takes it (with --port and
+    /// --scheme); the same as --provider-base-url SCHEME://HOST:PORT.
+    #[arg(long, value_name = "HOST", conflicts_with = "provider_base_url")]
+    pub hostname: Option<String>,
+
+    /// The provider's port (with --hostname; default 8080).
+    #[arg(long, value_name = "PORT", conflicts_with = "provider_base_url")]
+    pub port: Option<u16>,
+
+    /// The provider's scheme (with --hostname and --port).
+    #[arg(long, value_name = "SCHEME", default_value = "http", value_parser = ["http", "https"])]
+    pub scheme: String,
 
     /// The path of the provider's message endpoint when messages are served apart from the
     /// base URL's path, e.g. /_pact/messages: each message interaction is POSTed there as
@@ -77,7 +96,7 @@ pub struct VerifyFlags {
     #[arg(
         short = 'f',
         long = "pact-file",
-        alias = "file",
+        visible_alias = "file",
         env = "ACCORD_PACT_FILES",
         value_delimiter = ',',
         value_name = "FILE"
@@ -88,7 +107,7 @@ pub struct VerifyFlags {
     #[arg(
         short = 'd',
         long = "pact-dir",
-        alias = "dir",
+        visible_alias = "dir",
         env = "ACCORD_PACT_DIRS",
         value_delimiter = ',',
         value_name = "DIR"
@@ -99,7 +118,7 @@ pub struct VerifyFlags {
     #[arg(
         short = 'u',
         long = "pact-url",
-        alias = "url",
+        visible_alias = "url",
         env = "ACCORD_PACT_URLS",
         hide_env_values = true,
         value_delimiter = ',',
@@ -111,7 +130,7 @@ pub struct VerifyFlags {
     #[arg(
         short = 'b',
         long,
-        alias = "broker-base-url",
+        visible_alias = "broker-base-url",
         env = "PACT_BROKER_BASE_URL",
         hide_env_values = true,
         value_name = "URL"
@@ -119,13 +138,13 @@ pub struct VerifyFlags {
     pub broker_url: Option<Url>,
 
     /// Username for the broker and pact URLs.
-    #[arg(long, alias = "user", env = "PACT_BROKER_USERNAME")]
+    #[arg(long, visible_alias = "user", env = "PACT_BROKER_USERNAME")]
     pub broker_username: Option<String>,
 
     /// Password for the broker and pact URLs.
     #[arg(
         long,
-        alias = "password",
+        visible_alias = "password",
         env = "PACT_BROKER_PASSWORD",
         hide_env_values = true
     )]
@@ -135,7 +154,7 @@ pub struct VerifyFlags {
     #[arg(
         short = 't',
         long,
-        alias = "token",
+        visible_alias = "token",
         env = "PACT_BROKER_TOKEN",
         hide_env_values = true
     )]
@@ -369,8 +388,17 @@ fn options(args: &VerifyFlags) -> Result<VerifyOptions, String> {
             args.broker_token.as_deref(),
         )
     };
-    let mut options =
-        VerifyOptions::new(args.provider.clone()).provider_base_url(args.provider_base_url.clone());
+    let base_url = match &args.provider_base_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = args.hostname.as_deref().unwrap_or("localhost");
+            let url = format!("{}://{host}:{}", args.scheme, args.port.unwrap_or(8080));
+            Url::parse(&url).map_err(|error| {
+                format!("--hostname {host:?} does not make a valid URL ({url}): {error}")
+            })?
+        }
+    };
+    let mut options = VerifyOptions::new(args.provider.clone()).provider_base_url(base_url);
     options.messages_path = args.messages_path.clone();
     for file in &args.pact_files {
         options.sources.push(PactSource::File(file.clone()));
@@ -407,7 +435,8 @@ fn options(args: &VerifyFlags) -> Result<VerifyOptions, String> {
         let mut source = BrokerSource::new(
             BrokerClientConfig::new(broker_url.clone())
                 .with_auth(auth())
-                .with_retry(RetryPolicy::with_retries(args.retries)),
+                .with_retry(RetryPolicy::with_retries(args.retries))
+                .with_url_flag("--broker-url / PACT_BROKER_BASE_URL"),
         );
         source.selectors = selectors;
         source.enable_pending = args.enable_pending;
@@ -529,6 +558,74 @@ mod tests {
         let command = Cli::command().mut_args(|arg| arg.env(None));
         let matches = command.try_get_matches_from(all).unwrap();
         Cli::from_arg_matches(&matches).unwrap().verify
+    }
+
+    /// The official verifier's flags work as they are, and say which Accord flag
+    /// they stand for.
+    #[test]
+    fn the_official_verifiers_flags_work() {
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from([
+                "verify",
+                "--provider-name",
+                "orders",
+                "--hostname",
+                "provider.internal",
+                "--port",
+                "9000",
+                "--file",
+                "a.json",
+                "--dir",
+                "pacts",
+                "--url",
+                "http://b/pacts/1",
+                "--user",
+                "ci",
+                "--password",
+                "secret",
+            ])
+            .unwrap();
+        let args = Cli::from_arg_matches(&matches).unwrap().verify;
+        let options = options(&args).unwrap();
+        assert_eq!(
+            options.provider_base_url.as_ref().map(Url::as_str),
+            Some("http://provider.internal:9000/")
+        );
+        assert_eq!(args.provider, "orders");
+        assert_eq!(args.broker_username.as_deref(), Some("ci"));
+        assert_eq!(options.sources.len(), 3);
+
+        let help = Cli::command().render_long_help().to_string();
+        for alias in [
+            "--provider-name",
+            "--file",
+            "--dir",
+            "--url",
+            "--user",
+            "--password",
+        ] {
+            assert!(help.contains(alias), "{alias} is not in --help:\n{help}");
+        }
+
+        // A base URL and a host at once is a contradiction; neither is a missing flag.
+        let both = Cli::command()
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from([
+                "verify",
+                "-n",
+                "orders",
+                "--provider-base-url",
+                "http://a",
+                "--hostname",
+                "b",
+            ]);
+        assert!(both.is_err());
+        let neither = Cli::command()
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from(["verify", "-n", "orders", "--file", "a.json"]);
+        let error = neither.unwrap_err().to_string();
+        assert!(error.contains("--provider-base-url"), "{error}");
     }
 
     #[test]
