@@ -130,6 +130,15 @@ async fn several_versions_are_decided_together_and_planned_in_a_safe_order() {
     tokio::task::spawn_blocking(move || {
         // Production today.
         publish(&url, &v1, "1.0.0");
+        // Before anything created the environment, the answer says how to.
+        let missing = can_i_deploy(&url, &[("order-dashboard", "1.0.0")], &[]);
+        assert_eq!(missing.status.code(), Some(64), "{}", describe(&missing));
+        assert!(
+            String::from_utf8_lossy(&missing.stderr)
+                .contains("accord create-environment --name production"),
+            "{}",
+            describe(&missing)
+        );
         let created = accord(
             &url,
             &["create-environment", "--name", "production", "--production"],

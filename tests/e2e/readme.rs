@@ -73,6 +73,8 @@ fn the_readme_marks_its_tested_blocks() {
         "http-drift-monitor",
         "event-drift-rabbitmq",
         "deploy-plan",
+        "monitor-config",
+        "audit-retention",
     ] {
         assert!(
             names.iter().any(|n| n == name),
@@ -130,6 +132,72 @@ fn the_deploy_plan_walk_through_runs_as_written() {
         "  1. order-dashboard 2.0.0\n",
         "  2. order-service 1.1.0\n",
         "order-dashboard 1.0.0 with order-service 1.1.0: verification failed",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from the block's output:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_monitor_config_walk_through_runs_as_written() {
+    let text = run_block("monitor-config");
+    for expected in [
+        "2 interactions checked, 0 findings, 0 probe errors, 2 skipped",
+        "a request for an order that does not exist  provider state \"no orders exist\" is marked skip: production always has orders",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from the block's output:\n{text}"
+        );
+    }
+}
+
+/// The config file reference in the README is a file the monitor reads: every key it
+/// shows exists and takes the value shown.
+#[test]
+fn the_monitor_config_reference_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let section = readme
+        .split_once("**The config file.**")
+        .expect("README.md documents the monitor's config file")
+        .1;
+    let toml = section
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a toml block follows")
+        .0;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("monitor.toml"), toml).unwrap();
+    std::fs::write(
+        dir.path().join("monitor-secrets.toml"),
+        "[headers]\nX-Api-Key = \"k\"\n",
+    )
+    .unwrap();
+    let config = accord_monitor::config::MonitorConfig::load_with_env(
+        url::Url::parse("https://orders.example.com").unwrap(),
+        &dir.path().join("monitor.toml"),
+        |name| {
+            assert_eq!(name, "ORDERS_API_TOKEN");
+            Ok("Bearer t".to_string())
+        },
+    )
+    .unwrap_or_else(|error| panic!("the README's config does not load: {error}"));
+    assert_eq!(config.probe.concurrency, 8);
+    assert_eq!(config.probe.timeout, std::time::Duration::from_secs(5));
+    assert!(config.states["a cancelled order"].skip.is_some());
+    assert_eq!(config.auth_headers.len(), 2);
+}
+
+#[test]
+fn the_audit_and_retention_examples_run_as_written() {
+    let text = run_block("audit-retention");
+    for expected in [
+        r#""actor":"admin","method":"POST","path":"/environments""#,
+        r#"{"dryRun":true,"policy":"#,
+        "\n401\n",
     ] {
         assert!(
             text.contains(expected),

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use accord_broker_client::{
-    DeployTarget, DriftMode, Matrix, MatrixDrift, Selection, VersionSelector,
+    BrokerError, DeployTarget, DriftMode, Matrix, MatrixDrift, Selection, VersionSelector,
 };
 use clap::{ArgAction, ArgMatches, Args, ValueEnum};
 use serde_json::json;
 
-use super::EXIT_FAILURE;
 use super::client::{BrokerArgs, TableOrJson, broker_failure, out, outln, parse_seconds, usage};
+use super::{EXIT_FAILURE, EXIT_USAGE};
 
 pub mod plan;
 
@@ -242,6 +242,21 @@ impl CanIDeployArgs {
     }
 }
 
+/// A refused matrix question; one about an environment the broker does not know is a
+/// configuration mistake (64) with a known fix.
+pub(crate) fn matrix_failure(error: &BrokerError, target: &DeployTarget) -> ExitCode {
+    if let (BrokerError::Refused { message, .. }, DeployTarget::Environment(environment)) =
+        (error, target)
+        && message.contains(&format!("'{environment}' does not exist"))
+    {
+        eprintln!(
+            "error: the broker has no environment named {environment:?}: create it once with `accord create-environment --name {environment}` (add --production for a production environment), then ask again"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    broker_failure(error)
+}
+
 pub async fn run(args: CanIDeployArgs) -> anyhow::Result<ExitCode> {
     if args.selections.is_empty() {
         return Ok(usage(
@@ -270,7 +285,7 @@ pub async fn run(args: CanIDeployArgs) -> anyhow::Result<ExitCode> {
             .await
         {
             Ok(matrix) => matrix,
-            Err(error) => return Ok(broker_failure(&error)),
+            Err(error) => return Ok(matrix_failure(&error, &target)),
         };
         asked += 1;
         if matrix.summary.deployable.is_some() || asked > args.retry_while_unknown {

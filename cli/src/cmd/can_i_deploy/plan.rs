@@ -17,8 +17,8 @@ use accord_broker_client::{DeployTarget, Matrix, Selection, VersionSelector};
 use serde_json::{Value, json};
 
 use super::super::EXIT_FAILURE;
-use super::super::client::{TableOrJson, broker_failure, out, outln, usage};
-use super::{CanIDeployArgs, matrix_json, matrix_table};
+use super::super::client::{TableOrJson, out, outln, usage};
+use super::{CanIDeployArgs, matrix_failure, matrix_json, matrix_table};
 
 /// More versions than this make too many states to ask about (2^n).
 pub const MAX_VERSIONS: usize = 8;
@@ -150,7 +150,7 @@ pub async fn run(args: &CanIDeployArgs, target: DeployTarget) -> anyhow::Result<
             .await
         {
             Ok(matrix) => answers[mask] = Some(matrix),
-            Err(error) => return Ok(broker_failure(&error)),
+            Err(error) => return Ok(matrix_failure(&error, &target)),
         }
         if mask == full && !is_safe(answers[full].as_ref()) {
             break;
