@@ -144,8 +144,9 @@ impl BrokerError {
 }
 
 /// The innermost cause of a `reqwest` error, which is the part a person can act on
-/// ("Connection refused (os error 111)"), or a plain word for timeouts.
-fn cause_text(error: &reqwest::Error) -> String {
+/// ("Connection refused (os error 111)"), or a plain word for timeouts. Every part that
+/// talks HTTP through `reqwest` words its errors with this.
+pub fn cause_text(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return "the request timed out".to_string();
     }

@@ -45,7 +45,7 @@ mod types;
 
 pub use client::BrokerClient;
 pub use config::{BrokerAuth, BrokerClientConfig, RetryPolicy};
-pub use error::BrokerError;
+pub use error::{BrokerError, cause_text};
 pub use hal::{HalDocument, Link, expand_template, links_in};
 pub use types::*;
 

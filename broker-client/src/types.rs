@@ -326,28 +326,9 @@ pub struct CanIDeployQuery {
 }
 
 /// How can-i-deploy treats open drift of the providers in the target environment
-/// (Accord's broker only; other brokers ignore the parameter).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum DriftMode {
-    /// Open drift against the version's pacts makes the answer no (the broker's default).
-    #[default]
-    Block,
-    /// Open drift is reported as warnings; the answer is unchanged.
-    Warn,
-    /// Drift is not looked at.
-    Ignore,
-}
-
-impl DriftMode {
-    /// The value of the `drift` query parameter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DriftMode::Block => "block",
-            DriftMode::Warn => "warn",
-            DriftMode::Ignore => "ignore",
-        }
-    }
-}
+/// (Accord's broker only; other brokers ignore the parameter). The broker reads the same
+/// type.
+pub use accord_contract::drift::DriftMode;
 
 /// The broker's answer to a matrix / can-i-deploy query.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

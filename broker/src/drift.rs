@@ -17,61 +17,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::http::{enc, enc_query};
 use crate::store::{DriftFinding, Environment, EnvironmentScope, NewDriftRun, Store, StoreError};
 
-/// How can-i-deploy treats open drift (`drift=` in the query).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum DriftMode {
-    /// Open drift concerning the deployment makes the answer no.
-    #[default]
-    Block,
-    /// Open drift is reported as warnings; the answer is unchanged.
-    Warn,
-    /// Drift is not looked at.
-    Ignore,
-}
-
-impl DriftMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DriftMode::Block => "block",
-            DriftMode::Warn => "warn",
-            DriftMode::Ignore => "ignore",
-        }
-    }
-
-    /// Reads `drift=block|warn|ignore` and `ignoreDrift=true|false`. The error is a
-    /// sentence for the client.
-    pub fn from_params(drift: Option<&str>, ignore_drift: Option<&str>) -> Result<Self, String> {
-        let mode = match drift.map(str::trim) {
-            None | Some("") => None,
-            Some("block") => Some(DriftMode::Block),
-            Some("warn") => Some(DriftMode::Warn),
-            Some("ignore") => Some(DriftMode::Ignore),
-            Some(other) => {
-                return Err(format!(
-                    "drift must be block, warn or ignore, not {other:?}"
-                ));
-            }
-        };
-        let ignore = match ignore_drift.map(str::trim) {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(other) => return Err(format!("ignoreDrift must be true or false, not {other:?}")),
-        };
-        match (mode, ignore) {
-            (Some(mode), true) if mode != DriftMode::Ignore => Err(format!(
-                "ignoreDrift=true contradicts drift={}: give one of them",
-                mode.as_str()
-            )),
-            (_, true) => Ok(DriftMode::Ignore),
-            (mode, false) => Ok(mode.unwrap_or_default()),
-        }
-    }
-}
+pub use accord_contract::drift::{DriftMode, fingerprint};
 
 /// One finding of a posted report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,32 +54,6 @@ pub struct ObservedSkip {
     pub consumer: String,
     pub interaction: String,
     pub reason: String,
-}
-
-/// The identity of a finding across runs: the SHA-256 (hex) of the monitor's own
-/// fingerprint text (`accord_monitor::Finding::fingerprint`): the consumers sorted and
-/// joined by commas, the interaction, the pointer with array indices replaced by `*`,
-/// and the class, separated by U+001F. The same drift reported on item 3 in one run
-/// and item 0 in the next is one finding.
-pub fn fingerprint(consumers: &[String], interaction: &str, pointer: &str, class: &str) -> String {
-    let mut consumers = consumers.to_vec();
-    consumers.sort();
-    let pointer = pointer
-        .split('/')
-        .map(|segment| {
-            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-                "*"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/");
-    let text = format!(
-        "{}\u{1f}{interaction}\u{1f}{pointer}\u{1f}{class}",
-        consumers.join(",")
-    );
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// What a new run changes, as indices into the run's findings and ids of stored findings.
@@ -479,28 +403,6 @@ mod tests {
             skipped: vec![],
             report: json!({}),
         }
-    }
-
-    #[test]
-    fn fingerprints_ignore_array_indices_and_consumer_order() {
-        let a = fingerprint(
-            &["web".into(), "app".into()],
-            "get",
-            "/body/items/3/id",
-            "type_changed",
-        );
-        let b = fingerprint(
-            &["app".into(), "web".into()],
-            "get",
-            "/body/items/0/id",
-            "type_changed",
-        );
-        assert_eq!(a, b);
-        assert_ne!(
-            a,
-            fingerprint(&["web".into()], "get", "/body/items/0/id", "type_changed")
-        );
-        assert_eq!(a.len(), 64);
     }
 
     #[test]

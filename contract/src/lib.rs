@@ -21,6 +21,7 @@
 //! ```
 
 mod canonical;
+pub mod drift;
 mod error;
 pub mod redact;
 pub mod shape;

@@ -138,32 +138,13 @@ impl Finding {
     /// A stable identity for alerting: the same drift seen in two runs has the same
     /// fingerprint, so it is alerted once.
     pub fn fingerprint(&self) -> String {
-        let mut consumers = self.consumers.clone();
-        consumers.sort();
-        format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-            consumers.join(","),
-            self.interaction,
-            generalise_pointer(&self.pointer),
-            self.class.as_str()
+        accord_contract::drift::fingerprint_text(
+            &self.consumers,
+            &self.interaction,
+            &self.pointer,
+            self.class.as_str(),
         )
     }
-}
-
-/// Replaces array indices inside a body pointer by `*`, so that a drift reported on item 3
-/// in one run and item 0 in the next (the provider reordered the array) is one finding.
-fn generalise_pointer(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .map(|segment| {
-            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-                "*"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// Why a probe got no usable answer.

@@ -607,16 +607,7 @@ pub(crate) fn shorten(text: &str, limit: usize) -> String {
 }
 
 /// The innermost cause of a `reqwest` error ("Connection refused (os error 111)").
-pub(crate) fn reqwest_cause(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "the request timed out".to_string();
-    }
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
+pub(crate) use accord_broker_client::cause_text as reqwest_cause;
 
 #[cfg(test)]
 mod tests {
