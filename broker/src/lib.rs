@@ -35,6 +35,7 @@ pub mod domain;
 pub mod drift;
 pub mod edge;
 mod error;
+mod for_verification;
 mod http;
 mod matrix;
 mod metadata;
