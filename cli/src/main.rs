@@ -40,17 +40,17 @@ enum Command {
     /// Run the contract broker (Pact Broker compatible HTTP API).
     Broker(Box<cmd::broker::BrokerArgs>),
     /// Publish pact files to a broker.
-    Publish(cmd::client::PublishArgs),
+    Publish(cmd::publish::PublishArgs),
     /// Ask the broker whether a pacticipant version can be deployed.
     CanIDeploy(cmd::can_i_deploy::CanIDeployArgs),
     /// Create an environment in the broker.
-    CreateEnvironment(cmd::client::CreateEnvironmentArgs),
+    CreateEnvironment(cmd::deployments::CreateEnvironmentArgs),
     /// Record that a pacticipant version was deployed to an environment.
-    RecordDeployment(cmd::client::RecordDeploymentArgs),
+    RecordDeployment(cmd::deployments::RecordDeploymentArgs),
     /// Record that a pacticipant version was released to an environment.
-    RecordRelease(cmd::client::RecordReleaseArgs),
+    RecordRelease(cmd::deployments::RecordReleaseArgs),
     /// Describe a pacticipant version known to the broker.
-    DescribeVersion(cmd::client::DescribeVersionArgs),
+    DescribeVersion(cmd::describe_version::DescribeVersionArgs),
     /// Create, list and revoke the broker's scoped API tokens.
     Token(cmd::token::TokenArgs),
     /// Verify a provider against its contracts.
@@ -114,12 +114,12 @@ fn main() -> ExitCode {
             Command::Stub(args) => cmd::mock::run_stub(args).await,
             Command::Record(args) => cmd::mock::run_record(args).await,
             Command::Broker(args) => cmd::broker::run(*args).await,
-            Command::Publish(args) => cmd::client::publish(args).await,
+            Command::Publish(args) => cmd::publish::publish(args).await,
             Command::CanIDeploy(args) => cmd::can_i_deploy::run(args).await,
-            Command::CreateEnvironment(args) => cmd::client::create_environment(args).await,
-            Command::RecordDeployment(args) => cmd::client::record_deployment(args).await,
-            Command::RecordRelease(args) => cmd::client::record_release(args).await,
-            Command::DescribeVersion(args) => cmd::client::describe_version(args).await,
+            Command::CreateEnvironment(args) => cmd::deployments::create_environment(args).await,
+            Command::RecordDeployment(args) => cmd::deployments::record_deployment(args).await,
+            Command::RecordRelease(args) => cmd::deployments::record_release(args).await,
+            Command::DescribeVersion(args) => cmd::describe_version::describe_version(args).await,
             Command::Token(args) => cmd::token::run(args).await,
             Command::Verify(args) => cmd::verify::run(args).await,
             Command::Monitor(args) => cmd::monitor::run(*args).await,

@@ -11,8 +11,11 @@
 pub mod broker;
 pub mod can_i_deploy;
 pub mod client;
+pub mod deployments;
+pub mod describe_version;
 pub mod mock;
 pub mod monitor;
+pub mod publish;
 pub mod serve;
 pub mod token;
 pub mod verify;
