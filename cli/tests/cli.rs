@@ -287,3 +287,79 @@ fn a_missing_postgres_database_says_how_to_create_it() {
         "said twice: {stderr}"
     );
 }
+
+/// Configuration and usage mistakes exit 64 before anything is asked of the broker:
+/// a blank name or version (an unset variable), a database URL of no known backend.
+#[test]
+fn blank_values_and_unknown_databases_are_usage_errors() {
+    let broker = ["--broker-base-url", "http://127.0.0.1:9"];
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "can-i-deploy",
+            "-a",
+            "web",
+            "-e",
+            "",
+            "--to-environment",
+            "production",
+        ],
+        vec![
+            "can-i-deploy",
+            "-a",
+            "web",
+            "-e",
+            "1",
+            "--to-environment",
+            " ",
+        ],
+        vec![
+            "record-deployment",
+            "-a",
+            "web",
+            "-e",
+            " ",
+            "--environment",
+            "production",
+        ],
+        vec![
+            "record-release",
+            "-a",
+            "",
+            "-e",
+            "1",
+            "--environment",
+            "production",
+        ],
+        vec!["create-environment", "--name", ""],
+        vec!["describe-version", "-a", "web", "-e", ""],
+        vec!["publish", "pacts", "--consumer-app-version", ""],
+        vec!["publish", "pacts", "-a", "1", "--branch", ""],
+    ];
+    for args in cases {
+        let output = accord()
+            .args(&args)
+            .args(broker)
+            .env("ACCORD_LOG", "error")
+            .output()
+            .expect("run accord");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains("is blank"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("cannot reach the broker"),
+            "{args:?}: {stderr}"
+        );
+    }
+    for url in ["mysql://db/accord", "sqlite"] {
+        let output = accord()
+            .args(["broker", "--bind", "127.0.0.1:0", "--database-url", url])
+            .output()
+            .expect("run accord broker");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{url}: {stderr}");
+        assert!(
+            stderr.contains("use sqlite://PATH or postgres://"),
+            "{stderr}"
+        );
+    }
+}

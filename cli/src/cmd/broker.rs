@@ -422,9 +422,10 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
             // failure of the moment.
             let misconfigured = matches!(
                 err,
-                accord_broker::BrokerError::Store(
-                    accord_broker::store::StoreError::Misconfigured { .. }
-                )
+                accord_broker::BrokerError::UnsupportedDatabaseUrl(_)
+                    | accord_broker::BrokerError::Store(
+                        accord_broker::store::StoreError::Misconfigured { .. }
+                    )
             );
             return Ok(ExitCode::from(if misconfigured {
                 EXIT_USAGE

@@ -12,7 +12,9 @@ use accord_broker_client::{
 use clap::{ArgAction, ArgMatches, Args, ValueEnum};
 use serde_json::json;
 
-use super::client::{BrokerArgs, TableOrJson, broker_failure, out, outln, parse_seconds, usage};
+use super::client::{
+    BrokerArgs, TableOrJson, broker_failure, non_blank, out, outln, parse_seconds, usage,
+};
 use super::{EXIT_FAILURE, EXIT_USAGE};
 
 pub mod plan;
@@ -25,11 +27,11 @@ pub struct CanIDeployArgs {
     /// The pacticipant (application) to check. Repeat it, each followed by its own
     /// version flag, to decide several versions together:
     /// `-a orders -e 2.1 -a web -e 3.0`.
-    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT", required = true, action = ArgAction::Append)]
+    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT", required = true, action = ArgAction::Append, value_parser = non_blank)]
     pub pacticipant: Vec<String>,
 
     /// The version of the pacticipant before it.
-    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION", action = ArgAction::Append)]
+    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION", action = ArgAction::Append, value_parser = non_blank)]
     pub version: Vec<String>,
 
     /// Check the latest version of the pacticipant before it, or the latest with this tag.
@@ -37,7 +39,7 @@ pub struct CanIDeployArgs {
     pub latest: Vec<String>,
 
     /// Check the latest version on this branch (of the pacticipant before it).
-    #[arg(long, env = "ACCORD_BRANCH", action = ArgAction::Append)]
+    #[arg(long, env = "ACCORD_BRANCH", action = ArgAction::Append, value_parser = non_blank)]
     pub branch: Vec<String>,
 
     /// Check the latest version on the main branch (of the pacticipant before it).
@@ -65,13 +67,14 @@ pub struct CanIDeployArgs {
     #[arg(
         long = "to-environment",
         env = "ACCORD_TO_ENVIRONMENT",
+        value_parser = non_blank,
         value_name = "ENVIRONMENT",
         conflicts_with = "to"
     )]
     pub to_environment: Option<String>,
 
     /// The tag of the other applications' versions to check against (legacy, before environments).
-    #[arg(long, env = "ACCORD_TO", value_name = "TAG")]
+    #[arg(long, env = "ACCORD_TO", value_name = "TAG", value_parser = non_blank)]
     pub to: Option<String>,
 
     /// A pacticipant whose results are ignored; repeat or separate with commas.

@@ -174,6 +174,16 @@ pub enum TableOrJson {
     Json,
 }
 
+/// A name or version given on the command line: blank is a mistake (often an unset
+/// variable, `--version "$GIT_SHA"`), refused before the broker is asked.
+pub(crate) fn non_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("is blank (an unset variable?): give a value".to_string())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
 /// A duration given as plain seconds (`10`, `0.5`) or with a unit (`500ms`, `2m`).
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.trim().parse::<f64>() {

@@ -7,7 +7,7 @@ use accord_broker_client::NewEnvironment;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::client::{BrokerArgs, TextOrJson, broker_failure, outln};
+use super::client::{BrokerArgs, TextOrJson, broker_failure, non_blank, outln};
 
 /// Output format of create-environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -23,7 +23,7 @@ pub enum EnvironmentOutput {
 #[derive(Debug, Args)]
 pub struct CreateEnvironmentArgs {
     /// The environment's unique name, as deployment scripts use it (no spaces).
-    #[arg(long, env = "ACCORD_ENVIRONMENT_NAME")]
+    #[arg(long, env = "ACCORD_ENVIRONMENT_NAME", value_parser = non_blank)]
     pub name: String,
 
     /// The name people read (default: derived from the name by the broker).
@@ -83,15 +83,15 @@ pub async fn create_environment(args: CreateEnvironmentArgs) -> anyhow::Result<E
 #[command(disable_version_flag = true)]
 pub struct RecordDeploymentArgs {
     /// The name of the pacticipant that was deployed.
-    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT")]
+    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT", value_parser = non_blank)]
     pub pacticipant: String,
 
     /// The pacticipant version that was deployed.
-    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION")]
+    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION", value_parser = non_blank)]
     pub version: String,
 
     /// The environment it was deployed to.
-    #[arg(long, env = "ACCORD_ENVIRONMENT")]
+    #[arg(long, env = "ACCORD_ENVIRONMENT", value_parser = non_blank)]
     pub environment: String,
 
     /// The application instance deployed to, when several instances of the application
@@ -155,15 +155,15 @@ pub async fn record_deployment(args: RecordDeploymentArgs) -> anyhow::Result<Exi
 #[command(disable_version_flag = true)]
 pub struct RecordReleaseArgs {
     /// The name of the pacticipant that was released.
-    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT")]
+    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT", value_parser = non_blank)]
     pub pacticipant: String,
 
     /// The pacticipant version that was released.
-    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION")]
+    #[arg(short = 'e', long, env = "ACCORD_PACTICIPANT_VERSION", value_parser = non_blank)]
     pub version: String,
 
     /// The environment it was released to.
-    #[arg(long, env = "ACCORD_ENVIRONMENT")]
+    #[arg(long, env = "ACCORD_ENVIRONMENT", value_parser = non_blank)]
     pub environment: String,
 
     /// Output format.

@@ -6,7 +6,7 @@ use accord_broker_client::Version;
 use clap::Args;
 
 use super::client::TableOrJson;
-use super::client::{BrokerArgs, broker_failure, out, outln};
+use super::client::{BrokerArgs, broker_failure, non_blank, out, outln};
 
 #[derive(Debug, Args)]
 // `--version` is the pacticipant version here, as in the official client, so the
@@ -14,7 +14,7 @@ use super::client::{BrokerArgs, broker_failure, out, outln};
 #[command(disable_version_flag = true)]
 pub struct DescribeVersionArgs {
     /// The pacticipant the version belongs to.
-    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT")]
+    #[arg(short = 'a', long, env = "ACCORD_PACTICIPANT", value_parser = non_blank)]
     pub pacticipant: String,
 
     /// The version number (default: the latest version).
@@ -22,7 +22,8 @@ pub struct DescribeVersionArgs {
         short = 'e',
         long,
         env = "ACCORD_PACTICIPANT_VERSION",
-        conflicts_with = "latest"
+        conflicts_with = "latest",
+        value_parser = non_blank
     )]
     pub version: Option<String>,
 

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::client::TextOrJson;
-use super::client::{BrokerArgs, broker_failure, outln, print_notices, usage};
+use super::client::{BrokerArgs, broker_failure, non_blank, outln, print_notices, usage};
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
@@ -25,11 +25,11 @@ pub struct PublishArgs {
     pub pacts: Vec<PathBuf>,
 
     /// The consumer application version (default: `git rev-parse HEAD`).
-    #[arg(short = 'a', long, env = "ACCORD_CONSUMER_APP_VERSION")]
+    #[arg(short = 'a', long, env = "ACCORD_CONSUMER_APP_VERSION", value_parser = non_blank)]
     pub consumer_app_version: Option<String>,
 
     /// Repository branch of the consumer version (default: `git rev-parse --abbrev-ref HEAD`).
-    #[arg(long, env = "ACCORD_BRANCH")]
+    #[arg(long, env = "ACCORD_BRANCH", value_parser = non_blank)]
     pub branch: Option<String>,
 
     /// Take the version and branch from git when they are not given, as the official
@@ -38,7 +38,7 @@ pub struct PublishArgs {
     pub auto_detect_version_properties: bool,
 
     /// Tag for the consumer version; repeat or separate with commas.
-    #[arg(short = 't', long = "tag", env = "ACCORD_TAGS", value_delimiter = ',')]
+    #[arg(short = 't', long = "tag", env = "ACCORD_TAGS", value_delimiter = ',', value_parser = non_blank)]
     pub tags: Vec<String>,
 
     /// The URL of the build that produced the pacts.
