@@ -15,11 +15,12 @@ pub mod exit_code {
     /// The broker could not be used: unreachable, 401/403, 404, a refused selector, or
     /// results that could not be published.
     pub const BROKER: u8 = 2;
-    /// A pact could not be read or parsed, or no pact was found.
+    /// No pact was found, or a pact folder could not be read.
     pub const PACT: u8 = 3;
     /// The provider did not answer within `--provider-ready-timeout`.
     pub const PROVIDER_UNREACHABLE: u8 = 4;
-    /// Bad flags or options.
+    /// Bad flags or options, or a pact that is missing or not a valid pact: the input
+    /// is wrong, as `accord stub` and `accord monitor` say of the same file.
     pub const USAGE: u8 = 64;
 }
 
@@ -79,9 +80,9 @@ impl VerifyError {
     /// The process exit code for this error (see [`exit_code`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::InvalidOptions { .. } => exit_code::USAGE,
+            Self::InvalidOptions { .. } | Self::Pact { .. } => exit_code::USAGE,
             Self::ProviderUnreachable { .. } => exit_code::PROVIDER_UNREACHABLE,
-            Self::Pact { .. } | Self::PactDir { .. } | Self::NoPacts { .. } => exit_code::PACT,
+            Self::PactDir { .. } | Self::NoPacts { .. } => exit_code::PACT,
             Self::Broker { .. } => exit_code::BROKER,
         }
     }

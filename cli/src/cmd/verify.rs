@@ -20,9 +20,10 @@ Exit codes:
   1   verification failed: an interaction of a pact that is not pending failed
   2   broker error: unreachable, 401/403, 404, a refused selector, results that could not
       be published; also a report file that cannot be written
-  3   a pact could not be loaded or parsed, or no pact was found
+  3   no pact was found (or a pact folder could not be read)
   4   the provider did not answer within --provider-ready-timeout
-  64  bad usage";
+  64  bad usage, including a pact that is missing or not a valid pact (the error names
+      the file and the JSON pointer), as for accord stub and accord monitor";
 
 /// Replays each interaction of the provider's contracts against the running provider and
 /// reports what differs. Exit codes: see [`EXIT_CODES_HELP`] (kept equal to

@@ -33,7 +33,7 @@ async fn a_pact_that_is_not_json_names_the_file_and_line() {
         provider.uri().parse().unwrap(),
     )
     .await;
-    assert_eq!(error.exit_code(), exit_code::PACT);
+    assert_eq!(error.exit_code(), exit_code::USAGE);
     let message = error.to_string();
     assert!(message.contains("broken.json"), "{message}");
     assert!(message.contains("line 3"), "{message}");
@@ -51,7 +51,7 @@ async fn a_pact_with_a_bad_shape_names_the_json_pointer() {
         provider.uri().parse().unwrap(),
     )
     .await;
-    assert_eq!(error.exit_code(), exit_code::PACT);
+    assert_eq!(error.exit_code(), exit_code::USAGE);
     assert!(
         error.to_string().contains("/interactions/1/description"),
         "{error}"
@@ -67,7 +67,7 @@ async fn a_missing_file_or_folder_is_named() {
         url.clone(),
     )
     .await;
-    assert_eq!(error.exit_code(), exit_code::PACT);
+    assert_eq!(error.exit_code(), exit_code::USAGE);
     assert!(error.to_string().contains("/nonexistent/p.json"), "{error}");
     let error = run(
         VerifyOptions::new("orders").pact_dir("/nonexistent/pacts"),
