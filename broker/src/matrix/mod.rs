@@ -15,6 +15,7 @@
 //! line saying which versions and which pact are involved and the command that
 //! would fix it.
 
+mod decide;
 mod model;
 mod query;
 mod reader;
@@ -26,7 +27,8 @@ use crate::domain::{PacticipantName, VersionNumber};
 use crate::drift::{self, CandidatePact, CandidateProvider, DriftMode};
 use crate::store::{Pacticipant, Publication, PublicationFilter, Store, StoreError, Verification};
 
-pub use model::{Counts, DriftOutcome, Notice, NoticeKind, Outcome, Row};
+use decide::{Decision, Gathered, decide, ignores_pacticipant, ignores_version};
+pub use model::{DriftOutcome, Notice, NoticeKind, Outcome, Row};
 use model::{IgnoreRule, Link, Scope, Side, VersionRef};
 pub use query::{IgnoreSpec, LatestBy, MatrixError, MatrixQuery, Options, SelectorSpec};
 use reader::Reader;
@@ -149,16 +151,7 @@ pub async fn evaluate(
             version_id,
         });
     }
-    let ignores_pacticipant = |id: i64| {
-        rules
-            .iter()
-            .any(|r| r.pacticipant_id == id && r.version_id.is_none())
-    };
-    let ignores_version = |pacticipant_id: i64, version_id: i64| {
-        rules.iter().any(|r| {
-            r.pacticipant_id == pacticipant_id && r.version_id.is_none_or(|v| v == version_id)
-        })
-    };
+    let ignores_pacticipant = |id: i64| ignores_pacticipant(&rules, id);
 
     // The specified sides.
     let mut sides: Vec<Side> = Vec::new();
@@ -167,7 +160,10 @@ pub async fn evaluate(
         let versions = reader.resolve(&pacticipant, &scope).await?;
         let ignored = ignores_pacticipant(pacticipant.id)
             || versions.as_ref().is_some_and(|vs| {
-                !vs.is_empty() && vs.iter().all(|v| ignores_version(pacticipant.id, v.id))
+                !vs.is_empty()
+                    && vs
+                        .iter()
+                        .all(|v| ignores_version(&rules, pacticipant.id, v.id))
             });
         sides.push(Side {
             pacticipant,
@@ -407,87 +403,25 @@ pub async fn evaluate(
             }
         }
     }
-    // Most recent first: consumer name, consumer version (newest first), provider
-    // name, then the newest verification first (a missing one before any).
-    rows.sort_by(|a, b| {
-        let key = |r: &Row| {
-            (
-                r.publication.consumer_name.clone(),
-                std::cmp::Reverse(r.publication.consumer_version_id),
-                r.publication.provider_name.clone(),
-                std::cmp::Reverse(r.verification.as_ref().map_or(i64::MAX, |v| v.id)),
-            )
-        };
-        key(a).cmp(&key(b))
+    let Decision {
+        considered,
+        ignored,
+        missing_links,
+        empty_sides,
+        mut deployable,
+        counts,
+    } = decide(Gathered {
+        rows,
+        sides: &sides,
+        specified: specified_count,
+        links: &links,
+        rules: &rules,
+        latestby: query.options.latestby,
+        success: &query.options.success,
+        ignore_given: !query.ignore.is_empty(),
     });
-    let rows = apply_latestby(query.options.latestby, rows);
-    let mut rows: Vec<Row> = if query.options.success.is_empty() {
-        rows
-    } else {
-        rows.into_iter()
-            .filter(|r| {
-                r.success()
-                    .is_some_and(|s| query.options.success.contains(&s))
-            })
-            .collect()
-    };
-    for row in &mut rows {
-        let pp = &row.publication;
-        row.ignored = ignores_version(pp.consumer_id, pp.consumer_version_id)
-            || row
-                .verification
-                .as_ref()
-                .is_some_and(|v| ignores_version(v.provider_id, v.provider_version_id))
-            || (row.verification.is_none() && ignores_pacticipant(pp.provider_id));
-    }
-    let (considered, ignored): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| !r.ignored);
-
-    // Required integrations without any row (possible when `success[]` filtered
-    // them away).
-    let all_rows: Vec<&Row> = considered.iter().chain(ignored.iter()).collect();
-    let missing_links: Vec<&Link> = links
-        .iter()
-        .filter(|l| l.required)
-        .filter(|l| {
-            !ignores_pacticipant(sides[l.consumer].pacticipant.id)
-                && !ignores_pacticipant(sides[l.provider].pacticipant.id)
-        })
-        .filter(|l| {
-            let (c, p) = (
-                &sides[l.consumer].pacticipant,
-                &sides[l.provider].pacticipant,
-            );
-            !all_rows
-                .iter()
-                .any(|r| r.publication.consumer_id == c.id && r.publication.provider_id == p.id)
-        })
-        .collect();
-
-    // Specified selectors that name no version.
-    let empty_sides: Vec<&Side> = sides[..specified_count]
-        .iter()
-        .filter(|s| s.versions.as_ref().is_some_and(Vec::is_empty))
-        .collect();
-
-    let mut deployable = if empty_sides.iter().any(|s| !s.ignored) {
-        Some(false)
-    } else if considered.iter().any(|r| r.success().is_none()) || !missing_links.is_empty() {
-        None
-    } else {
-        Some(considered.iter().all(|r| r.success() == Some(true)))
-    };
-    let counts = Counts {
-        success: considered
-            .iter()
-            .filter(|r| r.success() == Some(true))
-            .count(),
-        failed: considered
-            .iter()
-            .filter(|r| r.success() == Some(false))
-            .count(),
-        unknown: considered.iter().filter(|r| r.success().is_none()).count() + missing_links.len(),
-        ignored: (!query.ignore.is_empty()).then_some(ignored.len()),
-    };
+    let missing_links: Vec<&Link> = missing_links.iter().map(|&i| &links[i]).collect();
+    let empty_sides: Vec<&Side> = empty_sides.iter().map(|&i| &sides[i]).collect();
 
     // The reasons, one actionable line each.
     let words = Words {
@@ -740,45 +674,4 @@ async fn add_inferred_sides(
         inferred.insert(id, sides.len() - 1);
     }
     Ok(())
-}
-
-/// Keeps the latest row per key; rows without a verification are all kept, as
-/// each is a pact waiting for a result.
-fn apply_latestby(latestby: Option<LatestBy>, rows: Vec<Row>) -> Vec<Row> {
-    let Some(latestby) = latestby else {
-        return rows;
-    };
-    let key = |r: &Row| {
-        let pp = &r.publication;
-        let provider_version = r.verification.as_ref().map(|v| v.provider_version_id);
-        match latestby {
-            LatestBy::Cvpv => (
-                pp.consumer_id,
-                Some(pp.consumer_version_id),
-                pp.provider_id,
-                provider_version,
-            ),
-            LatestBy::Cvp => (
-                pp.consumer_id,
-                Some(pp.consumer_version_id),
-                pp.provider_id,
-                None,
-            ),
-            LatestBy::Cp => (pp.consumer_id, None, pp.provider_id, None),
-        }
-    };
-    let mut first_of_group: HashMap<(i64, Option<i64>, i64, Option<i64>), bool> = HashMap::new();
-    let mut kept = Vec::new();
-    for row in rows {
-        match first_of_group.get(&key(&row)) {
-            None => {
-                first_of_group.insert(key(&row), row.verification.is_none());
-                kept.push(row);
-            }
-            // The group's first row had no result: keep the whole group.
-            Some(true) => kept.push(row),
-            Some(false) => {}
-        }
-    }
-    kept
 }
