@@ -8,7 +8,7 @@
 //! example), and the broker's publish API and pact PUT over HTTP. The seeds include the
 //! official clients' message pacts (V3 `messages`, V4 `Asynchronous/Messages`).
 //!
-//! A bounded run (`ACCORD_FUZZ_SECONDS`, 20 by default) with a fixed seed is part of
+//! A bounded run (`ACCORD_FUZZ_SECONDS`, 60 by default) with a fixed seed is part of
 //! every test run. The long run draws a random seed and prints it, so a failure can be
 //! replayed with `ACCORD_FUZZ_SEED=<seed>`:
 //!
@@ -296,7 +296,7 @@ async fn mutated_pacts_never_crash_or_5xx_anything() {
     let seconds: u64 = std::env::var("ACCORD_FUZZ_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(60);
     // A fixed seed by default, so the bounded run in the test suite tries the same inputs
     // every time and a red build is never luck; `ACCORD_FUZZ_SEED=random` (or a number)
     // explores further.
