@@ -1,6 +1,7 @@
 //! The pact fuzzer: structure-aware mutations of real pacts (the committed fixtures of
 //! every specification version, written by the official clients) thrown at every place
-//! a pact enters Accord. Nothing may panic, and the broker may not answer 5xx.
+//! a pact enters Accord. Nothing may panic, the broker may not answer 5xx,
+//! and the process's heap may not grow by more than 512 MiB.
 //!
 //! Entry points: `Contract::from_json` (the door the broker, `accord stub`, the verifier
 //! and the monitor share), the monitor's schema derivation (HTTP and event expectations),
@@ -291,6 +292,19 @@ async fn check_broker(broker: &Broker, doc: &Value, n: u64) -> Result<(), String
 /// The seed of the bounded run in the test suite.
 const DEFAULT_SEED: u64 = 20_261_204;
 
+/// How much the process's anonymous memory may grow over a fuzz run.
+const MEMORY_GROWTH_LIMIT_KIB: u64 = 512 * 1024;
+
+/// The process's anonymous resident memory (`RssAnon` in `/proc/self/status`), in KiB;
+/// `None` where the kernel does not say.
+fn anonymous_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("RssAnon:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mutated_pacts_never_crash_or_5xx_anything() {
     let seconds: u64 = std::env::var("ACCORD_FUZZ_SECONDS")
@@ -321,6 +335,11 @@ async fn mutated_pacts_never_crash_or_5xx_anything() {
         }
     }
 
+    // Memory stays bounded: the process's anonymous memory (the heap; the SQLite file's
+    // mapped pages are not counted) may not grow by more than this over the run.
+    let baseline = anonymous_memory_kib();
+    let mut peak = baseline;
+
     let seeds = seeds();
     let mut rng = StdRng::seed_from_u64(seed);
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -333,6 +352,16 @@ async fn mutated_pacts_never_crash_or_5xx_anything() {
         if problem.is_none() && tried.is_multiple_of(4) {
             problem = check_broker(&broker, &doc, 1_000_000 + tried).await.err();
         }
+        if tried.is_multiple_of(1_000)
+            && let (Some(start), Some(now)) = (baseline, anonymous_memory_kib())
+        {
+            peak = peak.max(Some(now));
+            if now > start + MEMORY_GROWTH_LIMIT_KIB {
+                failures.push(format!(
+                    "input {tried}: the process's anonymous memory grew from {start} KiB to {now} KiB (limit: {MEMORY_GROWTH_LIMIT_KIB} KiB more)"
+                ));
+            }
+        }
         if let Some(problem) = problem {
             let text = doc.to_string();
             failures.push(format!(
@@ -343,9 +372,11 @@ async fn mutated_pacts_never_crash_or_5xx_anything() {
         }
     }
     eprintln!(
-        "fuzzed {tried} mutated pacts ({} through the broker), {} failures",
+        "fuzzed {tried} mutated pacts ({} through the broker), {} failures; anonymous memory {} KiB at the start, {} KiB at the peak",
         tried / 4,
-        failures.len()
+        failures.len(),
+        baseline.map_or("?".to_string(), |k| k.to_string()),
+        peak.map_or("?".to_string(), |k| k.to_string()),
     );
     assert!(
         failures.is_empty(),
