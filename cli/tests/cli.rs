@@ -157,7 +157,7 @@ fn can_i_deploy_pairs_each_version_with_the_pacticipant_before_it() {
             .args(["--broker-base-url", "http://127.0.0.1:9"])
             .env_remove("ACCORD_PACTICIPANT_VERSION")
             .env_remove("ACCORD_LATEST")
-            .env_remove("ACCORD_BRANCH")
+            .env_remove("ACCORD_CAN_I_DEPLOY_BRANCH")
             .env_remove("ACCORD_MAIN_BRANCH")
             .output()
             .expect("run accord can-i-deploy");

@@ -19,10 +19,20 @@ use super::{EXIT_FAILURE, EXIT_USAGE};
 
 pub mod plan;
 
+/// Exit codes of `accord can-i-deploy`, shown at the end of its help.
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0   the versions can be deployed (with --plan: the set can go out, in the order shown);
+      also every answer with --dry-run
+  1   they cannot, or the answer is not known yet (results missing)
+  2   the broker could not be used: unreachable, 401/403, a refused question
+  64  bad usage: a version flag without its --pacticipant, a blank value, --plan without
+      a target, an environment the broker does not know (create it first)";
+
 #[derive(Debug, Args)]
 // `--version` is the pacticipant version here, as in the official client, so the
 // command gives up the `--version` flag that prints Accord's version.
-#[command(disable_version_flag = true)]
+#[command(disable_version_flag = true, after_help = EXIT_CODES_HELP)]
 pub struct CanIDeployArgs {
     /// The pacticipant (application) to check. Repeat it, each followed by its own
     /// version flag, to decide several versions together:
@@ -39,7 +49,7 @@ pub struct CanIDeployArgs {
     pub latest: Vec<String>,
 
     /// Check the latest version on this branch (of the pacticipant before it).
-    #[arg(long, env = "ACCORD_BRANCH", action = ArgAction::Append, value_parser = non_blank)]
+    #[arg(long, env = "ACCORD_CAN_I_DEPLOY_BRANCH", action = ArgAction::Append, value_parser = non_blank)]
     pub branch: Vec<String>,
 
     /// Check the latest version on the main branch (of the pacticipant before it).

@@ -29,11 +29,17 @@ Exit codes:
 /// reports what differs. Exit codes: see [`EXIT_CODES_HELP`] (kept equal to
 /// `accord_verifier::exit_code`, and 0/1 as in `cmd/mod.rs`).
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES_HELP)]
+// `-h` is the official verifier's `--hostname`, so help is `--help` alone here: a
+// pipeline's `-h HOST -p PORT` must not print help and exit 0 without verifying.
+#[command(after_help = EXIT_CODES_HELP, disable_help_flag = true)]
 pub struct VerifyArgs {
     /// Boxed because the flags are many: the CLI's command enum stays small.
     #[command(flatten)]
     pub flags: Box<VerifyFlags>,
+
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
 }
 
 /// The flags of `accord verify`.
@@ -60,11 +66,21 @@ pub struct VerifyFlags {
 
     /// The provider's host, as the official verifier takes it (with --port and
     /// --scheme); the same as --provider-base-url SCHEME://HOST:PORT.
-    #[arg(long, value_name = "HOST", conflicts_with = "provider_base_url")]
+    #[arg(
+        short = 'h',
+        long,
+        value_name = "HOST",
+        conflicts_with = "provider_base_url"
+    )]
     pub hostname: Option<String>,
 
     /// The provider's port (with --hostname; default 8080).
-    #[arg(long, value_name = "PORT", conflicts_with = "provider_base_url")]
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "PORT",
+        conflicts_with = "provider_base_url"
+    )]
     pub port: Option<u16>,
 
     /// The provider's scheme (with --hostname and --port).
@@ -540,6 +556,7 @@ mod tests {
     use super::*;
 
     #[derive(Debug, Parser)]
+    #[command(disable_help_flag = true)]
     struct Cli {
         #[command(flatten)]
         verify: VerifyFlags,
@@ -571,9 +588,9 @@ mod tests {
                 "verify",
                 "--provider-name",
                 "orders",
-                "--hostname",
+                "-h",
                 "provider.internal",
-                "--port",
+                "-p",
                 "9000",
                 "--file",
                 "a.json",
