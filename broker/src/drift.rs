@@ -448,19 +448,4 @@ mod tests {
         assert!(plan.resolved.is_empty());
         assert!(plan.unchecked[0].1.contains("marked skip"));
     }
-
-    #[test]
-    fn drift_modes_read_from_the_query() {
-        assert_eq!(DriftMode::from_params(None, None), Ok(DriftMode::Block));
-        assert_eq!(
-            DriftMode::from_params(Some("warn"), None),
-            Ok(DriftMode::Warn)
-        );
-        assert_eq!(
-            DriftMode::from_params(None, Some("true")),
-            Ok(DriftMode::Ignore)
-        );
-        assert!(DriftMode::from_params(Some("loud"), None).is_err());
-        assert!(DriftMode::from_params(Some("block"), Some("true")).is_err());
-    }
 }

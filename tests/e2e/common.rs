@@ -1,6 +1,9 @@
 //! What several end-to-end tests share.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use accord_e2e::{accord_bin, run};
 
 use accord_mock_server::PactBuilder;
 use accord_mock_server::matchers::{datetime, decimal, each_like, integer, like, term};
@@ -51,4 +54,23 @@ pub async fn write_dashboard_pact(dir: &Path, status_field: Option<&str>) -> Pat
     assert_eq!(answer.status(), 200);
     assert!(client.order(42).await.is_err());
     mock.finish().await.expect("the pact is written")
+}
+
+/// Runs the `accord` binary against this broker (`PACT_BROKER_BASE_URL`), with no token
+/// from the test run's environment.
+pub fn accord(broker: &str, args: &[&str]) -> Output {
+    run(Command::new(accord_bin())
+        .args(args)
+        .env("PACT_BROKER_BASE_URL", broker)
+        .env_remove("PACT_BROKER_TOKEN"))
+}
+
+/// A command's exit code and output, for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }

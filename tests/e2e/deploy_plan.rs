@@ -11,27 +11,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use accord_e2e::{Running, accord_bin, run, spawn_example_provider};
+use accord_e2e::{Running, accord_bin, spawn_example_provider};
 use example_provider::{AppState, Behaviour, DateFormat};
 use serde_json::Value;
 
-use crate::common::write_dashboard_pact;
-
-fn accord(broker: &str, args: &[&str]) -> Output {
-    run(Command::new(accord_bin())
-        .args(args)
-        .env("PACT_BROKER_BASE_URL", broker)
-        .env_remove("PACT_BROKER_TOKEN"))
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use crate::common::{accord, describe, write_dashboard_pact};
 
 fn publish(broker: &str, pacts: &Path, version: &str) {
     let published = accord(

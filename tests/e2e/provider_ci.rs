@@ -8,25 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use accord_e2e::{Running, accord_bin, run, spawn_example_provider};
+use accord_e2e::{Running, accord_bin, spawn_example_provider};
 use example_provider::{AppState, Behaviour, DateFormat};
 
-use crate::common::write_pact;
-
-fn accord(broker: &str, args: &[&str]) -> Output {
-    run(Command::new(accord_bin())
-        .args(args)
-        .env("PACT_BROKER_BASE_URL", broker))
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use crate::common::{accord, describe, write_pact};
 
 fn verify(broker: &str, provider: &str, version: &str, junit: &Path) -> Output {
     accord(

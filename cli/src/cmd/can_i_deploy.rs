@@ -318,18 +318,25 @@ pub async fn run(args: CanIDeployArgs) -> anyhow::Result<ExitCode> {
         TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&matrix_json(&matrix))?),
         TableOrJson::Table => out!("{}", matrix_table(&matrix)),
     }
-    let deployable = matrix.summary.deployable == Some(true);
-    if args.dry_run {
+    Ok(answer_code(
+        matrix.summary.deployable == Some(true),
+        args.dry_run,
+    ))
+}
+
+/// 0 for yes, 1 for no; `--dry-run` always 0, saying so when the answer is no.
+pub(crate) fn answer_code(deployable: bool, dry_run: bool) -> ExitCode {
+    if dry_run {
         if !deployable {
             eprintln!("dry run: exiting 0 although the answer is no");
         }
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
-    Ok(if deployable {
+    if deployable {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)
-    })
+    }
 }
 
 fn matrix_json(matrix: &Matrix) -> serde_json::Value {

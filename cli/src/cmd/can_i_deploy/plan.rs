@@ -16,9 +16,8 @@ use std::process::ExitCode;
 use accord_broker_client::{DeployTarget, Matrix, Selection, VersionSelector};
 use serde_json::{Value, json};
 
-use super::super::EXIT_FAILURE;
 use super::super::client::{TableOrJson, out, outln, usage};
-use super::{CanIDeployArgs, matrix_failure, matrix_json, matrix_table};
+use super::{CanIDeployArgs, answer_code, matrix_failure, matrix_json, matrix_table};
 
 /// More versions than this make too many states to ask about (2^n).
 pub const MAX_VERSIONS: usize = 8;
@@ -187,18 +186,7 @@ pub async fn run(args: &CanIDeployArgs, target: DeployTarget) -> anyhow::Result<
             plan_text(&plan, &labels, &answers, &target_name, full_matrix)
         ),
     }
-    let deployable = matches!(plan, Plan::Steps(_));
-    if args.dry_run {
-        if !deployable {
-            eprintln!("dry run: exiting 0 although the answer is no");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    Ok(if deployable {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FAILURE)
-    })
+    Ok(answer_code(matches!(plan, Plan::Steps(_)), args.dry_run))
 }
 
 fn is_safe(matrix: Option<&Matrix>) -> bool {
