@@ -163,6 +163,7 @@ async fn places_an_order() {
         .place_order("ada@example.com", &[item])
         .await
         .expect("place an order");
+    assert_eq!(order.id, 2);
     #[cfg(not(feature = "next"))]
     assert_eq!(order.status, "pending");
 
