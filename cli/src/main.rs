@@ -51,6 +51,8 @@ enum Command {
     RecordRelease(cmd::deployments::RecordReleaseArgs),
     /// Describe a pacticipant version known to the broker.
     DescribeVersion(cmd::describe_version::DescribeVersionArgs),
+    /// Copy an existing Pact Broker's history into an Accord broker.
+    Import(Box<cmd::import::ImportArgs>),
     /// Create, list and revoke the broker's scoped API tokens.
     Token(cmd::token::TokenArgs),
     /// Verify a provider against its contracts.
@@ -120,6 +122,7 @@ fn main() -> ExitCode {
             Command::RecordDeployment(args) => cmd::deployments::record_deployment(args).await,
             Command::RecordRelease(args) => cmd::deployments::record_release(args).await,
             Command::DescribeVersion(args) => cmd::describe_version::describe_version(args).await,
+            Command::Import(args) => cmd::import::run(*args).await,
             Command::Token(args) => cmd::token::run(args).await,
             Command::Verify(args) => cmd::verify::run(args).await,
             Command::Monitor(args) => cmd::monitor::run(*args).await,

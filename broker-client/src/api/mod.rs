@@ -3,6 +3,7 @@
 mod contracts;
 mod drift;
 mod environments;
+mod import;
 mod matrix;
 mod tokens;
 mod verification;

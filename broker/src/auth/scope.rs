@@ -540,6 +540,7 @@ mod tests {
             ),
             (Method::POST, "/environments", RouteAction::Needs(Admin)),
             (Method::POST, "/admin/retention", RouteAction::Needs(Admin)),
+            (Method::POST, "/admin/import", RouteAction::Needs(Admin)),
             (Method::POST, "/tokens", RouteAction::Needs(Admin)),
             (
                 Method::PUT,

@@ -207,6 +207,12 @@ const RELATIONS: &[(&str, &str, bool, &str)] = &[
         "Audit log of every change: who, what, when (admin credentials)",
     ),
     (
+        "accord:import",
+        "/admin/import",
+        false,
+        "Import of another broker's history, one batch at a time (POST; accord import)",
+    ),
+    (
         "accord:retention",
         "/admin/retention",
         false,

@@ -7,6 +7,7 @@ mod diagnostic;
 mod drift;
 mod environments;
 mod for_verification;
+mod import;
 mod index;
 mod labels;
 mod matrix;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(labels::router())
         .merge(retention::router())
+        .merge(import::router())
         .merge(tokens::router())
 }
 

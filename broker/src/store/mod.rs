@@ -13,6 +13,7 @@ mod sql;
 pub mod batch;
 #[macro_use]
 pub mod events;
+pub mod import;
 #[macro_use]
 pub mod ops;
 #[macro_use]
@@ -32,6 +33,7 @@ use serde_json::Value;
 use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
 
 pub use batch::BatchStore;
+pub use import::ImportStore;
 pub use ops::OpsStore;
 pub use overview::OverviewStore;
 pub use postgres::PostgresStore;
@@ -527,11 +529,20 @@ pub struct RecordedDriftRun {
 }
 
 /// The broker's storage. See the module documentation. Areas with many methods of
-/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`], [`BatchStore`], [`TokenStore`]),
-/// each in its own file with its own SQL macro, expanded in `sqlite.rs` and `postgres.rs`.
+/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`], [`BatchStore`], [`TokenStore`],
+/// [`ImportStore`]), each in its own file; their SQL is in a macro expanded in `sqlite.rs` and
+/// `postgres.rs`, or (newer) in a plain module of `shared/` compiled for each backend.
 #[async_trait]
 pub trait Store:
-    WebhookStore + OpsStore + OverviewStore + BatchStore + TokenStore + Send + Sync + 'static
+    WebhookStore
+    + OpsStore
+    + OverviewStore
+    + BatchStore
+    + TokenStore
+    + ImportStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

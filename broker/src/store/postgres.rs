@@ -139,6 +139,13 @@ batch_sql_store!(PostgresStore, sqlx::Postgres);
 webhook_sql_store!(PostgresStore, sqlx::Postgres);
 tokens_sql_store!(PostgresStore, sqlx::Postgres);
 
+/// The shared SQL of `shared/`, compiled for this backend.
+type Backend = PostgresStore;
+type Db = sqlx::Postgres;
+#[allow(clippy::duplicate_mod)] // deliberately: once per backend, see `shared/mod.rs`
+#[path = "shared/mod.rs"]
+mod shared;
+
 /// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).
 impl PostgresStore {
     /// Retention is serialised across replicas by [`Self::lock_retention`].

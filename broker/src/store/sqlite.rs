@@ -337,6 +337,13 @@ batch_sql_store!(SqliteStore, sqlx::Sqlite);
 webhook_sql_store!(SqliteStore, sqlx::Sqlite);
 tokens_sql_store!(SqliteStore, sqlx::Sqlite);
 
+/// The shared SQL of `shared/`, compiled for this backend.
+type Backend = SqliteStore;
+type Db = sqlx::Sqlite;
+#[allow(clippy::duplicate_mod)] // deliberately: once per backend, see `shared/mod.rs`
+#[path = "shared/mod.rs"]
+mod shared;
+
 /// Retention's single-runner rule on SQLite (see [`ops::OpsStore::run_retention`]).
 impl SqliteStore {
     /// One retention run at a time in this process; a second is refused rather than

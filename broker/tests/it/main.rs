@@ -13,6 +13,7 @@ mod basics;
 mod drift;
 mod edge;
 mod for_verification;
+mod import;
 mod labels;
 mod matrix;
 mod messages;

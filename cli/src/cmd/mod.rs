@@ -13,6 +13,7 @@ pub mod can_i_deploy;
 pub mod client;
 pub mod deployments;
 pub mod describe_version;
+pub mod import;
 pub mod mock;
 pub mod monitor;
 pub mod publish;
