@@ -10,6 +10,7 @@ mod common;
 mod deploy_plan;
 mod event_drift;
 mod fuzz;
+mod import;
 mod messages;
 mod mock_cli;
 mod monitor;
