@@ -73,6 +73,7 @@ fn the_readme_marks_its_tested_blocks() {
         "http-drift-monitor",
         "event-drift-rabbitmq",
         "deploy-plan",
+        "import",
         "monitor-config",
         "audit-retention",
     ] {
@@ -138,6 +139,29 @@ fn the_deploy_plan_walk_through_runs_as_written() {
             "{expected:?} missing from the block's output:\n{text}"
         );
     }
+}
+
+#[test]
+fn the_import_walk_through_runs_as_written() {
+    let text = run_block("import");
+    for shown in [
+        "Dry run: nothing was copied",
+        "Check: both brokers give the same answers for order-dashboard, order-service",
+    ] {
+        assert!(text.contains(shown), "{shown:?} missing from:\n{text}");
+    }
+    // The second run finds the version there and copies nothing.
+    let again: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("versions "))
+        .collect();
+    assert_eq!(
+        again
+            .last()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["versions", "1", "0", "1", "0"]),
+        "{text}"
+    );
 }
 
 #[test]

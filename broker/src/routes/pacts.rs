@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::{find_pacticipant, tagged_version_ids};
-use crate::domain::{BranchName, TagName};
+use crate::domain::{BranchName, TagName, VersionNumber};
 use crate::error::ApiError;
 use crate::http::{Base, curies, enc, enc_query, hal, link, named_link, templated};
 use crate::repr::{Urls, time};
@@ -212,17 +212,32 @@ async fn publication_for_version(
     consumer: &Pacticipant,
     version: &str,
 ) -> Result<Publication, ApiError> {
-    integration_publications(state, provider, consumer)
+    // One version and its one publication for the provider, by index: never the
+    // integration's whole history.
+    let not_found = || {
+        no_pact(
+            provider,
+            consumer,
+            &format!("for consumer version {version}"),
+        )
+    };
+    let Ok(number) = VersionNumber::parse("version", version) else {
+        return Err(not_found());
+    };
+    let Some(consumer_version) = state.store.version(consumer.id, &number).await? else {
+        return Err(not_found());
+    };
+    state
+        .store
+        .publications(PublicationFilter {
+            consumer_version_id: Some(consumer_version.id),
+            provider_id: Some(provider.id),
+            ..Default::default()
+        })
         .await?
         .into_iter()
-        .find(|pp| pp.consumer_version_number == version)
-        .ok_or_else(|| {
-            no_pact(
-                provider,
-                consumer,
-                &format!("for consumer version {version}"),
-            )
-        })
+        .next()
+        .ok_or_else(not_found)
 }
 
 async fn by_version(

@@ -315,7 +315,6 @@ async fn copy(
         .await?;
         bars.advance(Kind::Release, released);
     }
-    drop(send);
     copy_webhooks(source, target, &mut copied.webhooks).await
 }
 
