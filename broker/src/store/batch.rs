@@ -155,8 +155,8 @@ pub trait BatchStore: Send + Sync {
     ) -> Result<Vec<DriftFinding>, StoreError>;
 }
 
-/// Implements [`BatchStore`] for `$store` (see [`sql_store!`] for the pattern); uses
-/// the `IN_LIST_CHUNK` that `sql_store!` defines and each backend's `push_in`.
+/// Implements [`BatchStore`] for `$store` (expanded in `sqlite.rs` and `postgres.rs`; new areas use `shared/` instead); uses
+/// the `IN_LIST_CHUNK` of `shared/mod.rs` and each backend's `push_in`.
 macro_rules! batch_sql_store {
     ($store:ident, $db:ty) => {
         #[async_trait::async_trait]

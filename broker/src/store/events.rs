@@ -173,7 +173,7 @@ impl TryFrom<String> for StoredEventKind {
     }
 }
 
-/// Inherent helpers on `$store` used by the write methods of [`sql_store!`]:
+/// Inherent helpers on `$store` used by the write methods of every area:
 /// `emit_events_tx` appends events to the outbox and `commit` audits, then commits.
 macro_rules! events_sql_store {
     ($store:ident, $db:ty) => {

@@ -13,7 +13,11 @@ mod sql;
 pub mod batch;
 #[macro_use]
 pub mod events;
+pub mod drift;
+pub mod environments;
 pub mod import;
+pub mod pacts;
+pub mod versions;
 #[macro_use]
 pub mod ops;
 #[macro_use]
@@ -33,12 +37,16 @@ use serde_json::Value;
 use crate::domain::{BranchName, EnvironmentName, PacticipantName, TagName, VersionNumber};
 
 pub use batch::BatchStore;
+pub use drift::DriftStore;
+pub use environments::EnvironmentStore;
 pub use import::ImportStore;
 pub use ops::OpsStore;
 pub use overview::OverviewStore;
+pub use pacts::PactStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use tokens::TokenStore;
+pub use versions::PacticipantStore;
 pub use webhooks::WebhookStore;
 
 /// Why a store call failed.
@@ -528,13 +536,22 @@ pub struct RecordedDriftRun {
     pub changes: DriftChanges,
 }
 
-/// The broker's storage. See the module documentation. Areas with many methods of
-/// their own live in supertraits ([`WebhookStore`], [`OpsStore`], [`OverviewStore`], [`BatchStore`], [`TokenStore`],
-/// [`ImportStore`]), each in its own file; their SQL is in a macro expanded in `sqlite.rs` and
-/// `postgres.rs`, or (newer) in a plain module of `shared/` compiled for each backend.
+/// The broker's storage. See the module documentation. Each area has a trait of its own,
+/// in its own file: [`PacticipantStore`] (pacticipants, versions, tags, branches),
+/// [`PactStore`] (pacts and verification results), [`EnvironmentStore`] (environments,
+/// deployments, releases), [`DriftStore`], [`WebhookStore`], [`OpsStore`] (audit,
+/// retention, labels), [`OverviewStore`] (the UI's pages), [`BatchStore`] (reads of many
+/// rows at once), [`TokenStore`] and [`ImportStore`]. Their SQL, shared by both backends,
+/// is in `shared/` (one plain module per area, compiled for each backend) or, for the
+/// older areas, in a macro in the trait's file, expanded in `sqlite.rs` and `postgres.rs`.
+/// What each backend supplies to the shared SQL is listed in `shared/mod.rs`.
 #[async_trait]
 pub trait Store:
-    WebhookStore
+    PacticipantStore
+    + PactStore
+    + EnvironmentStore
+    + DriftStore
+    + WebhookStore
     + OpsStore
     + OverviewStore
     + BatchStore
@@ -546,251 +563,6 @@ pub trait Store:
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
-
-    // Pacticipants.
-    async fn pacticipant(&self, name: &PacticipantName) -> Result<Option<Pacticipant>, StoreError>;
-    async fn pacticipant_by_id(&self, id: i64) -> Result<Option<Pacticipant>, StoreError>;
-    async fn pacticipants(&self) -> Result<Vec<Pacticipant>, StoreError>;
-    /// Creates a pacticipant; [`StoreError::Conflict`] if the name is taken.
-    async fn create_pacticipant(
-        &self,
-        name: &PacticipantName,
-        fields: &PacticipantFields,
-    ) -> Result<Pacticipant, StoreError>;
-    /// Creates or updates a pacticipant; returns it and whether it was created.
-    async fn save_pacticipant(
-        &self,
-        name: &PacticipantName,
-        fields: &PacticipantFields,
-        mode: SaveMode,
-    ) -> Result<(Pacticipant, bool), StoreError>;
-    async fn delete_pacticipant(&self, id: i64) -> Result<bool, StoreError>;
-
-    // Versions.
-    async fn version(
-        &self,
-        pacticipant_id: i64,
-        number: &VersionNumber,
-    ) -> Result<Option<Version>, StoreError>;
-    async fn version_by_id(&self, id: i64) -> Result<Option<Version>, StoreError>;
-    /// All versions of a pacticipant, newest first.
-    async fn versions(&self, pacticipant_id: i64) -> Result<Vec<Version>, StoreError>;
-    async fn latest_version(&self, pacticipant_id: i64) -> Result<Option<Version>, StoreError>;
-    async fn latest_version_with_tag(
-        &self,
-        pacticipant_id: i64,
-        tag: &TagName,
-    ) -> Result<Option<Version>, StoreError>;
-    /// Versions carrying a tag, newest first.
-    async fn versions_with_tag(
-        &self,
-        pacticipant_id: i64,
-        tag: &TagName,
-    ) -> Result<Vec<Version>, StoreError>;
-    /// The version most recently added to a branch.
-    async fn branch_head(
-        &self,
-        pacticipant_id: i64,
-        branch: &BranchName,
-    ) -> Result<Option<Version>, StoreError>;
-    /// Creates or updates a version (and its pacticipant); returns it and whether it was created.
-    async fn save_version(&self, request: &SaveVersion) -> Result<(Version, bool), StoreError>;
-    async fn delete_version(&self, id: i64) -> Result<bool, StoreError>;
-
-    // Tags.
-    async fn tags_of_version(&self, version_id: i64) -> Result<Vec<Tag>, StoreError>;
-    /// Every tag of every version of a pacticipant, oldest first.
-    async fn tags_of_pacticipant(&self, pacticipant_id: i64) -> Result<Vec<Tag>, StoreError>;
-    /// For each tag name of some pacticipants, the latest version carrying it, ordered
-    /// by pacticipant and tag name; only the names in `names` when it is given.
-    async fn tag_heads(
-        &self,
-        pacticipant_ids: &[i64],
-        names: Option<&[String]>,
-    ) -> Result<Vec<TagHead>, StoreError>;
-    async fn tag(&self, version_id: i64, name: &TagName) -> Result<Option<Tag>, StoreError>;
-    /// Tags a version, creating the pacticipant and version as needed; returns whether the tag is new.
-    async fn add_tag(
-        &self,
-        pacticipant: &PacticipantName,
-        version: &VersionNumber,
-        tag: &TagName,
-    ) -> Result<(Tag, bool), StoreError>;
-    async fn delete_tag(&self, version_id: i64, name: &TagName) -> Result<bool, StoreError>;
-    /// The tags of a version, oldest first, each saying whether the version is the
-    /// latest of its pacticipant with that tag.
-    async fn version_tags(&self, version_id: i64) -> Result<Vec<VersionTag>, StoreError>;
-
-    // Branches.
-    async fn branch(
-        &self,
-        pacticipant_id: i64,
-        name: &BranchName,
-    ) -> Result<Option<Branch>, StoreError>;
-    /// Branches of a pacticipant, most recently updated first.
-    async fn branches(&self, pacticipant_id: i64) -> Result<Vec<Branch>, StoreError>;
-    async fn branches_of_version(&self, version_id: i64) -> Result<Vec<BranchVersion>, StoreError>;
-    /// Every branch membership of every version of a pacticipant, oldest first.
-    async fn branch_versions_of_pacticipant(
-        &self,
-        pacticipant_id: i64,
-    ) -> Result<Vec<BranchVersion>, StoreError>;
-    /// The versions on a branch, most recently added first.
-    async fn branch_versions(&self, branch_id: i64) -> Result<Vec<BranchVersion>, StoreError>;
-    /// The heads of the branches of some pacticipants, ordered by pacticipant and branch
-    /// name; only the branches named in `names` when it is given. Branches without
-    /// versions have no head.
-    async fn branch_heads(
-        &self,
-        pacticipant_ids: &[i64],
-        names: Option<&[String]>,
-    ) -> Result<Vec<BranchHead>, StoreError>;
-    /// Adds a version to a branch, creating pacticipant, version and branch as needed;
-    /// returns whether the membership is new.
-    async fn add_branch_version(
-        &self,
-        pacticipant: &PacticipantName,
-        branch: &BranchName,
-        version: &VersionNumber,
-    ) -> Result<(BranchVersion, bool), StoreError>;
-    async fn delete_branch(&self, branch_id: i64) -> Result<bool, StoreError>;
-    async fn delete_branch_version(
-        &self,
-        branch_id: i64,
-        version_id: i64,
-    ) -> Result<bool, StoreError>;
-
-    // Pacts.
-    /// Publishes contracts for one consumer version in one transaction. If any contract
-    /// conflicts with stored content (and overwriting is not allowed), nothing is stored
-    /// and [`StoreError::PactConflict`] lists the conflicts.
-    async fn publish(&self, command: &PublishCommand) -> Result<PublishOutcome, StoreError>;
-    /// Publications matching the filter, ordered by consumer version (oldest first).
-    async fn publications(&self, filter: PublicationFilter)
-    -> Result<Vec<Publication>, StoreError>;
-    /// The publications by the given consumer versions (for one provider when it is
-    /// given), ordered by consumer version.
-    async fn publications_of_versions(
-        &self,
-        provider_id: Option<i64>,
-        consumer_version_ids: &[i64],
-    ) -> Result<Vec<Publication>, StoreError>;
-    /// The publication for a provider by the consumer's latest version that has one.
-    async fn latest_publication(
-        &self,
-        consumer_id: i64,
-        provider_id: i64,
-    ) -> Result<Option<Publication>, StoreError>;
-    /// The pacticipants with at least one publication for a provider, ordered by id.
-    async fn consumers_of(&self, provider_id: i64) -> Result<Vec<Pacticipant>, StoreError>;
-    async fn pact_version(&self, id: i64) -> Result<Option<PactVersion>, StoreError>;
-    async fn pact_version_by_sha(
-        &self,
-        consumer_id: i64,
-        provider_id: i64,
-        sha: &str,
-    ) -> Result<Option<PactVersion>, StoreError>;
-    /// The integrations a pacticipant takes part in, as consumer or as provider,
-    /// ordered by consumer and provider name.
-    async fn integrations_of(&self, pacticipant_id: i64) -> Result<Vec<Integration>, StoreError>;
-    /// Deletes publications (and content no publication uses any more).
-    async fn delete_publications(&self, filter: PublicationFilter) -> Result<u64, StoreError>;
-
-    // Verifications.
-    async fn record_verification(
-        &self,
-        verification: &NewVerification,
-    ) -> Result<Verification, StoreError>;
-    async fn verification(&self, id: i64) -> Result<Option<Verification>, StoreError>;
-    /// Verifications matching the filter, oldest first.
-    async fn verifications(
-        &self,
-        filter: VerificationFilter,
-    ) -> Result<Vec<Verification>, StoreError>;
-    async fn delete_verification(&self, id: i64) -> Result<bool, StoreError>;
-
-    // Environments.
-    async fn create_environment(
-        &self,
-        fields: &EnvironmentFields,
-    ) -> Result<Environment, StoreError>;
-    async fn replace_environment(
-        &self,
-        uuid: &str,
-        fields: &EnvironmentFields,
-    ) -> Result<Option<Environment>, StoreError>;
-    async fn environment(&self, uuid: &str) -> Result<Option<Environment>, StoreError>;
-    async fn environment_by_id(&self, id: i64) -> Result<Option<Environment>, StoreError>;
-    async fn environment_by_name(
-        &self,
-        name: &EnvironmentName,
-    ) -> Result<Option<Environment>, StoreError>;
-    async fn environments(&self) -> Result<Vec<Environment>, StoreError>;
-    async fn delete_environment(&self, uuid: &str) -> Result<bool, StoreError>;
-
-    // Deployments and releases.
-    /// Records a deployment, ending the current deployment of another version of the same
-    /// pacticipant to the same environment and instance. Returns whether a record was created
-    /// (false when the version is already the current deployment).
-    async fn record_deployment(
-        &self,
-        version_id: i64,
-        environment_id: i64,
-        application_instance: Option<&str>,
-    ) -> Result<(DeployedVersion, bool), StoreError>;
-    async fn deployed_version(&self, uuid: &str) -> Result<Option<DeployedVersion>, StoreError>;
-    async fn deployed_versions(
-        &self,
-        filter: EnvironmentRecordFilter,
-    ) -> Result<Vec<DeployedVersion>, StoreError>;
-    async fn undeploy(&self, uuid: &str) -> Result<Option<DeployedVersion>, StoreError>;
-    /// Records a release; an existing record for the version and environment is marked
-    /// supported again. Returns whether a record was created.
-    async fn record_release(
-        &self,
-        version_id: i64,
-        environment_id: i64,
-    ) -> Result<(ReleasedVersion, bool), StoreError>;
-    async fn released_version(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError>;
-    async fn released_versions(
-        &self,
-        filter: EnvironmentRecordFilter,
-    ) -> Result<Vec<ReleasedVersion>, StoreError>;
-    async fn end_support(&self, uuid: &str) -> Result<Option<ReleasedVersion>, StoreError>;
-
-    // Drift.
-    /// Stores a run of the drift monitor and, in the same transaction, updates the open
-    /// findings of its provider and environment as [`crate::drift::reconcile`] decides.
-    /// Runs of one provider are stored one at a time.
-    async fn record_drift_run(&self, run: &NewDriftRun) -> Result<RecordedDriftRun, StoreError>;
-    async fn drift_run(&self, id: i64) -> Result<Option<DriftRun>, StoreError>;
-    /// The report of a run, as posted.
-    async fn drift_run_report(&self, id: i64) -> Result<Option<Value>, StoreError>;
-    /// Runs of a provider, newest first, `limit` of them after skipping `offset`.
-    async fn drift_runs(
-        &self,
-        provider_id: i64,
-        environment: EnvironmentScope,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<DriftRun>, StoreError>;
-    async fn drift_run_count(
-        &self,
-        provider_id: i64,
-        environment: EnvironmentScope,
-    ) -> Result<i64, StoreError>;
-    /// The latest applied run of a provider in each environment (and without one).
-    async fn latest_drift_runs(
-        &self,
-        provider_id: i64,
-        environment: EnvironmentScope,
-    ) -> Result<Vec<DriftRun>, StoreError>;
-    /// The open findings of a provider, oldest first.
-    async fn open_drift_findings(
-        &self,
-        provider_id: i64,
-        environment: EnvironmentScope,
-    ) -> Result<Vec<DriftFinding>, StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://path`, `sqlite::memory:`,

@@ -132,7 +132,7 @@ pub trait OpsStore: Send + Sync {
     ) -> Result<Option<RetentionOutcome>, StoreError>;
 }
 
-/// Implements [`OpsStore`] for `$store` (see [`sql_store!`] for the pattern). Needs
+/// Implements [`OpsStore`] for `$store` (expanded in `sqlite.rs` and `postgres.rs`; new areas use `shared/` instead). Needs
 /// the inherent helpers `retention_guard` and `lock_retention` of the backend.
 macro_rules! ops_sql_store {
     ($store:ident, $db:ty) => {

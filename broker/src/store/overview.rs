@@ -137,7 +137,7 @@ macro_rules! overview_page_cte {
     };
 }
 
-/// Implements [`OverviewStore`] for `$store` (see [`sql_store!`] for the pattern).
+/// Implements [`OverviewStore`] for `$store` (expanded in `sqlite.rs` and `postgres.rs`; new areas use `shared/` instead).
 macro_rules! overview_sql_store {
     ($store:ident, $db:ty) => {
         #[async_trait::async_trait]

@@ -131,7 +131,6 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore, sqlx::Postgres);
 events_sql_store!(PostgresStore, sqlx::Postgres);
 ops_sql_store!(PostgresStore, sqlx::Postgres);
 overview_sql_store!(PostgresStore, sqlx::Postgres);
@@ -145,6 +144,7 @@ type Db = sqlx::Postgres;
 #[allow(clippy::duplicate_mod)] // deliberately: once per backend, see `shared/mod.rs`
 #[path = "shared/mod.rs"]
 mod shared;
+use shared::IN_LIST_CHUNK;
 
 /// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).
 impl PostgresStore {

@@ -329,7 +329,6 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite);
 events_sql_store!(SqliteStore, sqlx::Sqlite);
 ops_sql_store!(SqliteStore, sqlx::Sqlite);
 overview_sql_store!(SqliteStore, sqlx::Sqlite);
@@ -343,6 +342,7 @@ type Db = sqlx::Sqlite;
 #[allow(clippy::duplicate_mod)] // deliberately: once per backend, see `shared/mod.rs`
 #[path = "shared/mod.rs"]
 mod shared;
+use shared::IN_LIST_CHUNK;
 
 /// Retention's single-runner rule on SQLite (see [`ops::OpsStore::run_retention`]).
 impl SqliteStore {

@@ -45,7 +45,7 @@ pub trait TokenStore: Send + Sync {
     async fn delete_token(&self, name: &str) -> Result<bool, StoreError>;
 }
 
-/// Implements [`TokenStore`] for `$store` (see [`sql_store!`] for the pattern).
+/// Implements [`TokenStore`] for `$store` (expanded in `sqlite.rs` and `postgres.rs`; new areas use `shared/` instead).
 macro_rules! tokens_sql_store {
     ($store:ident, $db:ty) => {
         #[async_trait::async_trait]

@@ -297,7 +297,7 @@ macro_rules! delivery_select {
     };
 }
 
-/// Implements [`WebhookStore`] for `$store` (see [`sql_store!`] for the pattern).
+/// Implements [`WebhookStore`] for `$store` (expanded in `sqlite.rs` and `postgres.rs`; new areas use `shared/` instead).
 /// The backend supplies `claimable_delivery_ids_tx` and `lock_requests_tx`, which
 /// differ in locking.
 macro_rules! webhook_sql_store {
