@@ -11,22 +11,23 @@
 mod sql;
 #[macro_use]
 pub mod batch;
-#[macro_use]
-pub mod events;
 pub mod drift;
 pub mod environments;
+#[macro_use]
+pub mod events;
 pub mod import;
-pub mod pacts;
-pub mod versions;
+mod names;
 #[macro_use]
 pub mod ops;
 #[macro_use]
 pub mod overview;
+pub mod pacts;
 #[macro_use]
 pub mod tokens;
+pub mod versions;
 #[macro_use]
 pub mod webhooks;
-mod names;
+// The backends last: they use the macros of the modules above.
 mod postgres;
 mod sqlite;
 

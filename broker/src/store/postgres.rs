@@ -131,20 +131,12 @@ impl PostgresStore {
     }
 }
 
-events_sql_store!(PostgresStore, sqlx::Postgres);
-ops_sql_store!(PostgresStore, sqlx::Postgres);
-overview_sql_store!(PostgresStore, sqlx::Postgres);
-batch_sql_store!(PostgresStore, sqlx::Postgres);
-webhook_sql_store!(PostgresStore, sqlx::Postgres);
-tokens_sql_store!(PostgresStore, sqlx::Postgres);
-
 /// The shared SQL of `shared/`, compiled for this backend.
 type Backend = PostgresStore;
 type Db = sqlx::Postgres;
 #[allow(clippy::duplicate_mod)] // deliberately: once per backend, see `shared/mod.rs`
 #[path = "shared/mod.rs"]
 mod shared;
-use shared::IN_LIST_CHUNK;
 
 /// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).
 impl PostgresStore {

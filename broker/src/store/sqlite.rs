@@ -329,20 +329,12 @@ impl SqliteStore {
     }
 }
 
-events_sql_store!(SqliteStore, sqlx::Sqlite);
-ops_sql_store!(SqliteStore, sqlx::Sqlite);
-overview_sql_store!(SqliteStore, sqlx::Sqlite);
-batch_sql_store!(SqliteStore, sqlx::Sqlite);
-webhook_sql_store!(SqliteStore, sqlx::Sqlite);
-tokens_sql_store!(SqliteStore, sqlx::Sqlite);
-
 /// The shared SQL of `shared/`, compiled for this backend.
 type Backend = SqliteStore;
 type Db = sqlx::Sqlite;
 #[allow(clippy::duplicate_mod)] // deliberately: once per backend, see `shared/mod.rs`
 #[path = "shared/mod.rs"]
 mod shared;
-use shared::IN_LIST_CHUNK;
 
 /// Retention's single-runner rule on SQLite (see [`ops::OpsStore::run_retention`]).
 impl SqliteStore {

@@ -21,12 +21,18 @@
 //! versions, branches and tags inside a transaction). New shared SQL goes here, not
 //! into the `*_sql_store!` macros of the older areas.
 
+mod batch;
 mod drift;
 mod environments;
+mod events;
 mod helpers;
 mod import;
+mod ops;
+mod overview;
 mod pacts;
+mod tokens;
 mod versions;
+mod webhooks;
 
 use super::{Backend, Db};
 use crate::store::{Store, StoreError};
