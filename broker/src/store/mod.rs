@@ -543,9 +543,8 @@ pub struct RecordedDriftRun {
 /// deployments, releases), [`DriftStore`], [`WebhookStore`], [`OpsStore`] (audit,
 /// retention, labels), [`OverviewStore`] (the UI's pages), [`BatchStore`] (reads of many
 /// rows at once), [`TokenStore`] and [`ImportStore`]. Their SQL, shared by both backends,
-/// is in `shared/` (one plain module per area, compiled for each backend) or, for the
-/// older areas, in a macro in the trait's file, expanded in `sqlite.rs` and `postgres.rs`.
-/// What each backend supplies to the shared SQL is listed in `shared/mod.rs`.
+/// is in `shared/` (one plain module per area, compiled for each backend); what each
+/// backend supplies to it is listed in `shared/mod.rs`.
 #[async_trait]
 pub trait Store:
     PacticipantStore

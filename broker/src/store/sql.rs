@@ -3,8 +3,8 @@
 //!
 //! SQLite and PostgreSQL agree on the subset of SQL the broker needs (`$n`
 //! parameters, `ON CONFLICT ... DO NOTHING`, `RETURNING`, partial unique indexes),
-//! so the queries are written once, in `shared/` (see `shared/mod.rs`) and in the
-//! `*_sql_store!` macros of the older areas, and compiled for each backend. This
+//! so the queries are written once, in `shared/` (see `shared/mod.rs`), and compiled
+//! for each backend. This
 //! departs from "each store with its own SQL" on purpose: one body keeps the two
 //! backends from drifting apart in behaviour, while everything that really differs
 //! (connection options, WAL, locking, schema types and migrations) stays in

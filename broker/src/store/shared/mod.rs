@@ -14,12 +14,15 @@
 //!   PostgreSQL: `= ANY($1)`);
 //! - `lock_drift_scope(tx, provider_id)`, which serialises drift runs of one provider;
 //! - `names`, the cache of pacticipant names (see `store/names.rs`);
-//! - and, from the `events_sql_store!` macro it expands, `commit(tx)` (with the audit
-//!   row) and `emit_events_tx`.
+//! - the webhook worker's locks: `claimable_delivery_ids_tx` and `lock_requests_tx`
+//!   (PostgreSQL: `FOR UPDATE SKIP LOCKED`), and `lock_retention` (one retention run
+//!   across replicas).
 //!
 //! `helpers.rs` holds what the write methods share (finding or creating pacticipants,
-//! versions, branches and tags inside a transaction). New shared SQL goes here, not
-//! into the `*_sql_store!` macros of the older areas.
+//! versions, branches and tags inside a transaction) and `events.rs` how every write
+//! commits: `commit(tx)` with its audit row, `emit_events_tx` into the outbox. Each
+//! trait and its record types stay in `store/<area>.rs`; column lists used by several
+//! queries are macros in `store/sql.rs` and in the area's file.
 
 mod batch;
 mod drift;
