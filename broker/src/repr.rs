@@ -1,15 +1,18 @@
 //! JSON representations of the broker's resources, shaped as the Pact Broker
 //! shapes them (HAL links, deprecated duplicates clients still read).
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::http::{curies, enc, link, named_link, templated};
 use crate::startup::AppState;
+use crate::store::batch::TagOfVersion;
 use crate::store::{
-    BranchVersion, DeployedVersion, Environment, EnvironmentRecordFilter, Pacticipant,
-    PublicationFilter, ReleasedVersion, Tag, Version,
+    BranchVersion, DeployedVersion, Environment, EnvironmentRecordFilter, Pacticipant, Publication,
+    ReleasedVersion, Tag, Version,
 };
 
 /// ISO-8601 in UTC with an offset, as the Pact Broker writes times.
@@ -279,35 +282,119 @@ pub fn released_version(base: &str, r: &ReleasedVersion, env: &Environment) -> V
     })
 }
 
-/// A version with its branches, tags, pacts and the links that record deployments
-/// and releases (arrays keyed by environment name, as clients expect).
+/// What rendering versions needs besides the versions themselves: their branches, tags,
+/// pacts, current deployments and releases, and the environments. Read in a fixed
+/// number of batched queries however many versions there are, so a list of versions
+/// costs what one version does.
+#[derive(Debug, Default)]
+pub struct VersionsData {
+    environments: Vec<Environment>,
+    branches: HashMap<i64, Vec<BranchVersion>>,
+    tags: HashMap<i64, Vec<TagOfVersion>>,
+    publications: HashMap<i64, Vec<Publication>>,
+    deployed: HashMap<i64, Vec<DeployedVersion>>,
+    released: HashMap<i64, Vec<ReleasedVersion>>,
+}
+
+/// Reads what [`version_json`] needs for `versions`.
+pub async fn versions_data(
+    state: &AppState,
+    versions: &[Version],
+) -> Result<VersionsData, ApiError> {
+    let ids: Vec<i64> = versions.iter().map(|v| v.id).collect();
+    let wanted: HashSet<i64> = ids.iter().copied().collect();
+    let store = state.store.as_ref();
+    let (environments, branches, tags, publications) = tokio::try_join!(
+        store.environments(),
+        store.branches_of_versions(&ids),
+        store.tags_of_versions(&ids),
+        store.publications_of_versions(None, &ids),
+    )?;
+    let mut data = VersionsData {
+        environments,
+        ..VersionsData::default()
+    };
+    for bv in branches {
+        data.branches.entry(bv.version_id).or_default().push(bv);
+    }
+    for t in tags {
+        data.tags.entry(t.version_id).or_default().push(t);
+    }
+    for pp in publications {
+        data.publications
+            .entry(pp.consumer_version_id)
+            .or_default()
+            .push(pp);
+    }
+    // The current records of the versions' pacticipants (one, for a list): few rows.
+    let pacticipants: BTreeSet<i64> = versions.iter().map(|v| v.pacticipant_id).collect();
+    for pacticipant_id in pacticipants {
+        let filter = EnvironmentRecordFilter {
+            pacticipant_id: Some(pacticipant_id),
+            current_only: true,
+            ..Default::default()
+        };
+        let (deployed, released) = tokio::try_join!(
+            store.deployed_versions(filter.clone()),
+            store.released_versions(filter),
+        )?;
+        for d in deployed
+            .into_iter()
+            .filter(|d| wanted.contains(&d.version_id))
+        {
+            data.deployed.entry(d.version_id).or_default().push(d);
+        }
+        for r in released
+            .into_iter()
+            .filter(|r| wanted.contains(&r.version_id))
+        {
+            data.released.entry(r.version_id).or_default().push(r);
+        }
+    }
+    Ok(data)
+}
+
+/// One version, read and rendered.
 pub async fn version(state: &AppState, base: &str, v: &Version) -> Result<Value, ApiError> {
+    let data = versions_data(state, std::slice::from_ref(v)).await?;
+    Ok(version_json(base, v, &data))
+}
+
+/// A version as the Pact Broker shows it, from data read before ([`versions_data`]).
+pub fn version_json(base: &str, v: &Version, data: &VersionsData) -> Value {
     let urls = Urls(base);
     let p = &v.pacticipant_name;
     let self_url = urls.version(p, &v.number);
-    let branches: Vec<Value> = state
-        .store
-        .branches_of_version(v.id)
-        .await?
-        .iter()
+    let branches: Vec<Value> = data
+        .branches
+        .get(&v.id)
+        .into_iter()
+        .flatten()
         .map(|bv| branch_version(base, p, bv))
         .collect();
-    let tags: Vec<Value> = state
-        .store
-        .tags_of_version(v.id)
-        .await?
-        .iter()
-        .map(|t| tag(base, p, t))
-        .collect();
-    let publications = state
-        .store
-        .publications(PublicationFilter {
-            consumer_version_id: Some(v.id),
-            ..Default::default()
+    let tags: Vec<Value> = data
+        .tags
+        .get(&v.id)
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            tag(
+                base,
+                p,
+                &Tag {
+                    version_id: v.id,
+                    version_number: v.number.clone(),
+                    name: t.name.clone(),
+                    created_at: t.created_at,
+                },
+            )
         })
-        .await?;
-    let pact_links: Vec<Value> = publications
-        .iter()
+        .collect();
+    let pact_links: Vec<Value> = data
+        .publications
+        .get(&v.id)
+        .into_iter()
+        .flatten()
         .map(|pp| {
             named_link(
                 urls.pact(
@@ -323,40 +410,43 @@ pub async fn version(state: &AppState, base: &str, v: &Version) -> Result<Value,
             )
         })
         .collect();
-    let environments = state.store.environments().await?;
-    let filter = EnvironmentRecordFilter {
-        version_id: Some(v.id),
-        current_only: true,
-        ..Default::default()
-    };
-    let mut deployed = Vec::new();
-    for d in state.store.deployed_versions(filter).await? {
-        if let Some(env) = environments.iter().find(|e| e.id == d.environment_id) {
-            deployed.push(json!({
-                "title": "Deployed version",
-                "name": env.display_name.clone().unwrap_or_else(|| generated_display_name(&env.name)),
-                "href": urls.deployed_version(&d.uuid),
-                "currently_deployed": true,
-                "application_instance": d.application_instance,
-            }));
-        }
-    }
-    let mut released = Vec::new();
-    for r in state.store.released_versions(filter).await? {
-        if let Some(env) = environments.iter().find(|e| e.id == r.environment_id) {
-            released.push(json!({
-                "title": "Released version",
-                "name": env.display_name.clone().unwrap_or_else(|| generated_display_name(&env.name)),
-                "href": urls.released_version(&r.uuid),
-                "currently_supported": true,
-            }));
-        }
-    }
+    let environments = &data.environments;
     let display = |e: &Environment| {
         e.display_name
             .clone()
             .unwrap_or_else(|| generated_display_name(&e.name))
     };
+    let deployed: Vec<Value> = data
+        .deployed
+        .get(&v.id)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let env = environments.iter().find(|e| e.id == d.environment_id)?;
+            Some(json!({
+                "title": "Deployed version",
+                "name": display(env),
+                "href": urls.deployed_version(&d.uuid),
+                "currently_deployed": true,
+                "application_instance": d.application_instance,
+            }))
+        })
+        .collect();
+    let released: Vec<Value> = data
+        .released
+        .get(&v.id)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let env = environments.iter().find(|e| e.id == r.environment_id)?;
+            Some(json!({
+                "title": "Released version",
+                "name": display(env),
+                "href": urls.released_version(&r.uuid),
+                "currently_supported": true,
+            }))
+        })
+        .collect();
     let record_deployment: Vec<Value> = environments
         .iter()
         .map(|e| {
@@ -377,7 +467,7 @@ pub async fn version(state: &AppState, base: &str, v: &Version) -> Result<Value,
             })
         })
         .collect();
-    Ok(json!({
+    json!({
         "number": v.number,
         "buildUrl": v.build_url,
         "createdAt": time(&v.created_at),
@@ -397,5 +487,5 @@ pub async fn version(state: &AppState, base: &str, v: &Version) -> Result<Value,
             "pb:record-release": record_release,
             "curies": curies(base, "version"),
         }
-    }))
+    })
 }

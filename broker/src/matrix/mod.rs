@@ -360,13 +360,19 @@ pub async fn evaluate(
                 found
             }
             None => {
-                store
+                let all = store
                     .publications(PublicationFilter {
                         consumer_id: Some(consumer.pacticipant.id),
                         provider_id: Some(provider_id),
                         ..Default::default()
                     })
-                    .await?
+                    .await?;
+                // Every version of the consumer: their results in one read too.
+                let contents = all.iter().map(|pp| pp.pact_version_id).collect();
+                reader
+                    .prefetch_verifications(&BTreeMap::from([(provider_id, contents)]))
+                    .await?;
+                all
             }
         };
         // A pact without a matching result is a row of its own, unless every

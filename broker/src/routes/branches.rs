@@ -135,12 +135,16 @@ async fn versions(
 ) -> Result<Response, ApiError> {
     let p = find_pacticipant(&state, &name).await?;
     let b = find_branch(&state, &p, &branch).await?;
-    let mut versions = Vec::new();
-    for bv in state.store.branch_versions(b.id).await? {
-        if let Some(v) = state.store.version_by_id(bv.version_id).await? {
-            versions.push(v);
-        }
-    }
+    // The branch's versions in its order, from one read of the pacticipant's versions.
+    let (members, all) = tokio::try_join!(
+        state.store.branch_versions(b.id),
+        state.store.versions(p.id)
+    )?;
+    let mut by_id: std::collections::HashMap<i64, _> = all.into_iter().map(|v| (v.id, v)).collect();
+    let versions: Vec<_> = members
+        .iter()
+        .filter_map(|bv| by_id.remove(&bv.version_id))
+        .collect();
     let self_url = format!("{}/versions", Urls(&base).branch(&p.name, &b.name));
     Ok(hal(
         StatusCode::OK,

@@ -45,10 +45,11 @@ pub async fn collection(
     pacticipant: &str,
     versions: &[Version],
 ) -> Result<Value, ApiError> {
-    let mut items = Vec::new();
-    for v in versions {
-        items.push(repr::version(state, base, v).await?);
-    }
+    let data = repr::versions_data(state, versions).await?;
+    let items: Vec<Value> = versions
+        .iter()
+        .map(|v| repr::version_json(base, v, &data))
+        .collect();
     let links: Vec<Value> = versions
         .iter()
         .map(|v| repr::version_link(base, v))

@@ -118,7 +118,7 @@ async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
         .expect("connect to ACCORD_TEST_POSTGRES_URL")
 }
 
-fn uuid_like() -> String {
+pub fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()

@@ -23,6 +23,8 @@ mod pacticipants;
 mod publishing;
 mod retention;
 mod slow_clients;
+mod statements;
+mod telemetry;
 mod tokens;
 mod ui;
 mod verifications;

@@ -8,7 +8,7 @@
 //! the tests run as root, so permissions do not stop it), hence PostgreSQL only.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -66,37 +66,9 @@ impl Relay {
     }
 }
 
-/// Log lines written by any broker in this test process (warnings, and the webhook
-/// worker's lines, which must never show a webhook's secrets).
+/// Log lines written by any broker in this test process (see [`crate::telemetry`]).
 pub(crate) fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs: Arc<Mutex<Vec<u8>>> = Arc::default();
-        let writer = Arc::clone(&logs);
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "warn,accord_broker::webhooks=info",
-            ))
-            .with_writer(move || Capture(Arc::clone(&writer)))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("no other test sets a global subscriber");
-        logs
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    Arc::clone(&crate::telemetry::telemetry().logs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
