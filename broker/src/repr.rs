@@ -335,7 +335,7 @@ pub async fn versions_data(
             ..Default::default()
         };
         let (deployed, released) = tokio::try_join!(
-            store.deployed_versions(filter.clone()),
+            store.deployed_versions(filter),
             store.released_versions(filter),
         )?;
         for d in deployed
