@@ -863,3 +863,78 @@ async fn a_source_in_the_ruby_brokers_shapes_is_read_whole() {
         json!("https://hooks.example.com/notify")
     );
 }
+
+fn start_broker_with(dir: &Path, name: &str, extra: &[&str]) -> Running {
+    let mut command = Command::new(accord_bin());
+    command
+        .args(["broker", "--bind", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", dir.join(name).display()))
+        .args(["--token", ADMIN])
+        .args(extra);
+    Running::start(command, Duration::from_secs(20))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_import_continues_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let source_broker = start_broker(dir.path(), "source.db", false);
+    let source = Http::new(&source_broker.url, None);
+    seed(&source).await;
+    // A pact too large for the target as first started: the run stops with the pacts.
+    let large = "x".repeat(40_000);
+    publish(
+        &source,
+        "mobile",
+        "3.1.0",
+        "main",
+        &[],
+        &[("payments", large.as_str())],
+    )
+    .await;
+    let mut target_broker = start_broker_with(dir.path(), "target.db", &["--body-limit", "32768"]);
+    let stopped = import(&source_broker.url, &target_broker.url, &[]);
+    assert_eq!(stopped.status.code(), Some(2), "{}", describe(&stopped));
+    let said = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        said.contains("error while copying") && said.contains("run the same command again"),
+        "{}",
+        describe(&stopped)
+    );
+    let target = Http::new(&target_broker.url, Some(ADMIN));
+    assert_eq!(
+        versions(&target, "web").await,
+        versions(&source, "web").await,
+        "the versions arrived before the stop"
+    );
+    target_broker.stop();
+
+    // The same command again, against the same database without the limit.
+    let target_broker = start_broker_with(dir.path(), "target.db", &[]);
+    let target = Http::new(&target_broker.url, Some(ADMIN));
+    let resumed = import_json(&source_broker.url, &target_broker.url);
+    let counts = copied(&resumed);
+    assert_eq!(counts[2], 0, "no version is copied twice: {resumed}");
+    assert_eq!(counts[3], 7, "every pact arrives: {resumed}");
+    assert_eq!(resumed["check"]["differences"], json!([]), "{resumed}");
+    for pacticipant in ["web", "mobile", "orders", "payments"] {
+        assert_eq!(
+            versions(&target, pacticipant).await,
+            versions(&source, pacticipant).await,
+            "{pacticipant}"
+        );
+    }
+    for (consumer, provider) in [
+        ("web", "orders"),
+        ("web", "payments"),
+        ("mobile", "payments"),
+    ] {
+        assert_eq!(
+            rows(&target, consumer, provider).await,
+            rows(&source, consumer, provider).await
+        );
+    }
+    assert_eq!(
+        pact_content(&target, "mobile", "3.1.0", "payments").await,
+        pact_content(&source, "mobile", "3.1.0", "payments").await
+    );
+}
