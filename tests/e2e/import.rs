@@ -696,7 +696,9 @@ async fn ruby_broker() -> MockServer {
         .and(path("/pacticipants/Foo/versions"))
         .and(query_param("pageNumber", "2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "_embedded": { "versions": [version("1.0.0", "2021-03-01T10:00:00+00:00", "master", &[])] },
+            // A version number no broker should have taken: it is left out and listed.
+            "_embedded": { "versions": [version("1.0.0", "2021-03-01T10:00:00+00:00", "master", &[]),
+                                        version("0.9.0\nbroken", "2021-02-28T10:00:00+00:00", "master", &[])] },
             "page": { "number": 2, "size": 2, "totalElements": 3, "totalPages": 2 },
             "_links": { "previous": { "href": format!("{base}/pacticipants/Foo/versions?pageNumber=1&pageSize=2") } }
         })))
@@ -821,6 +823,13 @@ async fn a_source_in_the_ruby_brokers_shapes_is_read_whole() {
         json!(["header Authorization"])
     );
     assert_eq!(summary["check"], Value::Null);
+    let skipped = summary["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{summary}");
+    assert_eq!(skipped[0]["kind"], json!("versions"));
+    assert!(
+        skipped[0]["reason"].as_str().unwrap().contains("new line"),
+        "{summary}"
+    );
 
     // Every page of versions, oldest first, with their times and tags.
     let foo = versions(&target, "Foo").await;

@@ -207,7 +207,7 @@ async fn copy(
     copied: &mut Copied,
 ) -> Result<(), BrokerError> {
     let mut send = async |batch: Value, kind: Kind, count: usize| -> Result<(), BrokerError> {
-        let answer = target.import_batch(&batch).await?;
+        let answer = send_batch(target, batch, &mut copied.skipped).await?;
         copied.tally.add_answer(&answer);
         if let Some(Value::Array(skipped)) = answer.get("skipped") {
             copied.skipped.extend(skipped.iter().cloned());
@@ -316,6 +316,51 @@ async fn copy(
         bars.advance(Kind::Release, released);
     }
     copy_webhooks(source, target, &mut copied.webhooks).await
+}
+
+/// Sends one batch. A record the target refuses as invalid (a name with a new line, a
+/// time that is not one) is left out and listed with the target's reason, and the rest
+/// of the batch is sent again: one bad record in years of history does not stop the
+/// import.
+async fn send_batch(
+    target: &BrokerClient,
+    mut batch: Value,
+    skipped: &mut Vec<Value>,
+) -> Result<Value, BrokerError> {
+    loop {
+        match target.import_batch(&batch).await {
+            Err(BrokerError::Refused {
+                status, message, ..
+            }) if status.as_u16() == 400 => {
+                let refused = plan::refused_records(&message);
+                let mut removed = false;
+                for (kind, index) in refused.iter().rev() {
+                    let Some(items) = batch.get_mut(kind.as_str()).and_then(Value::as_array_mut)
+                    else {
+                        continue;
+                    };
+                    if *index < items.len() {
+                        let record = items.remove(*index);
+                        skipped.push(json!({
+                            "kind": kind,
+                            "record": plan::describe_record(&record),
+                            "reason": format!("refused by the target: {message}"),
+                        }));
+                        removed = true;
+                    }
+                }
+                if !removed {
+                    return Err(BrokerError::Refused {
+                        url: String::new(),
+                        status,
+                        message,
+                        notices: Vec::new(),
+                    });
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Collects records into batches of at most `records` records and [`BATCH_BYTES`].

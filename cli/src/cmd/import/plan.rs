@@ -375,6 +375,48 @@ pub fn record_json(environment: &str, r: &Record, deployment: bool) -> Value {
     record
 }
 
+/// The records a refusal of the target names (`versions[3].number: cannot contain a
+/// new line`): each kind and index once, in order.
+pub fn refused_records(message: &str) -> Vec<(String, usize)> {
+    let mut found: BTreeSet<(String, usize)> = BTreeSet::new();
+    for kind in Kind::ALL {
+        let key = kind.key();
+        let mut rest = message;
+        while let Some(at) = rest.find(&format!("{key}[")) {
+            let after = &rest[at + key.len() + 1..];
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(index) = digits.parse::<usize>()
+                && after[digits.len()..].starts_with(']')
+            {
+                found.insert((key.to_string(), index));
+            }
+            rest = after;
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// A record in a few words, for the list of what was skipped.
+pub fn describe_record(record: &Value) -> String {
+    let field = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or("");
+    let words: Vec<&str> = [
+        "name",
+        "pacticipant",
+        "consumer",
+        "number",
+        "version",
+        "consumerVersion",
+        "provider",
+        "providerVersion",
+        "uuid",
+    ]
+    .iter()
+    .map(|key| field(key))
+    .filter(|value| !value.is_empty())
+    .collect();
+    words.join(" ").escape_debug().to_string()
+}
+
 /// A webhook's uuid: the last segment of its `self` link.
 pub fn webhook_uuid(webhook: &Value) -> Option<String> {
     let href = webhook.pointer("/_links/self/href")?.as_str()?;
@@ -546,6 +588,16 @@ mod tests {
         assert_eq!(results, ["2024-01-06T10:00:00Z"]);
         assert_eq!(plan.new_count(Kind::Pacticipant), 0);
         assert_eq!(plan.source_count(Kind::Version), 2);
+    }
+
+    #[test]
+    fn the_records_a_refusal_names_are_found() {
+        let message = "versions[3].number: cannot contain a new line; versions[3].createdAt: must be a time; pacts[12].content: bad; versions[x]: no";
+        assert_eq!(
+            refused_records(message),
+            [("pacts".to_string(), 12), ("versions".to_string(), 3)]
+        );
+        assert!(refused_records("the broker is read-only").is_empty());
     }
 
     #[test]
