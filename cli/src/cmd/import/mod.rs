@@ -42,7 +42,12 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The broker to copy from: a Pact Broker, PactFlow or another Accord broker.
-    #[arg(long = "from", env = "ACCORD_IMPORT_FROM", value_name = "URL")]
+    #[arg(
+        long = "from",
+        env = "ACCORD_IMPORT_FROM",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub from: Url,
 
     /// Bearer token for the source broker.
