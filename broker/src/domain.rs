@@ -62,6 +62,12 @@ fn check_line(field: &str, value: &str, allow_spaces: bool) -> Result<(), Valida
     if value.contains('\n') || value.contains('\r') {
         return Err(ValidationError::new(field, "cannot contain a new line"));
     }
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            "cannot contain control characters",
+        ));
+    }
     if !allow_spaces && value.contains(char::is_whitespace) {
         return Err(ValidationError::new(field, "cannot contain spaces"));
     }

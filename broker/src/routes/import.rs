@@ -211,6 +211,12 @@ fn environment(f: &mut Fields) -> Option<ImportEnvironment> {
     let display_name = line(f, "displayName");
     let production = f.required_bool("production");
     let contacts = f.get("contacts").cloned();
+    if contacts
+        .as_ref()
+        .is_some_and(|c| c.to_string().contains("\\u0000"))
+    {
+        f.error("contacts", "cannot contain a NUL character (\\u0000)");
+    }
     let created_at = time(f, "createdAt");
     Some(ImportEnvironment {
         uuid: uuid?,
@@ -332,10 +338,13 @@ fn verification(f: &mut Fields) -> Option<ImportVerification> {
     let test_results = f.get("testResults").cloned();
     let verified_by = f.get("verifiedBy").cloned();
     for (key, value) in [("testResults", &test_results), ("verifiedBy", &verified_by)] {
-        if let Some(value) = value
-            && let Err(err) = check_length(key, &value.to_string(), 1024 * 1024)
-        {
-            f.error(key, err.message);
+        if let Some(value) = value {
+            let text = value.to_string();
+            if let Err(err) = check_length(key, &text, 1024 * 1024) {
+                f.error(key, err.message);
+            } else if text.contains("\\u0000") {
+                f.error(key, "cannot contain a NUL character (\\u0000)");
+            }
         }
     }
     let created_at = time(f, "verifiedAt");

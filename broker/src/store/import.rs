@@ -3,7 +3,7 @@
 //!
 //! Every record is keyed by what names it (a pacticipant by name, a version by
 //! pacticipant and number, a deployment by its uuid, a verification by its pact
-//! content, provider version and time), and one already present is left as it is:
+//! content, provider version, outcome and time), and one already present is left as it is:
 //! importing the same batch twice stores it once, so an interrupted import is
 //! simply run again. A batch is one transaction. Nothing imported triggers webhooks:
 //! it happened before, elsewhere.

@@ -215,10 +215,15 @@ async fn one_invalid_record_refuses_the_whole_batch(backend: Backend) {
     let mut batch = history();
     batch["pacts"][1]["content"] = json!({ "consumer": { "name": "mobile" }, "provider": { "name": "orders" }, "interactions": [] });
     batch["versions"][0]["createdAt"] = json!("last tuesday");
+    batch["versions"][1]["number"] = json!("1.0.0\u{0}");
     let refused = app.post("/admin/import", batch).await.expect(400);
     let text = refused.body.to_string();
     assert!(text.contains("pacts[1].content"), "{text}");
     assert!(text.contains("versions[0].createdAt"), "{text}");
+    assert!(
+        text.contains("versions[1].number") && text.contains("control characters"),
+        "{text}"
+    );
     // Nothing of the batch was stored.
     app.get("/pacticipants/web").await.expect(404);
     app.get(&format!("/environments/{ENV_UUID}"))
@@ -278,6 +283,31 @@ async fn a_newer_deployment_replaces_the_one_running(backend: Backend) {
     assert_eq!(
         counts(&answer, "created"),
         [0, 0, 1, 0, 0, 1, 0],
+        "{answer}"
+    );
+    let deployed = app
+        .get(&format!(
+            "/environments/{ENV_UUID}/deployed-versions/currently-deployed?pacticipant=web"
+        ))
+        .await
+        .expect(200);
+    let running: Vec<&str> = deployed.body["_embedded"]["deployedVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["_embedded"]["version"]["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(running, ["1.2.0"]);
+
+    // A deployment older than the one running is history: it does not replace it.
+    let older = json!({
+        "deployments": [{ "uuid": "d-web-1-1", "pacticipant": "web", "version": "1.1.0",
+                          "environment": "production", "createdAt": "2023-01-20T08:00:00Z" }]
+    });
+    let answer = import(&app, older).await;
+    assert_eq!(
+        counts(&answer, "created"),
+        [0, 0, 0, 0, 0, 1, 0],
         "{answer}"
     );
     let deployed = app

@@ -399,13 +399,21 @@ async fn import_verification(
             id
         }
     };
+    // Two imports at once (or a retried batch still running) must not both insert the
+    // result: on PostgreSQL this row lock makes the second wait for the first (SQLite
+    // runs one write transaction at a time anyway).
+    sqlx::query("UPDATE pact_versions SET sha = sha WHERE id = $1")
+        .bind(pact_version_id)
+        .execute(&mut **tx)
+        .await?;
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM verifications WHERE pact_version_id = $1 AND provider_version_id = $2 \
-         AND created_at = $3",
+         AND created_at = $3 AND success = $4",
     )
     .bind(pact_version_id)
     .bind(provider_version_id)
     .bind(v.created_at)
+    .bind(v.success)
     .fetch_optional(&mut **tx)
     .await?;
     if existing.is_none() {
@@ -488,8 +496,8 @@ async fn import_deployment(
     else {
         return Ok(());
     };
-    let current: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT id, version_id FROM deployed_versions WHERE pacticipant_id = $1 \
+    let current: Option<(i64, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, version_id, created_at FROM deployed_versions WHERE pacticipant_id = $1 \
          AND environment_id = $2 AND COALESCE(application_instance, '') = COALESCE($3, '') \
          AND undeployed_at IS NULL",
     )
@@ -498,14 +506,20 @@ async fn import_deployment(
     .bind(&d.application_instance)
     .fetch_optional(&mut **tx)
     .await?;
+    // When a deployment recorded here is newer, the imported one is history: it is
+    // stored as replaced by it.
+    let mut undeployed_at: Option<DateTime<Utc>> = None;
     match current {
-        Some((_, current_version)) if current_version == version_id => {
+        Some((_, current_version, _)) if current_version == version_id => {
             outcome.count(kind, false);
             return Ok(());
         }
+        Some((_, _, current_since)) if current_since > d.created_at => {
+            undeployed_at = Some(current_since);
+        }
         // The source has moved on since: what ran here is replaced, as a new
         // deployment replaces it.
-        Some((id, _)) => {
+        Some((id, _, _)) => {
             sqlx::query("UPDATE deployed_versions SET undeployed_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(d.created_at)
@@ -516,7 +530,7 @@ async fn import_deployment(
     }
     sqlx::query(
         "INSERT INTO deployed_versions (uuid, version_id, pacticipant_id, environment_id, \
-         application_instance, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         application_instance, created_at, undeployed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&d.uuid)
     .bind(version_id)
@@ -524,6 +538,7 @@ async fn import_deployment(
     .bind(environment_id)
     .bind(&d.application_instance)
     .bind(d.created_at)
+    .bind(undeployed_at)
     .execute(&mut **tx)
     .await?;
     outcome.count(kind, true);

@@ -87,22 +87,42 @@ pub struct VerificationRow {
 }
 
 impl VerificationRow {
-    /// What identifies a result across brokers: its provider version, outcome and time
-    /// (to the second, as brokers show it).
-    pub fn key(&self) -> (String, bool, Option<i64>) {
+    /// What identifies a result across brokers: the consumer version whose pact it
+    /// verified, its provider version, outcome and time (to the second, as brokers show
+    /// it).
+    pub fn key(&self) -> ResultKey {
         (
+            self.consumer_version.clone(),
             self.provider_version.clone(),
             self.success,
             parse_time(&self.verified_at).map(|t| t.timestamp()),
         )
     }
+
+    /// The result's number in its broker (`.../verification-results/N`), which orders
+    /// results made in the same second.
+    pub fn number(&self) -> u64 {
+        self.href
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
 }
+
+/// What identifies a result across brokers (see [`VerificationRow::key`]).
+pub type ResultKey = (String, String, bool, Option<i64>);
 
 /// The pacts and results of one consumer and provider.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Integration {
     pub pacts: Vec<PactListing>,
+    /// Each result once, with the first consumer version the matrix shows it for.
     pub verifications: Vec<VerificationRow>,
+    /// The key of every row with a result: a result shared by several consumer
+    /// versions (same content) is there once per version.
+    pub result_keys: BTreeSet<ResultKey>,
 }
 
 /// Everything read from one broker, but the pact contents and the details of each
@@ -394,6 +414,7 @@ async fn read_integration(
         _ => Vec::new(),
     };
     let mut seen = BTreeSet::new();
+    let mut result_keys = BTreeSet::new();
     let verifications = rows
         .iter()
         .filter_map(|row| {
@@ -418,11 +439,15 @@ async fn read_integration(
         })
         // A result verifies content that several consumer versions may share: keep it
         // once, with the first consumer version showing it.
-        .filter(|row| seen.insert(row.href.clone()))
+        .filter(|row: &VerificationRow| {
+            result_keys.insert(row.key());
+            seen.insert(row.href.clone())
+        })
         .collect();
     Ok(Integration {
         pacts,
         verifications,
+        result_keys,
     })
 }
 

@@ -212,7 +212,15 @@ async fn copy(
     copied: &mut Copied,
 ) -> Result<(), BrokerError> {
     let mut send = async |batch: Value, kind: Kind, count: usize| -> Result<(), BrokerError> {
-        let answer = send_batch(target, batch, &mut copied.skipped).await?;
+        let mut refused = Vec::new();
+        let answer = send_batch(target, batch, &mut refused).await;
+        for record in refused {
+            copied
+                .tally
+                .add_skipped(record.get("kind").and_then(Value::as_str).unwrap_or(""));
+            copied.skipped.push(record);
+        }
+        let answer = answer?;
         copied.tally.add_answer(&answer);
         if let Some(Value::Array(skipped)) = answer.get("skipped") {
             copied.skipped.extend(skipped.iter().cloned());
@@ -323,17 +331,23 @@ async fn copy(
     copy_webhooks(source, target, &mut copied.webhooks).await
 }
 
-/// Sends one batch. A record the target refuses as invalid (a name with a new line, a
-/// time that is not one) is left out and listed with the target's reason, and the rest
-/// of the batch is sent again: one bad record in years of history does not stop the
-/// import.
+/// Sends one batch and returns the target's answers, summed.
+///
+/// - A record the target refuses as invalid (a name with a line break, a time that is
+///   not one) is left out and listed with the target's reason, and the rest of the
+///   batch is sent again: one bad record in years of history does not stop the import.
+/// - A batch too large for the target's body limit is sent in halves; a single record
+///   still too large is left out and listed.
 async fn send_batch(
     target: &BrokerClient,
-    mut batch: Value,
+    batch: Value,
     skipped: &mut Vec<Value>,
 ) -> Result<Value, BrokerError> {
-    loop {
+    let mut total = Value::Null;
+    let mut pending = vec![batch];
+    while let Some(mut batch) = pending.pop() {
         match target.import_batch(&batch).await {
+            Ok(answer) => total = add_answers(total, answer),
             Err(BrokerError::Refused {
                 status, message, ..
             }) if status.as_u16() == 400 => {
@@ -362,10 +376,55 @@ async fn send_batch(
                         notices: Vec::new(),
                     });
                 }
+                pending.push(batch);
             }
-            other => return other,
+            Err(BrokerError::Refused {
+                status, message, ..
+            }) if status.as_u16() == 413 => {
+                match plan::halves(&batch) {
+                    Some((first, second)) => {
+                        // The first half is sent first.
+                        pending.push(second);
+                        pending.push(first);
+                    }
+                    None => {
+                        let (kind, record) = plan::only_record(&batch);
+                        skipped.push(json!({
+                            "kind": kind,
+                            "record": plan::describe_record(&record),
+                            "reason": format!("too large for the target ({message}); start it with a larger --body-limit to copy it"),
+                        }));
+                    }
+                }
+            }
+            Err(error) => return Err(error),
         }
     }
+    Ok(total)
+}
+
+/// Two answers of `POST /admin/import` as one: counts added, skipped records joined.
+fn add_answers(total: Value, answer: Value) -> Value {
+    if total.is_null() {
+        return answer;
+    }
+    let mut total = total;
+    for section in ["created", "existing"] {
+        if let Some(counts) = answer.get(section).and_then(Value::as_object) {
+            for (kind, count) in counts {
+                let sum = total[section][kind].as_u64().unwrap_or(0) + count.as_u64().unwrap_or(0);
+                total[section][kind] = json!(sum);
+            }
+        }
+    }
+    if let Some(Value::Array(more)) = answer.get("skipped") {
+        if let Some(Value::Array(skipped)) = total.get_mut("skipped") {
+            skipped.extend(more.iter().cloned());
+        } else {
+            total["skipped"] = Value::Array(more.clone());
+        }
+    }
+    total
 }
 
 /// Collects records into batches of at most `records` records and [`BATCH_BYTES`].
@@ -416,8 +475,16 @@ async fn copy_webhooks(
 ) -> Result<(), BrokerError> {
     let webhooks = match history::webhooks(source).await {
         Ok(webhooks) => webhooks,
-        // A broker without webhooks (or that hides them from these credentials).
-        Err(BrokerError::NotFound { .. } | BrokerError::Unauthorized { .. }) => return Ok(()),
+        Err(BrokerError::NotFound { .. }) => return Ok(()),
+        // The source hides its webhooks from these credentials: say so.
+        Err(BrokerError::Unauthorized { .. }) => {
+            outcome.failed.push((
+                "-".to_string(),
+                "the source does not show its webhooks to these credentials; none were copied"
+                    .to_string(),
+            ));
+            return Ok(());
+        }
         Err(error) => return Err(error),
     };
     for webhook in webhooks {
@@ -606,7 +673,7 @@ fn print_summary(
         ),
         Some(outcome) => {
             outln!(
-                "Check: the brokers answer differently for {} of {} questions:",
+                "Check: the brokers answer differently for {} of the {}:",
                 outcome.differences.len(),
                 outcome.questions
             );

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::history::{
-    Environment, History, PactListing, Pacticipant, Record, VerificationRow, Version,
+    Environment, History, PactListing, Pacticipant, Record, VerificationRow, Version, parse_time,
 };
 
 /// The kinds of record, in the order they are copied (the target's batch keys).
@@ -74,6 +74,13 @@ impl Tally {
                     *self.skipped.entry(*kind).or_default() += 1;
                 }
             }
+        }
+    }
+
+    /// Counts a record left out by the import itself (refused by the target).
+    pub fn add_skipped(&mut self, key: &str) {
+        if let Some(kind) = Kind::ALL.iter().find(|k| k.key() == key) {
+            *self.skipped.entry(*kind).or_default() += 1;
         }
     }
 
@@ -151,20 +158,22 @@ impl<'a> Plan<'a> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let results: BTreeSet<_> = there
-                .map(|i| i.verifications.iter().map(VerificationRow::key).collect())
-                .unwrap_or_default();
+            let results = there.map(|i| &i.result_keys);
             for pact in &integration.pacts {
                 if !pacts.contains(pact.consumer_version.as_str()) {
                     plan.pacts.push((consumer, provider, pact));
                 }
             }
             for row in &integration.verifications {
-                if !results.contains(&row.key()) {
+                if !results.is_some_and(|keys| keys.contains(&row.key())) {
                     plan.verifications.push((consumer, provider, row));
                 }
             }
         }
+        // Results are sent oldest first, as they were made: a broker takes the result
+        // stored last as the latest (matrices list them newest first).
+        plan.verifications
+            .sort_by_key(|(_, _, row)| (parse_time(&row.verified_at), row.number()));
         let deployed: BTreeSet<&str> = into
             .environments
             .iter()
@@ -396,6 +405,43 @@ pub fn refused_records(message: &str) -> Vec<(String, usize)> {
     found.into_iter().collect()
 }
 
+/// A batch split in two halves of its records (each kind's list cut in the middle,
+/// the earlier records in the first half); `None` for a batch of one record.
+pub fn halves(batch: &Value) -> Option<(Value, Value)> {
+    let records: usize = Kind::ALL
+        .iter()
+        .filter_map(|kind| batch.get(kind.key()).and_then(Value::as_array))
+        .map(Vec::len)
+        .sum();
+    if records < 2 {
+        return None;
+    }
+    let mut first = Map::new();
+    let mut second = Map::new();
+    let mut left = records / 2;
+    for kind in Kind::ALL {
+        let Some(items) = batch.get(kind.key()).and_then(Value::as_array) else {
+            continue;
+        };
+        let cut = left.min(items.len());
+        left -= cut;
+        first.insert(kind.key().to_string(), Value::Array(items[..cut].to_vec()));
+        second.insert(kind.key().to_string(), Value::Array(items[cut..].to_vec()));
+    }
+    Some((Value::Object(first), Value::Object(second)))
+}
+
+/// The kind and record of a batch of one record.
+pub fn only_record(batch: &Value) -> (&'static str, Value) {
+    Kind::ALL
+        .iter()
+        .find_map(|kind| {
+            let items = batch.get(kind.key())?.as_array()?;
+            Some((kind.key(), items.first()?.clone()))
+        })
+        .unwrap_or(("records", Value::Null))
+}
+
 /// A record in a few words, for the list of what was skipped.
 pub fn describe_record(record: &Value) -> String {
     let field = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or("");
@@ -545,10 +591,13 @@ mod tests {
             ("web".into(), "orders".into()),
             Integration {
                 pacts: vec![listing("1"), listing("2")],
+                // Newest first, as matrices list them.
                 verifications: vec![
-                    row("9", "2024-01-05T10:00:00Z"),
+                    row("9", "2024-01-07T10:00:00Z"),
                     row("9", "2024-01-06T10:00:00Z"),
+                    row("9", "2024-01-05T10:00:00Z"),
                 ],
+                result_keys: BTreeSet::new(),
             },
         );
         let mut into = History {
@@ -563,8 +612,9 @@ mod tests {
             ("web".into(), "orders".into()),
             Integration {
                 pacts: vec![listing("1")],
+                verifications: vec![],
                 // The same result, shown with another offset and a fraction.
-                verifications: vec![row("9", "2024-01-05T12:00:00.4+02:00")],
+                result_keys: [row("9", "2024-01-05T12:00:00.4+02:00").key()].into(),
             },
         );
         let plan = Plan::new(&from, &into);
@@ -585,9 +635,23 @@ mod tests {
             .iter()
             .map(|(_, _, r)| r.verified_at.as_str())
             .collect();
-        assert_eq!(results, ["2024-01-06T10:00:00Z"]);
+        // Oldest first, as they were made; the one the target has is left out.
+        assert_eq!(results, ["2024-01-06T10:00:00Z", "2024-01-07T10:00:00Z"]);
         assert_eq!(plan.new_count(Kind::Pacticipant), 0);
         assert_eq!(plan.source_count(Kind::Version), 2);
+    }
+
+    #[test]
+    fn a_batch_splits_into_halves_in_order() {
+        let batch = json!({ "versions": [1, 2, 3], "pacts": [4] });
+        let (first, second) = halves(&batch).unwrap();
+        assert_eq!(first, json!({ "versions": [1, 2], "pacts": [] }));
+        assert_eq!(second, json!({ "versions": [3], "pacts": [4] }));
+        assert!(halves(&json!({ "pacts": [4] })).is_none());
+        assert_eq!(
+            only_record(&json!({ "versions": [], "pacts": [4] })),
+            ("pacts", json!(4))
+        );
     }
 
     #[test]
