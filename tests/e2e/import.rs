@@ -958,3 +958,53 @@ async fn a_run_that_left_a_record_behind_is_completed_by_the_same_command() {
         pact_content(&source, "mobile", "3.1.0", "payments").await
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_needs_credentials_is_read_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let source_broker = start_broker_with(
+        dir.path(),
+        "source.db",
+        &[
+            "--basic-auth-read-only-username",
+            "reader",
+            "--basic-auth-read-only-password",
+            "reader-pw-9",
+            // The seed's webhook has a password: a broker with credentials keeps it encrypted.
+            "--secrets-key",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ],
+    );
+    seed(&Http::new(&source_broker.url, Some(ADMIN))).await;
+    let target_broker = start_broker_with(dir.path(), "target.db", &[]);
+
+    let refused = import(&source_broker.url, &target_broker.url, &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("reading the source broker"),
+        "{}",
+        describe(&refused)
+    );
+
+    let summary = import_json_with(
+        &source_broker.url,
+        &target_broker.url,
+        &["--from-user", "reader:reader-pw-9"],
+    );
+    assert_eq!(copied(&summary), [2, 4, 8, 6, 5, 4, 1], "{summary}");
+    assert_eq!(summary["check"]["differences"], json!([]), "{summary}");
+    assert!(!summary.to_string().contains("reader-pw-9"));
+}
+
+fn import_json_with(source: &str, target: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--output", "json"];
+    args.extend_from_slice(extra);
+    let output = import(source, target, &args);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        !describe(&output).contains("reader-pw-9"),
+        "{}",
+        describe(&output)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", describe(&output)))
+}
