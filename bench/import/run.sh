@@ -22,25 +22,26 @@ build_release
 WORK="$(mktemp -d)"
 trap 'stop_background; rm -rf "$WORK"' EXIT
 
-# start_broker NAME [ARGS...]: starts `accord broker` on a fresh port; prints its URL.
+# start_broker NAME [ARGS...]: starts `accord broker` on a fresh port and sets BROKER_URL
+# (not in a subshell, so that the broker is stopped with the other background processes).
 start_broker() {
     local name="$1"; shift
     "$ACCORD" broker --bind 127.0.0.1:0 --database-url "sqlite://$WORK/$name.db" "$@" \
         > "$WORK/$name.log" 2>&1 &
     BG_PIDS+=("$!")
     for _ in $(seq 1 400); do grep -q 'listening on' "$WORK/$name.log" && break; sleep 0.05; done
-    local url
-    url=$(sed -n 's/.*listening on //p' "$WORK/$name.log" | head -1)
-    [ -n "$url" ] || { echo "the $name broker did not start:" >&2; cat "$WORK/$name.log" >&2; exit 2; }
-    echo "$url"
+    BROKER_URL=$(sed -n 's/.*listening on //p' "$WORK/$name.log" | head -1)
+    [ -n "$BROKER_URL" ] || { echo "the $name broker did not start:" >&2; cat "$WORK/$name.log" >&2; exit 2; }
 }
 
 machine
 "$BENCH" seed --database-url "sqlite://$WORK/source.db" \
     --pacticipants "$PACTICIPANTS" --versions "$VERSIONS" --verifications "$VERIFICATIONS"
 sync
-SOURCE=$(start_broker source)
-TARGET=$(start_broker target --token "$TOKEN")
+start_broker source
+SOURCE=$BROKER_URL
+start_broker target --token "$TOKEN"
+TARGET=$BROKER_URL
 
 run_import() {
     local started ended
