@@ -136,8 +136,8 @@ async fn pacticipant_id(
     name: &str,
     at: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    if let Some(id) = ids.pacticipants.get(name) {
-        return Ok(*id);
+    if let Some(id) = known_pacticipant_id(tx, ids, name).await? {
+        return Ok(id);
     }
     sqlx::query(
         "INSERT INTO pacticipants (name, created_at, updated_at) VALUES ($1, $2, $2) \
@@ -147,12 +147,27 @@ async fn pacticipant_id(
     .bind(at)
     .execute(&mut **tx)
     .await?;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
+    let id = known_pacticipant_id(tx, ids, name).await?;
+    id.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+}
+
+/// The id of a pacticipant, when it exists.
+async fn known_pacticipant_id(
+    tx: &mut Tx,
+    ids: &mut Ids,
+    name: &str,
+) -> Result<Option<i64>, StoreError> {
+    if let Some(id) = ids.pacticipants.get(name) {
+        return Ok(Some(*id));
+    }
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
         .bind(name)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-    ids.pacticipants.insert(name.to_string(), id);
-    Ok(id)
+    if let Some(id) = found {
+        ids.pacticipants.insert(name.to_string(), id);
+    }
+    Ok(found)
 }
 
 /// The id of a version, when it exists.
@@ -162,20 +177,8 @@ async fn version_id(
     pacticipant: &str,
     number: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let pacticipant_id = match ids.pacticipants.get(pacticipant) {
-        Some(id) => *id,
-        None => {
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM pacticipants WHERE name = $1")
-                    .bind(pacticipant)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            let Some(id) = found else {
-                return Ok(None);
-            };
-            ids.pacticipants.insert(pacticipant.to_string(), id);
-            id
-        }
+    let Some(pacticipant_id) = known_pacticipant_id(tx, ids, pacticipant).await? else {
+        return Ok(None);
     };
     let key = (pacticipant_id, number.to_string());
     if let Some(id) = ids.versions.get(&key) {

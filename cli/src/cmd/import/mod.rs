@@ -87,6 +87,23 @@ struct Copied {
     webhooks: WebhookOutcome,
 }
 
+impl Copied {
+    /// Counts one answer of `POST /admin/import` and keeps the records it skipped.
+    fn record(&mut self, answer: &Value) {
+        self.tally.add_answer(answer);
+        if let Some(Value::Array(skipped)) = answer.get("skipped") {
+            self.skipped.extend(skipped.iter().cloned());
+        }
+    }
+
+    /// Keeps a record the import left out itself (the target refused it).
+    fn refuse(&mut self, record: Value) {
+        let kind = record.get("kind").and_then(Value::as_str).unwrap_or("");
+        self.tally.add_skipped(kind);
+        self.skipped.push(record);
+    }
+}
+
 #[derive(Debug, Default)]
 struct WebhookOutcome {
     copied: usize,
@@ -212,19 +229,7 @@ async fn copy(
     copied: &mut Copied,
 ) -> Result<(), BrokerError> {
     let mut send = async |batch: Value, kind: Kind, count: usize| -> Result<(), BrokerError> {
-        let mut refused = Vec::new();
-        let answer = send_batch(target, batch, &mut refused).await;
-        for record in refused {
-            copied
-                .tally
-                .add_skipped(record.get("kind").and_then(Value::as_str).unwrap_or(""));
-            copied.skipped.push(record);
-        }
-        let answer = answer?;
-        copied.tally.add_answer(&answer);
-        if let Some(Value::Array(skipped)) = answer.get("skipped") {
-            copied.skipped.extend(skipped.iter().cloned());
-        }
+        send_batch(target, batch, copied).await?;
         bars.advance(kind, count);
         Ok(())
     };
@@ -331,7 +336,7 @@ async fn copy(
     copy_webhooks(source, target, &mut copied.webhooks).await
 }
 
-/// Sends one batch and returns the target's answers, summed.
+/// Sends one batch and counts what the target answered into `copied`.
 ///
 /// - A record the target refuses as invalid (a name with a line break, a time that is
 ///   not one) is left out and listed with the target's reason, and the rest of the
@@ -341,13 +346,12 @@ async fn copy(
 async fn send_batch(
     target: &BrokerClient,
     batch: Value,
-    skipped: &mut Vec<Value>,
-) -> Result<Value, BrokerError> {
-    let mut total = Value::Null;
+    copied: &mut Copied,
+) -> Result<(), BrokerError> {
     let mut pending = vec![batch];
     while let Some(mut batch) = pending.pop() {
         match target.import_batch(&batch).await {
-            Ok(answer) => total = add_answers(total, answer),
+            Ok(answer) => copied.record(&answer),
             Err(BrokerError::Refused {
                 status, message, ..
             }) if status.as_u16() == 400 => {
@@ -360,7 +364,7 @@ async fn send_batch(
                     };
                     if *index < items.len() {
                         let record = items.remove(*index);
-                        skipped.push(json!({
+                        copied.refuse(json!({
                             "kind": kind,
                             "record": plan::describe_record(&record),
                             "reason": format!("refused by the target: {message}"),
@@ -389,7 +393,7 @@ async fn send_batch(
                     }
                     None => {
                         let (kind, record) = plan::only_record(&batch);
-                        skipped.push(json!({
+                        copied.refuse(json!({
                             "kind": kind,
                             "record": plan::describe_record(&record),
                             "reason": format!("too large for the target ({message}); start it with a larger --body-limit to copy it"),
@@ -400,31 +404,7 @@ async fn send_batch(
             Err(error) => return Err(error),
         }
     }
-    Ok(total)
-}
-
-/// Two answers of `POST /admin/import` as one: counts added, skipped records joined.
-fn add_answers(total: Value, answer: Value) -> Value {
-    if total.is_null() {
-        return answer;
-    }
-    let mut total = total;
-    for section in ["created", "existing"] {
-        if let Some(counts) = answer.get(section).and_then(Value::as_object) {
-            for (kind, count) in counts {
-                let sum = total[section][kind].as_u64().unwrap_or(0) + count.as_u64().unwrap_or(0);
-                total[section][kind] = json!(sum);
-            }
-        }
-    }
-    if let Some(Value::Array(more)) = answer.get("skipped") {
-        if let Some(Value::Array(skipped)) = total.get_mut("skipped") {
-            skipped.extend(more.iter().cloned());
-        } else {
-            total["skipped"] = Value::Array(more.clone());
-        }
-    }
-    total
+    Ok(())
 }
 
 /// Collects records into batches of at most `records` records and [`BATCH_BYTES`].
