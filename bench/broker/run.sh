@@ -13,7 +13,8 @@
 # created and dropped on PG_ADMIN_URL), settles it as a live one would be (analysed,
 # checkpointed, written to disk), then `accord-bench broker` times cold starts,
 # reads the idle RSS, and sends can-i-deploy, pacts-for-verification and publish requests
-# one at a time (REQUESTS per scenario, MAX_SECONDS at most each).
+# one at a time (REQUESTS per scenario, MAX_SECONDS at most each); last, it times tag
+# writes while a retention run deletes 2,000 old versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh

@@ -17,6 +17,9 @@ use crate::stats::Summary;
 /// A request taking longer than this fails its scenario.
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
+/// How many versions the retention scenario's run deletes.
+const RETENTION_DELETIONS: usize = 2000;
+
 /// What to run and how much of it.
 #[derive(Debug, Clone)]
 pub struct BrokerBench {
@@ -26,8 +29,8 @@ pub struct BrokerBench {
     pub requests: usize,
     pub max_seconds: u64,
     pub cold_starts: usize,
-    /// The scenarios to run (`can-i-deploy`, `for-verification`, `publish`, `hub`);
-    /// empty runs them all.
+    /// The scenarios to run (`can-i-deploy`, `for-verification`, `publish`, `hub`,
+    /// `retention`); empty runs them all.
     pub scenarios: Vec<String>,
     /// The broker's `--log` filter.
     pub broker_log: String,
@@ -54,6 +57,11 @@ impl Broker {
             .args(["--log", bench.broker_log.as_str(), "broker", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["--database-url", bench.database_url.as_str()])
+            // The retention scenario's run deletes this many versions.
+            .env(
+                "ACCORD_BROKER_RETENTION_DELETION_LIMIT",
+                RETENTION_DELETIONS.to_string(),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -451,11 +459,102 @@ async fn load(bench: &BrokerBench, base: &str) -> anyhow::Result<()> {
         .await;
     }
 
-    // The hub last: its answers can take longer than the broker's request timeout, and
-    // work the broker may still be doing after a 408 must not slow the other scenarios.
-    if !bench.runs("hub") {
-        return Ok(());
+    // The hub next to last: its answers can take longer than the broker's request
+    // timeout, and work the broker may still be doing after a 408 must not slow the
+    // other scenarios.
+    if bench.runs("hub") {
+        hub(bench, client, base, body, latest, hub_count, max).await;
     }
+    // Retention last: it deletes part of the history the other scenarios read.
+    if bench.runs("retention") {
+        retention(bench, client, base).await?;
+    }
+    Ok(())
+}
+
+/// How long writes wait while a retention run deletes old versions: tag writes one
+/// after another, before the run and during it.
+async fn retention(
+    bench: &BrokerBench,
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<()> {
+    let shape = bench.shape;
+    let tag = |i: usize| {
+        let p = 1 + i % (shape.pacticipants - 1);
+        format!(
+            "{base}/pacticipants/{}/versions/{}/tags/bench-retention-{i}",
+            Shape::name(p),
+            Shape::version_number(shape.latest_main_version())
+        )
+    };
+    let write = |i: usize| {
+        let url = tag(i);
+        async move {
+            let started = Instant::now();
+            let response = client.put(url).json(&json!({})).send().await?;
+            if !response.status().is_success() {
+                bail!("PUT tag answered {}", response.status());
+            }
+            anyhow::Ok(started.elapsed())
+        }
+    };
+    let mut quiet = Vec::new();
+    for i in 0..50 {
+        quiet.push(write(i).await?);
+    }
+    if let Some(summary) = Summary::of(&quiet) {
+        println!("{}", summary.line("tag write, no retention run"));
+    }
+    let run = {
+        let client = client.clone();
+        let url = format!("{base}/admin/retention");
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let response = client.post(url).json(&json!({})).send().await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            if !status.is_success() {
+                bail!("POST /admin/retention answered {status}: {body}");
+            }
+            anyhow::Ok((started.elapsed(), body))
+        })
+    };
+    let mut during = Vec::new();
+    let mut i = 50;
+    while !run.is_finished() {
+        during.push(write(i).await?);
+        i += 1;
+    }
+    let (took, body) = run.await??;
+    println!(
+        "retention run: {:.2} s, {} versions deleted ({} publications, {} contents, {} results; \
+         at most {RETENTION_DELETIONS} per run)",
+        took.as_secs_f64(),
+        body.pointer("/counts/versions").unwrap_or(&Value::Null),
+        body.pointer("/counts/pactPublications")
+            .unwrap_or(&Value::Null),
+        body.pointer("/counts/pactVersions").unwrap_or(&Value::Null),
+        body.pointer("/counts/verifications")
+            .unwrap_or(&Value::Null),
+    );
+    match Summary::of(&during) {
+        Some(summary) => println!("{}", summary.line("tag write, during the retention run")),
+        None => println!("tag write, during the retention run: none finished before it"),
+    }
+    Ok(())
+}
+
+async fn hub(
+    bench: &BrokerBench,
+    client: &reqwest::Client,
+    base: &str,
+    body: &Value,
+    latest: &str,
+    hub_count: usize,
+    max: Duration,
+) {
+    let shape = bench.shape;
     let hub = format!("the hub, {} consumers", shape.pacticipants - 1);
     scenario(
         &format!("can-i-deploy ({hub})"),
@@ -489,7 +588,6 @@ async fn load(bench: &BrokerBench, base: &str) -> anyhow::Result<()> {
         },
     )
     .await;
-    Ok(())
 }
 
 fn redact(url: &str) -> String {

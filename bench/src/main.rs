@@ -105,8 +105,9 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         cold_starts: usize,
         /// Only these scenarios (comma-separated: can-i-deploy, for-verification,
-        /// publish, hub); all of them when not given.
-        #[arg(long, env = "BENCH_SCENARIOS", value_delimiter = ',', value_parser = ["can-i-deploy", "for-verification", "publish", "hub"])]
+        /// publish, hub, retention); all of them when not given. Retention runs last:
+        /// it deletes part of the history.
+        #[arg(long, env = "BENCH_SCENARIOS", value_delimiter = ',', value_parser = ["can-i-deploy", "for-verification", "publish", "hub", "retention"])]
         scenarios: Vec<String>,
         /// The broker's `--log` filter; its logs go to this command's standard error
         /// (with `ACCORD_LOG_SPAN_TIMINGS=true` each request and store call is timed).

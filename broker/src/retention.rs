@@ -1,8 +1,8 @@
 //! Retention: deleting what the broker no longer needs, while keeping what matters.
 //!
 //! [`RetentionConfig`] says what to keep; [`run`] turns it into absolute
-//! [`RetentionRules`] and asks the store to delete the rest in one transaction
-//! (see [`OpsStore::run_retention`] for the rules). Runs come from the API
+//! [`RetentionRules`] and asks the store to delete the rest, planned with reads and
+//! deleted in small chunks (see [`OpsStore::run_retention`] for the rules). Runs come from the API
 //! (`POST /admin/retention`, which also answers dry runs) or from the [`Schedule`]
 //! when `interval` is set. Only one run happens at a time, across replicas too: a
 //! second one is refused (409 from the API, a log line from the schedule).

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::batch::HeadRef;
+use crate::store::batch::{HeadRef, PendingBy};
 use crate::store::{Pacticipant, Publication};
 
 use super::{ConsumerData, PendingRule, Request, selects_latest};
@@ -18,7 +18,6 @@ pub(crate) async fn load_consumers(
     pacticipants: Vec<Pacticipant>,
     request: &Request,
     defaults: bool,
-    wip: bool,
 ) -> Result<Vec<ConsumerData>, ApiError> {
     let store = &state.store;
     if pacticipants.is_empty() {
@@ -56,8 +55,12 @@ pub(crate) async fn load_consumers(
             .iter()
             .any(|s| s.deployed || s.released || s.environment.is_some());
     // Independent reads, at once. Work-in-progress pacts can come from the head of any
-    // branch or tag: those heads are read with their publications, apart from the
-    // heads the selectors name.
+    // branch or tag: the store finds the heads published after the date whose content
+    // is still pending, apart from the heads the selectors name.
+    let wip = match request.wip_wanted() {
+        true => request.wip_since.zip(pending_by(request)),
+        false => None,
+    };
     let (branch_heads, tag_heads, records, wip_heads) = tokio::try_join!(
         store.branch_heads(&ids, Some(branches.as_slice())),
         store.tag_heads(&ids, Some(tags.as_slice())),
@@ -69,10 +72,13 @@ pub(crate) async fn load_consumers(
             }
         },
         async {
-            if wip {
-                store.head_publication_refs(provider.id, &ids).await
-            } else {
-                Ok(vec![])
+            match &wip {
+                Some((since, pending)) => {
+                    store
+                        .pending_heads(provider.id, &ids, *since, pending)
+                        .await
+                }
+                None => Ok(vec![]),
             }
         },
     )?;
@@ -169,6 +175,18 @@ pub(crate) async fn load_consumers(
         }
     }
     Ok(consumers)
+}
+
+/// How the request judges pending, when it can: by its provider branch, else by its
+/// provider tags.
+pub(crate) fn pending_by(request: &Request) -> Option<PendingBy> {
+    if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
+        Some(PendingBy::Branch(branch.clone()))
+    } else if !request.provider_tags.is_empty() {
+        Some(PendingBy::Tags(request.provider_tags.clone()))
+    } else {
+        None
+    }
 }
 
 /// Reads what deciding the pending status of `contents` needs: one grouped query for

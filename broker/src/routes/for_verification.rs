@@ -305,15 +305,8 @@ async fn respond(
     }
     // Gather what the selectors can pick, decide, then gather the results that judge
     // pending for the contents picked only.
-    let consumers = gather::load_consumers(
-        state,
-        &provider,
-        pacticipants,
-        &request,
-        defaults,
-        request.wip_wanted(),
-    )
-    .await?;
+    let consumers =
+        gather::load_consumers(state, &provider, pacticipants, &request, defaults).await?;
     let choice = choose(&request, defaults, &consumers, &environments);
     let rule = match choice.contents_to_judge(&request) {
         Some(contents) => {

@@ -71,6 +71,18 @@ pub struct HeadRef {
     pub publication: PublicationRef,
 }
 
+/// How the provider judges whether a pact content is still pending (work-in-progress
+/// pacts need one of the two; see `for_verification::PendingRule` for the rule itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingBy {
+    /// Verified by a success from a version on this branch of the provider, or by any
+    /// success from before the branch began.
+    Branch(String),
+    /// Verified when, for every tag, a success came from a provider version with that
+    /// tag or from before the tag was first used.
+    Tags(Vec<String>),
+}
+
 /// What the pending rule needs of the successful results (not of work-in-progress
 /// pacts) for one pact content, read in one grouped query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +111,19 @@ pub trait BatchStore: Send + Sync {
         pacticipant_ids: &[i64],
     ) -> Result<Vec<CurrentRecord>, StoreError>;
 
-    /// The heads of every branch and every tag of these consumers that have a
-    /// publication for `provider_id`, each with that publication as a reference, ordered
-    /// by consumer, then branches before tags, then name. Each head and its publication
-    /// are found in one statement (one for branches, one for tags), however many heads.
-    async fn head_publication_refs(
+    /// The work-in-progress candidates among these consumers' pacts for `provider_id`:
+    /// the heads of their branches and tags whose publication for the provider came
+    /// after `since` and whose content is still pending by `pending`, each with that
+    /// publication as a reference, ordered by consumer, then branches before tags, then
+    /// name. The pending contents are found first, in SQL, and only their publications
+    /// are read: the work follows what is pending, not the branches and tags of the
+    /// whole history.
+    async fn pending_heads(
         &self,
         provider_id: i64,
         consumer_ids: &[i64],
+        since: DateTime<Utc>,
+        pending: &PendingBy,
     ) -> Result<Vec<HeadRef>, StoreError>;
 
     /// The successful results (not of work-in-progress pacts) for these pact contents,

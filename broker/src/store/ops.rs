@@ -113,10 +113,13 @@ pub trait OpsStore: Send + Sync {
     /// Pacticipants carrying a label, by name.
     async fn pacticipants_with_label(&self, name: &str) -> Result<Vec<Pacticipant>, StoreError>;
 
-    /// Deletes what `rules` do not keep, in one transaction, and says what went; with
-    /// `dry_run` the same deletions run and are rolled back, so the answer is exactly
-    /// what a real run at that moment would delete. `None` when another run (on any
-    /// replica) is in progress.
+    /// Deletes what `rules` do not keep and says what went; with `dry_run` nothing is
+    /// deleted and the answer is what a real run at that moment would delete. `None`
+    /// when another run (on any replica) is in progress.
+    ///
+    /// The versions to delete are planned with reads only, then deleted oldest first in
+    /// chunks of their own short write transactions, each checking its versions again
+    /// against what was written since the plan: a writer waits for one chunk at most.
     ///
     /// A version is kept when it is younger than the cut-off, the latest of its
     /// pacticipant, currently deployed, currently released (support not ended), among

@@ -140,20 +140,23 @@ mod shared;
 
 /// Retention's single-runner rule on PostgreSQL (see [`ops::OpsStore::run_retention`]).
 impl PostgresStore {
-    /// Retention is serialised across replicas by [`Self::lock_retention`].
+    /// Retention is serialised across replicas by [`Self::retention_lock`].
     fn retention_guard(&self) -> Option<ops::RetentionGuard> {
         Some(ops::RetentionGuard { _held: None })
     }
 
-    /// Takes the retention advisory lock for the rest of `tx`; false when another
-    /// transaction (on any replica) holds it. Commit, rollback or a dropped
-    /// connection release it, so a crashed run never blocks the next one.
-    async fn lock_retention(
-        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    ) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+    /// Takes the retention advisory lock in a transaction of its own, held for the
+    /// whole run (its chunks commit on other connections); `None` when another run (on
+    /// any replica) holds it. Dropping the transaction, or losing its connection,
+    /// releases it, so a crashed run never blocks the next one.
+    async fn retention_lock(
+        &self,
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
             .bind(ops::RETENTION_LOCK_KEY)
-            .fetch_one(&mut **tx)
-            .await?)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(locked.then_some(tx))
     }
 }

@@ -11,7 +11,8 @@ backend_tests!(
     selector_validation,
     get_takes_the_body_as_query_parameters,
     branches_left_without_versions_have_no_head,
-    wip_pacts_come_from_branch_and_tag_heads_published_after_the_date
+    wip_pacts_come_from_branch_and_tag_heads_published_after_the_date,
+    wip_pacts_are_the_heads_still_pending_by_the_provider_branch_or_tags
 );
 
 /// Whether Foo's main pact is pending for a provider build with `properties`.
@@ -516,4 +517,109 @@ async fn wip_pacts_come_from_branch_and_tag_heads_published_after_the_date(backe
     let pacts = response.body["_embedded"]["pacts"].as_array().unwrap();
     assert_eq!(pacts.len(), 1, "{}", response.text);
     assert!(pacts[0]["verificationProperties"].get("wip").is_none());
+}
+
+/// Which heads are work in progress follows the pending rule exactly, by the provider
+/// branch or by its tags: a success from the branch, from before the branch began, or
+/// from a tagged version verifies; a success from another branch, a failure or no
+/// result at all does not.
+async fn wip_pacts_are_the_heads_still_pending_by_the_provider_branch_or_tags(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let step = || tokio::time::sleep(std::time::Duration::from_millis(5));
+    // One content per consumer branch, each head of its branch.
+    for (version, branch) in [
+        ("1", "a"),
+        ("2", "b"),
+        ("3", "c"),
+        ("4", "d"),
+        ("5", "e"),
+        ("6", "f"),
+    ] {
+        app.publish(
+            "Foo",
+            version,
+            "Bar",
+            Some(branch),
+            &pact("Foo", "Bar", branch),
+        )
+        .await
+        .expect(200);
+    }
+    // a: verified by a provider version from before Bar's main branch (and its tag)
+    // began.
+    verify(&app, "Bar", "Foo", "1", "old", true).await;
+    step().await;
+    app.put("/pacticipants/Bar/branches/main/versions/m1", json!({}))
+        .await
+        .expect(201);
+    app.put("/pacticipants/Bar/versions/m1/tags/prod", json!({}))
+        .await
+        .expect(201);
+    step().await;
+    // b: verified on main (and by a prod version).
+    verify(&app, "Bar", "Foo", "2", "m1", true).await;
+    // c: verified only on another branch.
+    app.put("/pacticipants/Bar/branches/feature/versions/f1", json!({}))
+        .await
+        .expect(201);
+    verify(&app, "Bar", "Foo", "3", "f1", true).await;
+    // d: failed on main. e: never verified.
+    verify(&app, "Bar", "Foo", "4", "m1", false).await;
+    // f: verified by a prod version that is not on main.
+    app.put("/pacticipants/Bar/versions/t1/tags/prod", json!({}))
+        .await
+        .expect(201);
+    verify(&app, "Bar", "Foo", "6", "t1", true).await;
+
+    let wip_branches = |by: serde_json::Value| {
+        let app = &app;
+        async move {
+            let mut request = json!({
+                "consumerVersionSelectors": [{ "branch": "none-such" }],
+                "includePendingStatus": true,
+                "includeWipPactsSince": "2000-01-01",
+            });
+            for (key, value) in by.as_object().unwrap() {
+                request[key] = value.clone();
+            }
+            let response = app
+                .post("/pacts/provider/Bar/for-verification", request)
+                .await
+                .expect(200);
+            let mut described: Vec<String> = response.body["_embedded"]["pacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .inspect(|p| {
+                    assert_eq!(p["verificationProperties"]["wip"], true, "{p}");
+                    assert_eq!(p["verificationProperties"]["pending"], true, "{p}");
+                })
+                .map(|p| p["shortDescription"].as_str().unwrap().to_string())
+                .collect();
+            described.sort();
+            described
+        }
+    };
+    assert_eq!(
+        wip_branches(json!({ "providerVersionBranch": "main" })).await,
+        [
+            "latest from branch c",
+            "latest from branch d",
+            "latest from branch e",
+            "latest from branch f"
+        ]
+    );
+    assert_eq!(
+        wip_branches(json!({ "providerVersionTags": ["prod"] })).await,
+        [
+            "latest from branch c",
+            "latest from branch d",
+            "latest from branch e"
+        ]
+    );
+    // A provider branch with no versions yet: any success verifies.
+    assert_eq!(
+        wip_branches(json!({ "providerVersionBranch": "brand-new" })).await,
+        ["latest from branch d", "latest from branch e"]
+    );
 }

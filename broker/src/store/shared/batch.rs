@@ -70,67 +70,131 @@ impl crate::store::batch::BatchStore for Backend {
     }
 
     #[tracing::instrument(skip_all, fields(consumers = consumer_ids.len()), err)]
-    async fn head_publication_refs(
+    async fn pending_heads(
         &self,
         provider_id: i64,
         consumer_ids: &[i64],
+        since: chrono::DateTime<chrono::Utc>,
+        pending: &crate::store::batch::PendingBy,
     ) -> Result<Vec<crate::store::batch::HeadRef>, StoreError> {
-        use crate::store::batch::{HeadKind, HeadRef, PublicationRef};
-        type Row = (i64, String, i64, i64, chrono::DateTime<chrono::Utc>);
-        // Each head is one index seek (as in `branch_heads` and `tag_heads`), and
-        // its publication one more, in the same statement: reading the heads first
-        // and their publications after, by id, took a round trip and a longer
-        // probe per head.
-        let heads = |kind: HeadKind, ids: &[i64]| {
-            let mut query = sqlx::QueryBuilder::<Db>::new(match kind {
-                HeadKind::Branch => concat!(
-                    "SELECT h.pacticipant_id, h.name, pp.consumer_version_id, pp.pact_version_id, pp.created_at FROM (",
-                    branch_heads_select!()
-                ),
-                HeadKind::Tag => concat!(
-                    "SELECT h.pacticipant_id, h.tag_name, pp.consumer_version_id, pp.pact_version_id, pp.created_at FROM (",
-                    tag_heads_select!()
-                ),
-            });
-            Self::push_in(&mut query, ids);
-            if kind == HeadKind::Tag {
-                query.push(" GROUP BY t.pacticipant_id, t.name");
+        use crate::store::batch::{HeadKind, HeadRef, PendingBy, PublicationRef};
+        type Time = chrono::DateTime<chrono::Utc>;
+        // What the rule compares results with: when the provider branch began, or
+        // when each provider tag was first used (`None`: any success verifies).
+        // Each rule: its start, the provider versions that count (ending with the
+        // provider's id and the name's column), and the name.
+        type Rule = (Option<Time>, &'static str, &'static str, String);
+        let verified_by: Vec<Rule> = match pending {
+            PendingBy::Branch(branch) => {
+                let started: Option<Time> = sqlx::query_scalar(
+                    "SELECT MIN(bv.created_at) FROM branch_versions bv \
+                     JOIN branches b ON b.id = bv.branch_id \
+                     WHERE b.pacticipant_id = $1 AND b.name = $2",
+                )
+                .bind(provider_id)
+                .bind(branch)
+                .fetch_one(&self.pool)
+                .await?;
+                vec![(
+                    started,
+                    "SELECT bv.version_id FROM branch_versions bv JOIN branches b \
+                     ON b.id = bv.branch_id WHERE b.pacticipant_id = ",
+                    " AND b.name = ",
+                    branch.clone(),
+                )]
             }
-            query
-                .push(") h JOIN pact_publications pp ON pp.consumer_version_id = h.version_id AND pp.provider_id = ")
-                .push_bind(provider_id);
-            query
+            PendingBy::Tags(tags) => {
+                let mut rules = Vec::with_capacity(tags.len());
+                for tag in tags {
+                    let first_used: Option<Time> = sqlx::query_scalar(
+                        "SELECT MIN(created_at) FROM tags WHERE pacticipant_id = $1 AND name = $2",
+                    )
+                    .bind(provider_id)
+                    .bind(tag)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    rules.push((
+                        first_used,
+                        "SELECT t.version_id FROM tags t WHERE t.pacticipant_id = ",
+                        " AND t.name = ",
+                        tag.clone(),
+                    ));
+                }
+                rules
+            }
         };
         let mut found: Vec<HeadRef> = Vec::new();
         for ids in consumer_ids.chunks(IN_LIST_CHUNK) {
-            let mut branches = heads(HeadKind::Branch, ids);
-            let mut tags = heads(HeadKind::Tag, ids);
-            let (branch_rows, tag_rows): (Vec<Row>, Vec<Row>) = tokio::try_join!(
-                branches
-                    .build_query_as()
-                    .persistent(Self::PERSIST_LIST_QUERIES)
-                    .fetch_all(&self.pool),
-                tags.build_query_as()
-                    .persistent(Self::PERSIST_LIST_QUERIES)
-                    .fetch_all(&self.pool),
-            )?;
-            let rows = branch_rows
-                .into_iter()
-                .map(|row| (HeadKind::Branch, row))
-                .chain(tag_rows.into_iter().map(|row| (HeadKind::Tag, row)));
-            found.extend(rows.map(
-                |(
-                    kind,
-                    (pacticipant_id, name, consumer_version_id, pact_version_id, created_at),
-                )| HeadRef {
-                    pacticipant_id,
-                    kind,
-                    name,
-                    publication: PublicationRef {
-                        consumer_version_id,
-                        pact_version_id,
-                        created_at,
-                    },
+            // The provider's contents of these consumers that are still pending: for a
+            // branch, no success from it nor from before it began; for tags, some tag
+            // without a success from a version carrying it or from before its first use.
+            let mut query = sqlx::QueryBuilder::<Db>::new(
+                "WITH pending AS MATERIALIZED (SELECT pv.id FROM pact_versions pv WHERE pv.provider_id = ",
+            );
+            query.push_bind(provider_id).push(" AND pv.consumer_id");
+            Self::push_in(&mut query, ids);
+            query.push(" AND NOT (TRUE");
+            for (start, versions_of, name_column, name) in &verified_by {
+                query.push(
+                    " AND EXISTS (SELECT 1 FROM verifications vr WHERE vr.pact_version_id = pv.id \
+                     AND vr.success AND NOT vr.wip",
+                );
+                if let Some(start) = start {
+                    query
+                        .push(" AND (vr.created_at < ")
+                        .push_bind(*start)
+                        .push(" OR vr.provider_version_id IN (")
+                        .push(*versions_of)
+                        .push_bind(provider_id)
+                        .push(*name_column)
+                        .push_bind(name.clone())
+                        .push("))");
+                }
+                query.push(")");
+            }
+            // Their publications after the date, then which of those are heads.
+            query
+                .push(
+                    ")), published AS MATERIALIZED (SELECT pp.consumer_version_id, \
+                     pp.pact_version_id, pp.created_at FROM pact_publications pp \
+                     WHERE pp.pact_version_id IN (SELECT id FROM pending) AND pp.created_at > ",
+                )
+                .push_bind(since)
+                .push(
+                    ") SELECT 'branch' AS kind, b.pacticipant_id, b.name, pb.consumer_version_id, \
+                     pb.pact_version_id, pb.created_at FROM published pb \
+                     JOIN branch_versions bv ON bv.version_id = pb.consumer_version_id \
+                     JOIN branches b ON b.id = bv.branch_id \
+                     WHERE NOT EXISTS (SELECT 1 FROM branch_versions newer \
+                         WHERE newer.branch_id = bv.branch_id AND newer.id > bv.id) \
+                     UNION ALL SELECT 'tag' AS kind, t.pacticipant_id, t.name, pb.consumer_version_id, \
+                     pb.pact_version_id, pb.created_at FROM published pb \
+                     JOIN tags t ON t.version_id = pb.consumer_version_id \
+                     WHERE NOT EXISTS (SELECT 1 FROM tags newer \
+                         WHERE newer.pacticipant_id = t.pacticipant_id AND newer.name = t.name \
+                         AND newer.version_id > t.version_id)",
+                );
+            let rows: Vec<(String, i64, String, i64, i64, Time)> = query
+                .build_query_as()
+                .persistent(Self::PERSIST_LIST_QUERIES)
+                .fetch_all(&self.pool)
+                .await?;
+            found.extend(rows.into_iter().map(
+                |(kind, pacticipant_id, name, consumer_version_id, pact_version_id, created_at)| {
+                    HeadRef {
+                        pacticipant_id,
+                        kind: if kind == "tag" {
+                            HeadKind::Tag
+                        } else {
+                            HeadKind::Branch
+                        },
+                        name,
+                        publication: PublicationRef {
+                            consumer_version_id,
+                            pact_version_id,
+                            created_at,
+                        },
+                    }
                 },
             ));
         }

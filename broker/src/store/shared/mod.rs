@@ -15,7 +15,7 @@
 //! - `lock_drift_scope(tx, provider_id)`, which serialises drift runs of one provider;
 //! - `names`, the cache of pacticipant names (see `store/names.rs`);
 //! - the webhook worker's locks: `claimable_delivery_ids_tx` and `lock_requests_tx`
-//!   (PostgreSQL: `FOR UPDATE SKIP LOCKED`), and `lock_retention` (one retention run
+//!   (PostgreSQL: `FOR UPDATE SKIP LOCKED`), and `retention_lock` (one retention run
 //!   across replicas).
 //!
 //! `helpers.rs` holds what the write methods share (finding or creating pacticipants,
