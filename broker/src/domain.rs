@@ -54,6 +54,35 @@ pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), Validati
     Ok(())
 }
 
+/// Refuses a NUL character anywhere in a JSON value a client sends to be stored (in
+/// its strings and its keys): PostgreSQL cannot keep one in a JSON column, and no
+/// contract, result or contact needs one.
+pub fn check_no_nul(field: &str, value: &serde_json::Value) -> Result<(), ValidationError> {
+    use serde_json::Value;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        let found = match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => {
+                pending.extend(items);
+                false
+            }
+            Value::Object(map) => {
+                pending.extend(map.values());
+                map.keys().any(|key| key.contains('\0'))
+            }
+            _ => false,
+        };
+        if found {
+            return Err(ValidationError::new(
+                field,
+                "cannot contain a NUL character (\\u0000); remove it",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_line(field: &str, value: &str, allow_spaces: bool) -> Result<(), ValidationError> {
     check_length(field, value, limits::NAME)?;
     if value.trim().is_empty() {
@@ -157,6 +186,12 @@ pub fn optional_text(
             if v.contains('\n') {
                 return Err(ValidationError::new(field, "cannot contain a new line"));
             }
+            if v.chars().any(char::is_control) {
+                return Err(ValidationError::new(
+                    field,
+                    "cannot contain control characters (such as NUL, \\u0000)",
+                ));
+            }
             Ok(Some(v.to_string()))
         }
     }
@@ -164,6 +199,24 @@ pub fn optional_text(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_nul_character_is_found_in_any_string_or_key() {
+        use serde_json::json;
+        let nul = "a\u{0}b";
+        for (value, found) in [
+            (json!({ "a": [1, "x", { "b": null }] }), false),
+            (json!(nul), true),
+            (json!([[["deep", nul]]]), true),
+            (json!({ "a": { "b": nul } }), true),
+            (
+                serde_json::Value::Object([(nul.to_string(), json!(1))].into_iter().collect()),
+                true,
+            ),
+        ] {
+            assert_eq!(super::check_no_nul("f", &value).is_err(), found, "{value}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -99,6 +99,10 @@ impl From<StoreError> for ApiError {
                         .into(),
                 notices: vec![],
             },
+            StoreError::Unstorable(_) => ApiError::validation(
+                "body",
+                "a value contains a NUL character (\\u0000), which cannot be stored; remove it",
+            ),
             other => ApiError::Internal(Box::new(other)),
         }
     }

@@ -287,6 +287,13 @@ async fn read_report(
     body: &Value,
 ) -> Result<NewDriftRun, ApiError> {
     let mut f = Fields::new(body, "");
+    if let Some(report) = body.as_object() {
+        for (key, value) in report {
+            if let Err(err) = crate::domain::check_no_nul(key, value) {
+                f.errors.push(err);
+            }
+        }
+    }
     if let Some(named) = f.optional_str("provider")
         && named != provider.name
     {

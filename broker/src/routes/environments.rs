@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use super::{find_pacticipant, find_version};
 use crate::auth::Caller;
 use crate::auth::scope::Action;
-use crate::domain::{EnvironmentName, PacticipantName, ValidationError, check_length, limits};
+use crate::domain::{
+    EnvironmentName, PacticipantName, ValidationError, check_length, check_no_nul, limits,
+    optional_text,
+};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, created, created_or_ok, hal, link, named_link};
 use crate::repr::{self, Urls};
@@ -101,18 +104,27 @@ fn environment_fields(body: &Value) -> Result<EnvironmentFields, ApiError> {
     let mut f = Fields::new(body, "");
     let name = f.parse("name", true, EnvironmentName::parse);
     let production = f.required_bool("production");
-    let display_name = f
-        .optional_str("displayName")
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string);
-    if let Some(display_name) = &display_name
-        && let Err(err) = check_length("displayName", display_name, limits::NAME)
-    {
-        f.errors.push(err);
-    }
+    let display_name = match optional_text(
+        "displayName",
+        f.optional_str("displayName")
+            .filter(|s| !s.trim().is_empty()),
+        limits::NAME,
+    ) {
+        Ok(name) => name,
+        Err(err) => {
+            f.errors.push(err);
+            None
+        }
+    };
     let contacts = match f.get("contacts") {
         None => None,
-        Some(Value::Array(items)) => Some(Value::Array(items.clone())),
+        Some(Value::Array(items)) => {
+            let contacts = Value::Array(items.clone());
+            if let Err(err) = check_no_nul("contacts", &contacts) {
+                f.errors.push(err);
+            }
+            Some(contacts)
+        }
         Some(_) => {
             f.error(
                 "contacts",

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::{
     BranchName, EnvironmentName, LabelName, PacticipantName, TagName, ValidationError,
-    VersionNumber, check_length, optional_line,
+    VersionNumber, check_length, check_no_nul, optional_line,
 };
 use crate::error::ApiError;
 use crate::http::{Fields, JsonBody, hal};
@@ -211,11 +211,8 @@ fn environment(f: &mut Fields) -> Option<ImportEnvironment> {
     let display_name = line(f, "displayName");
     let production = f.required_bool("production");
     let contacts = f.get("contacts").cloned();
-    if contacts
-        .as_ref()
-        .is_some_and(|c| c.to_string().contains("\\u0000"))
-    {
-        f.error("contacts", "cannot contain a NUL character (\\u0000)");
+    if let Some(Err(err)) = contacts.as_ref().map(|c| check_no_nul("contacts", c)) {
+        f.errors.push(err);
     }
     let created_at = time(f, "createdAt");
     Some(ImportEnvironment {
@@ -342,8 +339,8 @@ fn verification(f: &mut Fields) -> Option<ImportVerification> {
             let text = value.to_string();
             if let Err(err) = check_length(key, &text, 1024 * 1024) {
                 f.error(key, err.message);
-            } else if text.contains("\\u0000") {
-                f.error(key, "cannot contain a NUL character (\\u0000)");
+            } else if let Err(err) = check_no_nul(key, value) {
+                f.errors.push(err);
             }
         }
     }

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::find_pacticipant;
-use crate::domain::{PacticipantName, VersionNumber, check_length, limits};
+use crate::domain::{PacticipantName, VersionNumber, check_length, check_no_nul, limits};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, created, hal, link};
 use crate::metadata::PactMetadata;
@@ -136,6 +136,11 @@ async fn record(
     }
     let test_results = f.get("testResults").cloned();
     let verified_by = f.get("verifiedBy").cloned();
+    for (key, value) in [("testResults", &test_results), ("verifiedBy", &verified_by)] {
+        if let Some(Err(err)) = value.as_ref().map(|v| check_no_nul(key, v)) {
+            f.errors.push(err);
+        }
+    }
     f.finish()?;
     let (Some(success), Some(version)) = (success, version) else {
         return Err(ApiError::validation("success", "is missing"));

@@ -77,6 +77,11 @@ pub enum StoreError {
     /// The database refused the migrations.
     #[error("could not apply the database migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot store a character of a value (PostgreSQL keeps no NUL
+    /// character in text or JSON). The request validates what it can first; this is
+    /// the backstop, answered as the client's mistake.
+    #[error("a value holds a character the database cannot store (a NUL character, \\u0000)")]
+    Unstorable(#[source] sqlx::Error),
     /// Any other database error.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -97,6 +102,10 @@ impl From<sqlx::Error> for StoreError {
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
                 if code.starts_with("08") || code.starts_with("57P") {
                     StoreError::Unavailable(err)
+                } else if code == "22021" || code == "22P05" {
+                    // A byte sequence invalid in the encoding, or a character (NUL)
+                    // that cannot be translated into it.
+                    StoreError::Unstorable(err)
                 } else {
                     StoreError::Database(err)
                 }

@@ -463,7 +463,10 @@ pub fn parse_webhook(
     let Some(object) = body.as_object() else {
         return Err(vec![ValidationError::new("body", "must be a JSON object")]);
     };
-    let mut errors = Vec::new();
+    let mut errors: Vec<ValidationError> = object
+        .iter()
+        .filter_map(|(key, value)| crate::domain::check_no_nul(key, value).err())
+        .collect();
     let description = match object.get("description") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => {

@@ -6,7 +6,8 @@ use crate::{Backend, backend_tests, pact, spawn_app};
 
 backend_tests!(
     publish_and_read_verification,
-    environments_deployments_releases
+    environments_deployments_releases,
+    a_nul_character_is_refused_wherever_it_would_be_stored
 );
 
 async fn publish_and_read_verification(backend: Backend) {
@@ -212,4 +213,127 @@ async fn environments_deployments_releases(backend: Backend) {
         .await
         .expect(204);
     app.get(&format!("/environments/{uuid}")).await.expect(404);
+}
+
+/// A NUL character (which PostgreSQL cannot keep in text or JSON) in any value the
+/// broker stores is the client's mistake: 400 naming the field, nothing stored.
+async fn a_nul_character_is_refused_wherever_it_would_be_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.publish("Foo", "1", "Bar", Some("main"), &pact("Foo", "Bar", "a"))
+        .await
+        .expect(200);
+    app.post(
+        "/environments",
+        json!({ "name": "production", "production": true }),
+    )
+    .await
+    .expect(201);
+    let fetched = app
+        .get("/pacts/provider/Bar/consumer/Foo/latest")
+        .await
+        .expect(200);
+    let results = fetched.body["_links"]["pb:publish-verification-results"]["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let nul = "a\u{0}b";
+    let refused = [
+        (
+            results.as_str(),
+            json!({ "success": true, "providerApplicationVersion": "2",
+                    "testResults": { "tests": [{ "name": nul }] } }),
+            "testResults",
+        ),
+        (
+            results.as_str(),
+            json!({ "success": true, "providerApplicationVersion": "2",
+                    "verifiedBy": { "implementation": nul } }),
+            "verifiedBy",
+        ),
+        (
+            "/environments",
+            json!({ "name": "staging", "production": false,
+                    "contacts": [{ "name": nul }] }),
+            "contacts",
+        ),
+        (
+            "/environments",
+            json!({ "name": "staging", "production": false, "displayName": nul }),
+            "displayName",
+        ),
+        (
+            "/webhooks",
+            json!({ "events": [{ "name": "contract_published" }],
+                    "request": { "method": "POST", "url": "https://ci.example.com/hook",
+                                 "body": { "text": nul } } }),
+            "request",
+        ),
+        (
+            "/drift/provider/Bar?environment=production",
+            json!({ "provider": "Bar", "checkedAt": "2026-01-01T00:00:00Z",
+                    "findings": [{ "class": nul }] }),
+            "findings",
+        ),
+    ];
+    for (url, body, field) in refused {
+        let resp = app.post(url, body).await;
+        assert_eq!(resp.status.as_u16(), 400, "{url} {field}: {}", resp.text);
+        assert!(resp.text.contains("NUL"), "{url} {field}: {}", resp.text);
+        if !field.is_empty() {
+            assert!(
+                resp.body["errors"].get(field).is_some(),
+                "{url} names {field}: {}",
+                resp.text
+            );
+        }
+    }
+    // Nothing was stored.
+    let verifications = app
+        .get("/pacts/provider/Bar/consumer/Foo/latest/verification-results")
+        .await;
+    assert!(
+        !verifications
+            .text
+            .contains("\"providerApplicationVersion\":\"2\""),
+        "{}",
+        verifications.text
+    );
+    app.get("/environments").await.expect(200);
+    let environments = app.get("/environments").await;
+    assert!(
+        !environments.text.contains("staging"),
+        "{}",
+        environments.text
+    );
+    let webhooks = app.get("/webhooks").await.expect(200);
+    assert!(
+        !webhooks.text.contains("ci.example.com"),
+        "{}",
+        webhooks.text
+    );
+}
+
+/// What validation misses, PostgreSQL refuses: the store names that refusal
+/// `Unstorable`, which the API answers as the client's mistake (400).
+#[tokio::test]
+async fn a_value_postgres_cannot_store_is_named_unstorable() {
+    use accord_broker::store::{EnvironmentFields, EnvironmentStore, PostgresStore, StoreError};
+    if crate::postgres_url().is_none() {
+        eprintln!(
+            "SKIPPED: a_value_postgres_cannot_store_is_named_unstorable; set ACCORD_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+        );
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let store = PostgresStore::connect(&app.database.url).await.unwrap();
+    let refused = store
+        .create_environment(&EnvironmentFields {
+            name: accord_broker::domain::EnvironmentName::parse("name", "staging").unwrap(),
+            display_name: Some("a\u{0}b".into()),
+            production: false,
+            contacts: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Unstorable(_)), "{refused:?}");
 }
