@@ -16,6 +16,7 @@
 //! would fix it.
 
 mod decide;
+mod links;
 mod model;
 mod query;
 mod reader;
@@ -174,56 +175,27 @@ pub async fn evaluate(
     }
     let specified_count = sides.len();
 
-    // The integrations, and the sides they need on the other end.
-    let infer = query.options.infers() || specified_count == 1;
-    let mut links: Vec<Link> = Vec::new();
+    // The integrations, and the sides they need on the other end: what deciding them
+    // needs is read first (each named pacticipant's integrations, the pacts of each
+    // selected version), then `links` decides.
+    let named_versions: Vec<i64> = sides
+        .iter()
+        .filter_map(|s| s.versions.as_ref())
+        .flatten()
+        .map(|v| v.id)
+        .collect();
+    reader.prefetch_publications(&named_versions).await?;
+    for side in &sides {
+        reader.integrations(side.pacticipant.id).await?;
+    }
+    let known = links::Known {
+        integrations: &reader.integrations,
+        publications: &reader.publications_of_version,
+    };
     let mut inferred: HashMap<i64, usize> = HashMap::new();
-    if infer {
-        let specified_versions: Vec<i64> = sides
-            .iter()
-            .filter_map(|s| s.versions.as_ref())
-            .flatten()
-            .map(|v| v.id)
-            .collect();
-        reader.prefetch_publications(&specified_versions).await?;
-        // Who each specified side integrates with, in the order the links are made:
-        // (side, other pacticipant, whether the side is the consumer).
-        let mut partners: Vec<(usize, i64, bool)> = Vec::new();
-        for (index, side) in sides.iter().enumerate() {
-            let me = &side.pacticipant;
-            let integrations = reader.integrations(me.id).await?;
-            // As a consumer: the providers this version's pacts name.
-            let providers: Vec<i64> = match side.versions.clone() {
-                Some(versions) => {
-                    let mut found = BTreeMap::new();
-                    for v in versions {
-                        for pp in reader.publications_of_version(v.id).await? {
-                            found.insert(pp.provider_name.clone(), pp.provider_id);
-                        }
-                    }
-                    found.into_values().collect()
-                }
-                None => integrations
-                    .iter()
-                    .filter(|i| i.consumer_id == me.id)
-                    .map(|i| i.provider_id)
-                    .collect(),
-            };
-            partners.extend(
-                providers
-                    .into_iter()
-                    .filter(|id| *id != me.id)
-                    .map(|id| (index, id, true)),
-            );
-            // As a provider: every consumer with a pact for it.
-            partners.extend(
-                integrations
-                    .iter()
-                    .filter(|i| i.provider_id == me.id && i.consumer_id != me.id)
-                    .map(|i| (index, i.consumer_id, false)),
-            );
-        }
-        let others: Vec<i64> = partners.iter().map(|(_, id, _)| *id).collect();
+    let links = if query.options.infers() || specified_count == 1 {
+        let partners = links::partners(&sides, specified_count, &known);
+        let others: Vec<i64> = partners.iter().map(|p| p.other).collect();
         add_inferred_sides(
             &others,
             &mut sides,
@@ -233,85 +205,11 @@ pub async fn evaluate(
             &mut reader,
         )
         .await?;
-        for (index, other_id, as_consumer) in partners {
-            // A pacticipant deleted while the query ran has no side.
-            let other = match sides[..specified_count]
-                .iter()
-                .position(|s| s.pacticipant.id == other_id)
-            {
-                Some(specified) => specified,
-                None => match inferred.get(&other_id) {
-                    Some(found) => *found,
-                    None => continue,
-                },
-            };
-            links.push(if as_consumer {
-                Link {
-                    consumer: index,
-                    provider: other,
-                    required: true,
-                }
-            } else {
-                Link {
-                    consumer: other,
-                    provider: index,
-                    required: false,
-                }
-            });
-        }
+        links::to_partners(&partners, &sides, specified_count, &inferred)
     } else {
         // Several selectors and no option: only the integrations between them.
-        for c in 0..specified_count {
-            for p in 0..specified_count {
-                let (consumer, provider) = (&sides[c], &sides[p]);
-                if consumer.pacticipant.id == provider.pacticipant.id {
-                    continue;
-                }
-                let integrations = reader.integrations(consumer.pacticipant.id).await?;
-                let integrated = integrations.iter().any(|i| {
-                    i.consumer_id == consumer.pacticipant.id
-                        && i.provider_id == provider.pacticipant.id
-                });
-                if !integrated {
-                    continue;
-                }
-                let provider_id = provider.pacticipant.id;
-                let has_pact = match consumer.versions.clone() {
-                    None => true,
-                    Some(versions) => {
-                        let mut any = false;
-                        for v in versions {
-                            any |= reader
-                                .publications_of_version(v.id)
-                                .await?
-                                .iter()
-                                .any(|pp| pp.provider_id == provider_id);
-                        }
-                        any
-                    }
-                };
-                if has_pact {
-                    links.push(Link {
-                        consumer: c,
-                        provider: p,
-                        required: true,
-                    });
-                }
-            }
-        }
-    }
-    // One link per pair of sides, required if any duplicate is.
-    let mut unique: Vec<Link> = Vec::new();
-    for link in links {
-        match unique
-            .iter_mut()
-            .find(|l| l.consumer == link.consumer && l.provider == link.provider)
-        {
-            Some(existing) => existing.required |= link.required,
-            None => unique.push(link),
-        }
-    }
-    let links = unique;
+        links::between(&sides, &known)
+    };
 
     // The rows. The publications of every selected consumer version, and then the
     // results for every content they name, are read in one go.

@@ -2,7 +2,9 @@
 //! extension linked from the index as `accord:retention`.
 //!
 //! `POST {"dryRun": true}` answers what a run would delete without deleting it;
-//! without `dryRun` the run deletes it (in one transaction) and answers what went.
+//! without `dryRun` the run deletes it (in small chunks) and answers what went. A run
+//! outlives its request: when the client gives up or the request timeout answers
+//! first, the run still finishes in the background, and its audit entry records it.
 //! Both list the versions concerned (the first [`LISTED_VERSIONS`]) and count
 //! everything. A run while another one is in progress, on any replica, gets 409.
 //! The policy itself comes from the broker's configuration (`--retention-*`).
@@ -21,6 +23,7 @@ use crate::http::{Base, Fields, JsonBody, hal, link};
 use crate::repr::time;
 use crate::retention::{self, RetentionConfig};
 use crate::startup::AppState;
+use crate::store::events::{current_actor, with_actor};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/retention", get(policy).post(run))
@@ -63,7 +66,20 @@ async fn run(
     let dry_run = fields.optional_bool("dryRun").unwrap_or(false);
     fields.finish()?;
     let config = &state.config.retention;
-    let Some(outcome) = retention::run(state.store.as_ref(), config, dry_run).await? else {
+    // On a task of its own, under the caller's name in the audit log, so that it runs
+    // to its end even when this request does not wait for it.
+    let run = {
+        let (store, config) = (state.store.clone(), config.clone());
+        async move { retention::run(store.as_ref(), &config, dry_run).await }
+    };
+    let task = match current_actor() {
+        Some(actor) => tokio::spawn(with_actor(actor, run)),
+        None => tokio::spawn(run),
+    };
+    let outcome = task
+        .await
+        .map_err(|err| ApiError::Internal(Box::new(err)))??;
+    let Some(outcome) = outcome else {
         return Err(ApiError::Conflict {
             field: "retention",
             message: "Retention is already running (on this or another broker); try again when it has finished.".into(),

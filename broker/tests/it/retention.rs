@@ -15,6 +15,7 @@ backend_tests!(
     audit_entries_past_their_age_are_deleted,
     the_schedule_runs_retention_in_the_background,
     old_drift_runs_go_but_the_latest_stays,
+    a_run_outlives_a_request_that_timed_out,
 );
 
 /// A broker whose retention treats every version as old and keeps 2 per branch.
@@ -410,4 +411,66 @@ async fn old_drift_runs_go_but_the_latest_stays(backend: Backend) {
         runs.text
     );
     app.get("/drift/provider/orders").await.expect(200);
+}
+
+/// Holds back a run's deletions, not its planning: the write lock on SQLite, a
+/// share lock on the versions table on PostgreSQL (reads go on, deletes wait).
+async fn hold_deletions(app: &TestApp) -> Held {
+    use sqlx::Connection;
+    let url = &app.database.url;
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+        sqlx::query("LOCK TABLE versions IN SHARE MODE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        Held::Postgres(conn)
+    } else {
+        hold_lock(app).await
+    }
+}
+
+/// A run whose request timed out still finishes: the versions go, and the audit
+/// log records the run under its caller.
+async fn a_run_outlives_a_request_that_timed_out(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.retention.max_age = Duration::ZERO;
+        config.retention.keep_latest_per_branch = 2;
+        config.request_timeout = Duration::from_millis(500);
+    })
+    .await;
+    seed(&app).await;
+    let held = hold_deletions(&app).await;
+    let answer = app.post("/admin/retention", json!({})).await;
+    assert_eq!(answer.status.as_u16(), 408, "{}", answer.text);
+    for version in DELETED {
+        let (pacticipant, number) = version.split_once('/').unwrap();
+        app.get(&format!("/pacticipants/{pacticipant}/versions/{number}"))
+            .await
+            .expect(200);
+    }
+    match held {
+        Held::Postgres(mut conn) => {
+            sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+        }
+        held => release(held).await,
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    for version in DELETED {
+        let (pacticipant, number) = version.split_once('/').unwrap();
+        let path = format!("/pacticipants/{pacticipant}/versions/{number}");
+        while app.get(&path).await.status.as_u16() != 404 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{version} was not deleted after the request timed out"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    for (pacticipant, number) in KEPT {
+        app.get(&format!("/pacticipants/{pacticipant}/versions/{number}"))
+            .await
+            .expect(200);
+    }
 }

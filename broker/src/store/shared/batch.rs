@@ -161,16 +161,18 @@ impl crate::store::batch::BatchStore for Backend {
                 )
                 .push_bind(since)
                 .push(
+                    // CROSS JOIN keeps SQLite's join order: from the few publications to
+                    // their branches and tags (left to itself, it scanned every tag).
                     ") SELECT 'branch' AS kind, b.pacticipant_id, b.name, pb.consumer_version_id, \
                      pb.pact_version_id, pb.created_at FROM published pb \
-                     JOIN branch_versions bv ON bv.version_id = pb.consumer_version_id \
-                     JOIN branches b ON b.id = bv.branch_id \
-                     WHERE NOT EXISTS (SELECT 1 FROM branch_versions newer \
+                     CROSS JOIN branch_versions bv CROSS JOIN branches b \
+                     WHERE bv.version_id = pb.consumer_version_id AND b.id = bv.branch_id \
+                     AND NOT EXISTS (SELECT 1 FROM branch_versions newer \
                          WHERE newer.branch_id = bv.branch_id AND newer.id > bv.id) \
                      UNION ALL SELECT 'tag' AS kind, t.pacticipant_id, t.name, pb.consumer_version_id, \
-                     pb.pact_version_id, pb.created_at FROM published pb \
-                     JOIN tags t ON t.version_id = pb.consumer_version_id \
-                     WHERE NOT EXISTS (SELECT 1 FROM tags newer \
+                     pb.pact_version_id, pb.created_at FROM published pb CROSS JOIN tags t \
+                     WHERE t.version_id = pb.consumer_version_id \
+                     AND NOT EXISTS (SELECT 1 FROM tags newer \
                          WHERE newer.pacticipant_id = t.pacticipant_id AND newer.name = t.name \
                          AND newer.version_id > t.version_id)",
                 );
