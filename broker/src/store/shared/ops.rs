@@ -238,6 +238,44 @@ const RETENTION_CHUNK: usize = 100;
 const RETENTION_ROWS_CHUNK: i64 = 1000;
 
 impl Backend {
+    /// Whether a version `v` is kept by a rule of its own (the verification rule aside):
+    /// its pacticipant's latest; currently deployed or released; among the latest N of
+    /// one of its branches; the latest with one of its tags; or the latest consumer
+    /// version with a pact for one of its integrations. Each rule is a few index seeks
+    /// for the version at hand.
+    fn push_kept_by_rules(
+        query: &mut sqlx::QueryBuilder<Db>,
+        rules: &crate::store::ops::RetentionRules,
+    ) {
+        query
+            .push(
+                "v.id = (SELECT MAX(latest.id) FROM versions latest \
+                     WHERE latest.pacticipant_id = v.pacticipant_id) \
+                 OR EXISTS (SELECT 1 FROM deployed_versions d \
+                     WHERE d.version_id = v.id AND d.undeployed_at IS NULL) \
+                 OR EXISTS (SELECT 1 FROM released_versions r \
+                     WHERE r.version_id = v.id AND r.support_ended_at IS NULL) \
+                 OR EXISTS (SELECT 1 FROM branch_versions bv WHERE bv.version_id = v.id \
+                     AND (SELECT newer.id FROM branch_versions newer \
+                         WHERE newer.branch_id = bv.branch_id AND newer.id > bv.id \
+                         ORDER BY newer.id LIMIT 1 OFFSET ",
+            )
+            .push_bind(rules.keep_latest_per_branch.max(1) - 1)
+            .push(
+                ") IS NULL) \
+                 OR EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id \
+                     AND NOT EXISTS (SELECT 1 FROM tags newer \
+                         WHERE newer.pacticipant_id = t.pacticipant_id AND newer.name = t.name \
+                         AND newer.version_id > t.version_id)) \
+                 OR EXISTS (SELECT 1 FROM pact_publications pp WHERE pp.consumer_version_id = v.id \
+                     AND NOT EXISTS (SELECT 1 FROM versions newer \
+                         CROSS JOIN pact_publications later \
+                         WHERE newer.pacticipant_id = v.pacticipant_id AND newer.id > v.id \
+                         AND later.consumer_version_id = newer.id \
+                         AND later.provider_id = pp.provider_id))",
+            );
+    }
+
     /// Decides which versions a retention run deletes, reading only: the old versions
     /// no rule keeps, oldest first, up to the run's limit. They are gathered in a
     /// temporary table of a read transaction (SQLite writes it to the connection's own
@@ -259,28 +297,18 @@ impl Backend {
         sqlx::query("DELETE FROM retention_plan")
             .execute(&mut *tx)
             .await?;
-        // Every old version no rule keeps (the verification rule comes next).
-        sqlx::query(
-            "INSERT INTO retention_plan (version_id) \
-             SELECT v.id FROM versions v WHERE v.created_at < $1 \
-             AND v.id NOT IN (SELECT MAX(id) FROM versions GROUP BY pacticipant_id) \
-             AND NOT EXISTS (SELECT 1 FROM deployed_versions d \
-                 WHERE d.version_id = v.id AND d.undeployed_at IS NULL) \
-             AND NOT EXISTS (SELECT 1 FROM released_versions r \
-                 WHERE r.version_id = v.id AND r.support_ended_at IS NULL) \
-             AND v.id NOT IN (SELECT ranked.version_id FROM (SELECT bv.version_id, \
-                 ROW_NUMBER() OVER (PARTITION BY bv.branch_id ORDER BY bv.id DESC) AS position \
-                 FROM branch_versions bv) ranked WHERE ranked.position <= $2) \
-             AND v.id NOT IN (SELECT MAX(t.version_id) FROM tags t \
-                 JOIN versions tv ON tv.id = t.version_id GROUP BY tv.pacticipant_id, t.name) \
-             AND v.id NOT IN (SELECT MAX(pp.consumer_version_id) FROM pact_publications pp \
-                 JOIN versions cv ON cv.id = pp.consumer_version_id \
-                 GROUP BY cv.pacticipant_id, pp.provider_id)",
-        )
-        .bind(rules.keep_versions_since)
-        .bind(rules.keep_latest_per_branch.max(1))
-        .execute(&mut *tx)
-        .await?;
+        // Every old version no rule keeps (the verification rule comes next), each
+        // version checked by index seeks: no list of kept versions is built, which on
+        // PostgreSQL turned `NOT IN` over millions of rows into a quadratic scan.
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO retention_plan (version_id) SELECT v.id FROM versions v WHERE v.created_at < ",
+        );
+        insert
+            .push_bind(rules.keep_versions_since)
+            .push(" AND NOT (");
+        Self::push_kept_by_rules(&mut insert, rules);
+        insert.push(")");
+        insert.build().execute(&mut *tx).await?;
         // Keep provider versions that verified a pact a kept version published.
         // Keeping one may keep the pacts it published as a consumer, and so the
         // versions that verified those: repeat until nothing changes.
@@ -397,34 +425,12 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let mut check = sqlx::QueryBuilder::<Db>::new("SELECT v.id FROM versions v WHERE v.id");
         Self::push_in(&mut check, chunk);
+        check.push(" AND (");
+        Self::push_kept_by_rules(&mut check, rules);
         check
             .push(
-                " AND (v.id = (SELECT MAX(latest.id) FROM versions latest \
-                     WHERE latest.pacticipant_id = v.pacticipant_id) \
-                 OR EXISTS (SELECT 1 FROM deployed_versions d \
-                     WHERE d.version_id = v.id AND d.undeployed_at IS NULL) \
-                 OR EXISTS (SELECT 1 FROM released_versions r \
-                     WHERE r.version_id = v.id AND r.support_ended_at IS NULL) \
-                 OR EXISTS (SELECT 1 FROM branch_versions bv WHERE bv.version_id = v.id \
-                     AND (SELECT newer.id FROM branch_versions newer \
-                         WHERE newer.branch_id = bv.branch_id AND newer.id > bv.id \
-                         ORDER BY newer.id LIMIT 1 OFFSET ",
-            )
-            .push_bind(rules.keep_latest_per_branch.max(1) - 1)
-            .push(
-                ") IS NULL) \
-                 OR EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id \
-                     AND NOT EXISTS (SELECT 1 FROM tags newer \
-                         WHERE newer.pacticipant_id = t.pacticipant_id AND newer.name = t.name \
-                         AND newer.version_id > t.version_id)) \
-                 OR EXISTS (SELECT 1 FROM pact_publications pp WHERE pp.consumer_version_id = v.id \
-                     AND NOT EXISTS (SELECT 1 FROM versions newer \
-                         CROSS JOIN pact_publications later \
-                         WHERE newer.pacticipant_id = v.pacticipant_id AND newer.id > v.id \
-                         AND later.consumer_version_id = newer.id \
-                         AND later.provider_id = pp.provider_id)) \
-                 OR EXISTS (SELECT 1 FROM verifications vr \
-                     WHERE vr.provider_version_id = v.id AND vr.created_at >= ",
+                " OR EXISTS (SELECT 1 FROM verifications vr \
+                 WHERE vr.provider_version_id = v.id AND vr.created_at >= ",
             )
             .push_bind(planned_at)
             .push(
