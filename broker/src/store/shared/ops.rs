@@ -191,9 +191,8 @@ impl crate::store::ops::OpsStore for Backend {
         let Some(_lock) = self.retention_lock().await? else {
             return Ok(None);
         };
-        let started = crate::store::now();
         let mut outcome = crate::store::ops::RetentionOutcome::default();
-        let plan = self.plan_retention(rules, dry_run, &mut outcome).await?;
+        let (plan, planned) = self.plan_retention(rules, dry_run, &mut outcome).await?;
         if dry_run {
             return Ok(Some(outcome));
         }
@@ -201,7 +200,7 @@ impl crate::store::ops::OpsStore for Backend {
         // chunk at most, never for the whole run.
         let mut kept: Vec<i64> = Vec::new();
         for chunk in plan.chunks(RETENTION_CHUNK) {
-            self.delete_retention_chunk(chunk, rules, started, &mut kept, &mut outcome)
+            self.delete_retention_chunk(chunk, rules, planned, &mut kept, &mut outcome)
                 .await?;
         }
         if let Some(before) = rules.delete_audit_before {
@@ -281,14 +280,21 @@ impl Backend {
     /// temporary table of a read transaction (SQLite writes it to the connection's own
     /// temporary database, not the broker's file, so no writer waits for it) and the
     /// transaction is rolled back. For a dry run, `outcome` is filled with what the run
-    /// would delete.
+    /// would delete. Also returns the newest publication and result ids when the plan
+    /// began: what comes after them was written since.
     async fn plan_retention(
         &self,
         rules: &crate::store::ops::RetentionRules,
         dry_run: bool,
         outcome: &mut crate::store::ops::RetentionOutcome,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<(Vec<i64>, (i64, i64)), StoreError> {
         let mut tx = self.pool.begin().await?;
+        let planned: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM pact_publications), \
+             (SELECT COALESCE(MAX(id), 0) FROM verifications)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         sqlx::query(
             "CREATE TEMP TABLE IF NOT EXISTS retention_plan (version_id BIGINT PRIMARY KEY)",
         )
@@ -308,7 +314,7 @@ impl Backend {
             .push(" AND NOT (");
         Self::push_kept_by_rules(&mut insert, rules);
         insert.push(")");
-        insert.build().execute(&mut *tx).await?;
+        insert.build().persistent(false).execute(&mut *tx).await?;
         // Keep provider versions that verified a pact a kept version published.
         // Keeping one may keep the pacts it published as a consumer, and so the
         // versions that verified those: repeat until nothing changes.
@@ -405,7 +411,7 @@ impl Backend {
         }
         // The temporary table goes with the transaction.
         tx.rollback().await?;
-        Ok(plan)
+        Ok((plan, planned))
     }
 
     /// Deletes one chunk of a retention plan in its own write transaction, after
@@ -418,33 +424,41 @@ impl Backend {
         &self,
         chunk: &[i64],
         rules: &crate::store::ops::RetentionRules,
-        planned_at: chrono::DateTime<chrono::Utc>,
+        (last_publication, last_verification): (i64, i64),
         kept: &mut Vec<i64>,
         outcome: &mut crate::store::ops::RetentionOutcome,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        // Each statement is planned for its own ids, not prepared once for any list.
         let mut check = sqlx::QueryBuilder::<Db>::new("SELECT v.id FROM versions v WHERE v.id");
         Self::push_in(&mut check, chunk);
         check.push(" AND (");
         Self::push_kept_by_rules(&mut check, rules);
         check
             .push(
+                // What was written since the plan is told by ids, not times: the
+                // newest rows are one short range of the primary key, where a time
+                // (not indexed) made PostgreSQL scan every publication.
                 " OR EXISTS (SELECT 1 FROM verifications vr \
-                 WHERE vr.provider_version_id = v.id AND vr.created_at >= ",
+                 WHERE vr.provider_version_id = v.id AND vr.id > ",
             )
-            .push_bind(planned_at)
+            .push_bind(last_verification)
             .push(
                 ") OR EXISTS (SELECT 1 FROM verifications vr \
                      JOIN pact_publications pp ON pp.pact_version_id = vr.pact_version_id \
-                     WHERE vr.provider_version_id = v.id AND (pp.created_at >= ",
+                     WHERE vr.provider_version_id = v.id AND (pp.id > ",
             )
-            .push_bind(planned_at);
+            .push_bind(last_publication);
         if !kept.is_empty() {
             check.push(" OR pp.consumer_version_id");
             Self::push_in(&mut check, kept);
         }
         check.push(")))");
-        let still_kept: Vec<i64> = check.build_query_scalar().fetch_all(&mut *tx).await?;
+        let still_kept: Vec<i64> = check
+            .build_query_scalar()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
         kept.extend(&still_kept);
         let ids: Vec<i64> = chunk
             .iter()
@@ -459,20 +473,33 @@ impl Backend {
             sqlx::QueryBuilder::<Db>::new(concat!(retention_version_select!(), " WHERE v.id"));
         Self::push_in(&mut versions, &ids);
         versions.push(" ORDER BY v.id");
-        outcome
-            .versions
-            .extend(versions.build_query_as().fetch_all(&mut *tx).await?);
+        outcome.versions.extend(
+            versions
+                .build_query_as()
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await?,
+        );
         // The contents these versions publish: the ones nothing else publishes go.
         let mut published = sqlx::QueryBuilder::<Db>::new(
             "SELECT DISTINCT pact_version_id FROM pact_publications WHERE consumer_version_id",
         );
         Self::push_in(&mut published, &ids);
-        let contents: Vec<i64> = published.build_query_scalar().fetch_all(&mut *tx).await?;
+        let contents: Vec<i64> = published
+            .build_query_scalar()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut delete = sqlx::QueryBuilder::<Db>::new(
             "DELETE FROM pact_publications WHERE consumer_version_id",
         );
         Self::push_in(&mut delete, &ids);
-        outcome.pact_publications += delete.build().execute(&mut *tx).await?.rows_affected();
+        outcome.pact_publications += delete
+            .build()
+            .persistent(false)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         let mut delete =
             sqlx::QueryBuilder::<Db>::new("DELETE FROM verifications WHERE provider_version_id");
         Self::push_in(&mut delete, &ids);
@@ -484,7 +511,12 @@ impl Backend {
                  WHERE pp.pact_version_id = verifications.pact_version_id))",
             );
         }
-        outcome.verifications += delete.build().execute(&mut *tx).await?.rows_affected();
+        outcome.verifications += delete
+            .build()
+            .persistent(false)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if !contents.is_empty() {
             let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM pact_versions WHERE id");
             Self::push_in(&mut delete, &contents);
@@ -492,11 +524,16 @@ impl Backend {
                 " AND NOT EXISTS (SELECT 1 FROM pact_publications pp \
                  WHERE pp.pact_version_id = pact_versions.id)",
             );
-            outcome.pact_versions += delete.build().execute(&mut *tx).await?.rows_affected();
+            outcome.pact_versions += delete
+                .build()
+                .persistent(false)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         }
         let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM versions WHERE id");
         Self::push_in(&mut delete, &ids);
-        delete.build().execute(&mut *tx).await?;
+        delete.build().persistent(false).execute(&mut *tx).await?;
         // The run's audit entry comes with its last transaction, not with every chunk.
         tx.commit().await?;
         Ok(())
