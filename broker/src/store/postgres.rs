@@ -99,6 +99,20 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Locks versions a retention chunk is about to check and delete: a write that
+    /// refers to one of them (a deployment, a tag, a publication) waits for the chunk,
+    /// or the chunk for it, so the check sees every write it could miss otherwise.
+    async fn lock_versions_tx(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        version_ids: &[i64],
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT id FROM versions WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(version_ids)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// The deliveries due at `now_ms` and not leased to a live worker, locked for
     /// this transaction. `SKIP LOCKED` lets two brokers claiming at once take
     /// different deliveries instead of waiting for each other.

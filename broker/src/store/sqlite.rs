@@ -301,6 +301,15 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Nothing to lock: the caller's `BEGIN IMMEDIATE` transaction already excludes
+    /// every other writer.
+    async fn lock_versions_tx(
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        _version_ids: &[i64],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The deliveries due at `now_ms` and not leased to a live worker. The caller's
     /// `BEGIN IMMEDIATE` transaction already excludes every other writer, so no
     /// row locks are needed for two brokers to claim different deliveries.

@@ -16,6 +16,7 @@ backend_tests!(
     the_schedule_runs_retention_in_the_background,
     old_drift_runs_go_but_the_latest_stays,
     a_run_outlives_a_request_that_timed_out,
+    a_version_deployed_after_the_plan_is_kept_with_what_verified_it,
 );
 
 /// A broker whose retention treats every version as old and keeps 2 per branch.
@@ -413,15 +414,15 @@ async fn old_drift_runs_go_but_the_latest_stays(backend: Backend) {
     app.get("/drift/provider/orders").await.expect(200);
 }
 
-/// Holds back a run's deletions, not its planning: the write lock on SQLite, a
-/// share lock on the versions table on PostgreSQL (reads go on, deletes wait).
+/// Holds back a run's deletions, not its planning: the write lock on SQLite, a lock
+/// on every version's row on PostgreSQL (reads go on, a chunk waits to lock them).
 async fn hold_deletions(app: &TestApp) -> Held {
     use sqlx::Connection;
     let url = &app.database.url;
     if url.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
         sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-        sqlx::query("LOCK TABLE versions IN SHARE MODE")
+        sqlx::query("SELECT id FROM versions FOR KEY SHARE")
             .execute(&mut conn)
             .await
             .unwrap();
@@ -469,6 +470,64 @@ async fn a_run_outlives_a_request_that_timed_out(backend: Backend) {
         }
     }
     for (pacticipant, number) in KEPT {
+        app.get(&format!("/pacticipants/{pacticipant}/versions/{number}"))
+            .await
+            .expect(200);
+    }
+}
+
+/// A run's chunks check their versions again: one deployed after the plan was made is
+/// kept, and so is the provider version that verified its pact.
+async fn a_version_deployed_after_the_plan_is_kept_with_what_verified_it(backend: Backend) {
+    let app = Arc::new(spawn(backend).await);
+    seed(&app).await;
+    app.post(
+        "/environments",
+        json!({ "name": "staging", "production": false }),
+    )
+    .await
+    .expect(201);
+    let held = hold_deletions(&app).await;
+    let run = {
+        let app = app.clone();
+        tokio::spawn(async move { app.post("/admin/retention", json!({})).await })
+    };
+    // The plan only reads, so it is made while the deletions wait for the lock.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let deploy = "INSERT INTO deployed_versions (uuid, version_id, pacticipant_id, \
+         environment_id, created_at) VALUES ('deployed-after-the-plan', \
+         (SELECT v.id FROM versions v JOIN pacticipants p ON p.id = v.pacticipant_id \
+             WHERE p.name = 'web' AND v.number = 'w1'), \
+         (SELECT id FROM pacticipants WHERE name = 'web'), \
+         (SELECT id FROM environments WHERE name = 'staging'), $1)";
+    let now = chrono::Utc::now();
+    match held {
+        Held::Postgres(mut conn) => {
+            sqlx::query(deploy)
+                .bind(now)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+        }
+        Held::Sqlite(mut conn) => {
+            sqlx::query(deploy)
+                .bind(now)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+        }
+    }
+    let run = run.await.unwrap().expect(200);
+    assert_eq!(
+        version_set(&run),
+        set(&["web/u1", "web/w3"]),
+        "{}",
+        run.text
+    );
+    for version in ["web/w1", "api/p1"] {
+        let (pacticipant, number) = version.split_once('/').unwrap();
         app.get(&format!("/pacticipants/{pacticipant}/versions/{number}"))
             .await
             .expect(200);

@@ -12,7 +12,9 @@
 //!   `BEGIN IMMEDIATE` on its one write connection; PostgreSQL: a pooled transaction);
 //! - `push_in(query, values)`, an `IN` list in the backend's form (SQLite: `IN (?, …)`;
 //!   PostgreSQL: `= ANY($1)`);
-//! - `lock_drift_scope(tx, provider_id)`, which serialises drift runs of one provider;
+//! - `lock_drift_scope(tx, provider_id)`, which serialises drift runs of one provider,
+//!   and `lock_versions_tx(tx, ids)`, which holds writes to a retention chunk's versions
+//!   back while the chunk checks and deletes them;
 //! - `names`, the cache of pacticipant names (see `store/names.rs`);
 //! - the webhook worker's locks: `claimable_delivery_ids_tx` and `lock_requests_tx`
 //!   (PostgreSQL: `FOR UPDATE SKIP LOCKED`), and `retention_lock` (one retention run

@@ -429,37 +429,51 @@ impl Backend {
         outcome: &mut crate::store::ops::RetentionOutcome,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        // Each statement is planned for its own ids, not prepared once for any list.
-        let mut check = sqlx::QueryBuilder::<Db>::new("SELECT v.id FROM versions v WHERE v.id");
-        Self::push_in(&mut check, chunk);
-        check.push(" AND (");
-        Self::push_kept_by_rules(&mut check, rules);
-        check
-            .push(
-                // What was written since the plan is told by ids, not times: the
-                // newest rows are one short range of the primary key, where a time
-                // (not indexed) made PostgreSQL scan every publication.
-                " OR EXISTS (SELECT 1 FROM verifications vr \
-                 WHERE vr.provider_version_id = v.id AND vr.id > ",
-            )
-            .push_bind(last_verification)
-            .push(
-                ") OR EXISTS (SELECT 1 FROM verifications vr \
-                     JOIN pact_publications pp ON pp.pact_version_id = vr.pact_version_id \
-                     WHERE vr.provider_version_id = v.id AND (pp.id > ",
-            )
-            .push_bind(last_publication);
-        if !kept.is_empty() {
-            check.push(" OR pp.consumer_version_id");
-            Self::push_in(&mut check, kept);
+        Self::lock_versions_tx(&mut tx, chunk).await?;
+        // Keeping a version keeps the versions that verified its pacts, in this chunk
+        // too: check again until nothing more is kept.
+        let mut still_kept: Vec<i64> = Vec::new();
+        loop {
+            // Each statement is planned for its own ids, not prepared once for any list.
+            let mut check = sqlx::QueryBuilder::<Db>::new("SELECT v.id FROM versions v WHERE v.id");
+            Self::push_in(&mut check, chunk);
+            check.push(" AND (");
+            Self::push_kept_by_rules(&mut check, rules);
+            check
+                .push(
+                    // What was written since the plan is told by ids, not times: the
+                    // newest rows are one short range of the primary key, where a time
+                    // (not indexed) made PostgreSQL scan every publication.
+                    " OR EXISTS (SELECT 1 FROM verifications vr \
+                     WHERE vr.provider_version_id = v.id AND vr.id > ",
+                )
+                .push_bind(last_verification)
+                .push(
+                    ") OR EXISTS (SELECT 1 FROM verifications vr \
+                         JOIN pact_publications pp ON pp.pact_version_id = vr.pact_version_id \
+                         WHERE vr.provider_version_id = v.id AND (pp.id > ",
+                )
+                .push_bind(last_publication);
+            if !kept.is_empty() {
+                check.push(" OR pp.consumer_version_id");
+                Self::push_in(&mut check, kept);
+            }
+            check.push(")))");
+            let found: Vec<i64> = check
+                .build_query_scalar()
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await?;
+            let new: Vec<i64> = found
+                .into_iter()
+                .filter(|id| !still_kept.contains(id))
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            kept.extend(&new);
+            still_kept.extend(new);
         }
-        check.push(")))");
-        let still_kept: Vec<i64> = check
-            .build_query_scalar()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-        kept.extend(&still_kept);
         let ids: Vec<i64> = chunk
             .iter()
             .copied()
