@@ -220,3 +220,15 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_the_database_cannot_store_is_the_clients_mistake() {
+        let refused = StoreError::Unstorable(sqlx::Error::Protocol("NUL".into()));
+        let answer = ApiError::from(refused);
+        assert!(matches!(answer, ApiError::Validation(_)), "{answer:?}");
+    }
+}

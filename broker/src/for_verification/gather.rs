@@ -57,10 +57,7 @@ pub(crate) async fn load_consumers(
     // Independent reads, at once. Work-in-progress pacts can come from the head of any
     // branch or tag: the store finds the heads published after the date whose content
     // is still pending, apart from the heads the selectors name.
-    let wip = match request.wip_wanted() {
-        true => request.wip_since.zip(pending_by(request)),
-        false => None,
-    };
+    let wip = request.wip();
     let (branch_heads, tag_heads, records, wip_heads) = tokio::try_join!(
         store.branch_heads(&ids, Some(branches.as_slice())),
         store.tag_heads(&ids, Some(tags.as_slice())),
@@ -177,18 +174,6 @@ pub(crate) async fn load_consumers(
     Ok(consumers)
 }
 
-/// How the request judges pending, when it can: by its provider branch, else by its
-/// provider tags.
-pub(crate) fn pending_by(request: &Request) -> Option<PendingBy> {
-    if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
-        Some(PendingBy::Branch(branch.clone()))
-    } else if !request.provider_tags.is_empty() {
-        Some(PendingBy::Tags(request.provider_tags.clone()))
-    } else {
-        None
-    }
-}
-
 /// Reads what deciding the pending status of `contents` needs: one grouped query for
 /// a provider branch (or none), the results and the provider's tags for tags.
 pub(crate) async fn pending_rule(
@@ -197,25 +182,23 @@ pub(crate) async fn pending_rule(
     request: &Request,
     contents: &[i64],
 ) -> Result<PendingRule, ApiError> {
-    if let Some(branch) = request.provider_branch.as_ref().filter(|b| !b.is_empty()) {
-        let successes = state
-            .store
-            .successes_by_content(provider_id, Some(branch), contents)
-            .await?;
-        return Ok(PendingRule::for_branch(branch, successes));
-    }
-    if !request.provider_tags.is_empty() {
-        let successes = state.store.successes_of(contents).await?;
-        let tags = state.store.tags_of_pacticipant(provider_id).await?;
-        return Ok(PendingRule::for_tags(
-            &request.provider_tags,
-            &successes,
-            &tags,
-        ));
-    }
-    let successes = state
-        .store
-        .successes_by_content(provider_id, None, contents)
-        .await?;
-    Ok(PendingRule::for_any(successes))
+    let store = &state.store;
+    Ok(match request.pending_by() {
+        Some(PendingBy::Branch(branch)) => PendingRule::for_branch(
+            &branch,
+            store
+                .successes_by_content(provider_id, Some(&branch), contents)
+                .await?,
+        ),
+        Some(PendingBy::Tags(tags)) => {
+            let successes = store.successes_of(contents).await?;
+            let provider_tags = store.tags_of_pacticipant(provider_id).await?;
+            PendingRule::for_tags(&tags, &successes, &provider_tags)
+        }
+        None => PendingRule::for_any(
+            store
+                .successes_by_content(provider_id, None, contents)
+                .await?,
+        ),
+    })
 }

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::batch::{ContentSuccesses, HeadKind, HeadRef, Success};
+use crate::store::batch::{ContentSuccesses, HeadKind, HeadRef, PendingBy, Success};
 use crate::store::{Pacticipant, Publication, Tag};
 
 /// One consumer version selector, validated.
@@ -51,15 +51,33 @@ pub(crate) struct Request {
 }
 
 impl Request {
+    /// How the request judges pending, when it can: by its provider branch, else by
+    /// its provider tags.
+    pub(crate) fn pending_by(&self) -> Option<PendingBy> {
+        if let Some(branch) = self.provider_branch.as_ref().filter(|b| !b.is_empty()) {
+            Some(PendingBy::Branch(branch.clone()))
+        } else if !self.provider_tags.is_empty() {
+            Some(PendingBy::Tags(self.provider_tags.clone()))
+        } else {
+            None
+        }
+    }
+
     /// Work-in-progress pacts need a provider branch or tags to judge pending by.
     pub(crate) fn wip_possible(&self) -> bool {
-        self.provider_branch.as_ref().is_some_and(|b| !b.is_empty())
-            || !self.provider_tags.is_empty()
+        self.pending_by().is_some()
+    }
+
+    /// What work-in-progress pacts the request asks for and can have: published after
+    /// this date, and pending by this rule.
+    pub(crate) fn wip(&self) -> Option<(DateTime<Utc>, PendingBy)> {
+        self.wip_since.zip(self.pending_by())
     }
 
     /// Whether the request asks for work-in-progress pacts and can have them.
+    #[cfg(test)]
     pub(crate) fn wip_wanted(&self) -> bool {
-        self.wip_since.is_some() && self.wip_possible()
+        self.wip().is_some()
     }
 }
 
