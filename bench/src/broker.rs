@@ -506,6 +506,18 @@ async fn retention(
     if let Some(summary) = Summary::of(&quiet) {
         println!("{}", summary.line("tag write, no retention run"));
     }
+    // Runs audited so far: a run whose request times out has finished when there is one
+    // more (its audit entry is written by its last transaction).
+    let audited = |client: reqwest::Client, base: String| async move {
+        let audit: Value = client
+            .get(format!("{base}/audit?path=/admin/retention"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(audit.pointer("/page/totalElements").and_then(Value::as_u64))
+    };
+    let before = audited(client.clone(), base.to_string()).await?;
     let run = {
         let client = client.clone();
         let base = base.to_string();
@@ -518,16 +530,9 @@ async fn retention(
                 .await?;
             let status = response.status();
             if status == reqwest::StatusCode::REQUEST_TIMEOUT {
-                // The run outlives its request: it has finished when its audit entry
-                // (written by its last transaction) is there.
+                // The run outlives its request.
                 loop {
-                    let audit: Value = client
-                        .get(format!("{base}/audit?path=/admin/retention"))
-                        .send()
-                        .await?
-                        .json()
-                        .await?;
-                    if audit.pointer("/page/totalElements").and_then(Value::as_u64) > Some(0) {
+                    if audited(client.clone(), base.clone()).await? > before {
                         return anyhow::Ok((started.elapsed(), Value::Null));
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
