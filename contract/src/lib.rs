@@ -23,6 +23,7 @@
 mod canonical;
 pub mod drift;
 mod error;
+pub mod openapi;
 pub mod redact;
 pub mod shape;
 

@@ -1,0 +1,3 @@
+//! Integration tests of the contract model against real documents.
+
+mod openapi;
