@@ -41,6 +41,7 @@ mod matrix;
 mod metadata;
 mod metrics;
 mod pact;
+mod provider_contracts;
 mod query;
 mod repr;
 pub mod retention;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The request rules of the HTTP edge (hosts, origins, proxies, CSRF key).
     pub edge: Arc<crate::edge::Edge>,
+    /// Parsed provider contracts (OpenAPI documents), by content hash.
+    pub specs: Arc<crate::provider_contracts::SpecCache>,
 }
 
 /// A broker bound to a listener, ready to serve.
@@ -65,6 +67,7 @@ impl Application {
             config: Arc::new(config),
             port: address.port(),
             metrics: Arc::new(Metrics::new()),
+            specs: Arc::default(),
         };
         let webhook_base = match &state.config.public_base_url {
             Some(url) => url.as_str().trim_end_matches('/').to_string(),

@@ -289,6 +289,17 @@ pub fn route_action(method: &Method, path: &str) -> RouteAction {
         ] if is(Method::POST) => Needs(Action::PublishVerification {
             provider: provider.to_string(),
         }),
+        // A provider contract is the provider's evidence about itself, as a result is.
+        ["provider-contracts", "provider", provider, "publish"] if is(Method::POST) => {
+            Needs(Action::PublishVerification {
+                provider: provider.to_string(),
+            })
+        }
+        ["contracts", "provider", provider, "version", _] if is(Method::PUT) => {
+            Needs(Action::PublishVerification {
+                provider: provider.to_string(),
+            })
+        }
         ["pacticipants", name] if is(Method::PUT) || is(Method::PATCH) => pacticipant(name),
         ["pacticipants", name, "versions", _] if is(Method::PUT) || is(Method::PATCH) => {
             pacticipant(name)

@@ -28,6 +28,13 @@ const RELATIONS: &[(&str, &str, bool, &str)] = &[
         false,
         "Publish contracts",
     ),
+    // PactFlow's relation for provider contracts (bi-directional contract testing).
+    (
+        "pf:publish-provider-contract",
+        "/provider-contracts/provider/{provider}/publish",
+        true,
+        "Publish a provider contract",
+    ),
     (
         "pb:latest-pact-versions",
         "/pacts/latest",

@@ -13,6 +13,7 @@ mod labels;
 mod matrix;
 mod pacticipants;
 mod pacts;
+mod provider_contracts;
 mod publish;
 mod retention;
 mod tags;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .merge(retention::router())
         .merge(import::router())
         .merge(tokens::router())
+        .merge(provider_contracts::router())
 }
 
 /// The pacticipant named in the path, or 404.

@@ -339,6 +339,8 @@ async fn publish(
             Err(err) => return Err(err.into()),
         }
     };
+    let publications: Vec<_> = outcome.contracts.iter().map(|(_, p)| p.clone()).collect();
+    crate::provider_contracts::check_new_publications(&state, &publications).await;
     Ok(hal(
         StatusCode::OK,
         publish_response(&base, &command, &outcome, &contracts),
@@ -527,6 +529,8 @@ pub async fn put_pact(
         .first()
         .cloned()
         .ok_or_else(|| ApiError::Internal("publication missing after publish".into()))?;
+    crate::provider_contracts::check_new_publications(&state, std::slice::from_ref(&publication))
+        .await;
     let body = super::pacts::pact_json(&state, &base, &publication, None).await?;
     let url = Urls(&base).pact(provider.as_str(), consumer.as_str(), version.as_str());
     Ok(crate::http::created_or_ok(

@@ -23,6 +23,7 @@ pub mod ops;
 pub mod overview;
 pub mod pacts;
 #[macro_use]
+pub mod provider_contracts;
 pub mod tokens;
 pub mod versions;
 #[macro_use]
@@ -45,6 +46,7 @@ pub use ops::OpsStore;
 pub use overview::OverviewStore;
 pub use pacts::PactStore;
 pub use postgres::PostgresStore;
+pub use provider_contracts::ProviderContractStore;
 pub use sqlite::SqliteStore;
 pub use tokens::TokenStore;
 pub use versions::PacticipantStore;
@@ -551,7 +553,7 @@ pub struct RecordedDriftRun {
 /// [`PactStore`] (pacts and verification results), [`EnvironmentStore`] (environments,
 /// deployments, releases), [`DriftStore`], [`WebhookStore`], [`OpsStore`] (audit,
 /// retention, labels), [`OverviewStore`] (the UI's pages), [`BatchStore`] (reads of many
-/// rows at once), [`TokenStore`] and [`ImportStore`]. Their SQL, shared by both backends,
+/// rows at once), [`TokenStore`], [`ImportStore`] and [`ProviderContractStore`]. Their SQL, shared by both backends,
 /// is in `shared/` (one plain module per area, compiled for each backend); what each
 /// backend supplies to it is listed in `shared/mod.rs`.
 #[async_trait]
@@ -566,6 +568,7 @@ pub trait Store:
     + BatchStore
     + TokenStore
     + ImportStore
+    + ProviderContractStore
     + Send
     + Sync
     + 'static

@@ -20,6 +20,7 @@ mod messages;
 mod metrics;
 mod outage;
 mod pacticipants;
+mod provider_contracts;
 mod publishing;
 mod retention;
 mod slow_clients;

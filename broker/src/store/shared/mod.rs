@@ -35,6 +35,7 @@ mod import;
 mod ops;
 mod overview;
 mod pacts;
+mod provider_contracts;
 mod tokens;
 mod versions;
 mod webhooks;

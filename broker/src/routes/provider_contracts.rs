@@ -1,0 +1,486 @@
+//! Provider contracts, through the API PactFlow exposes for them (so the official
+//! `pact pactflow publish-provider-contract` works unchanged):
+//! `POST /provider-contracts/provider/{provider}/publish` (the version with its branch,
+//! tags and contract in one request) and the older
+//! `PUT /contracts/provider/{provider}/version/{version}`. Both store the contract and
+//! compare it with the pacts the provider must satisfy before they answer
+//! (`provider_contracts.rs`); the answer's notices say what each comparison found.
+//! `GET /provider-contracts/provider/{provider}/version/{version}` shows a contract with
+//! its comparisons.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::auth::scope::Action;
+use crate::domain::{
+    BranchName, PacticipantName, TagName, VersionNumber, check_no_nul, optional_line,
+};
+use crate::error::ApiError;
+use crate::http::{Base, Fields, JsonBody, enc, hal, link};
+use crate::provider_contracts::{Outcome, compare_with_pacts, is_from_contract};
+use crate::repr::Urls;
+use crate::startup::AppState;
+use crate::store::VerificationFilter;
+use crate::store::provider_contracts::{NewProviderContract, ProviderContract};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/provider-contracts/provider/{provider}/publish",
+            post(publish),
+        )
+        .route(
+            "/contracts/provider/{provider}/version/{version}",
+            put(put_contract),
+        )
+        .route(
+            "/provider-contracts/provider/{provider}/version/{version}",
+            get(show),
+        )
+}
+
+/// The largest self-verification output kept, in bytes; longer output is cut.
+const MAX_SELF_RESULTS: usize = 64 * 1024;
+
+/// The contract part of a request: `contract` in a publish, the body itself in a PUT.
+struct ContractFields {
+    specification: String,
+    content_type: String,
+    content: String,
+    self_verification: Value,
+    self_success: bool,
+}
+
+fn parse_contract(
+    f: &mut Fields<'_>,
+    specification_key: &str,
+    results_key: &str,
+) -> Option<ContractFields> {
+    let specification = f
+        .optional_str(specification_key)
+        .unwrap_or("oas")
+        .to_ascii_lowercase();
+    if specification != "oas" {
+        f.error(
+            specification_key,
+            format!(
+                "is {specification:?}; Accord checks OpenAPI documents (\"oas\") against pacts"
+            ),
+        );
+    }
+    let content =
+        f.required_str("content").and_then(
+            |encoded| match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) if !text.contains('\0') => Some(text),
+                    Ok(_) => {
+                        f.error(
+                            "content",
+                            "holds a NUL character; send the document as text",
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        f.error(
+                            "content",
+                            "is not UTF-8 text once decoded; send the document as UTF-8",
+                        );
+                        None
+                    }
+                },
+                Err(_) => {
+                    f.error("content", "must be the document encoded in base64");
+                    None
+                }
+            },
+        );
+    let content_type = f.optional_str("contentType").unwrap_or("").to_string();
+    let results = f.get(results_key).cloned();
+    let (self_verification, self_success) = match results {
+        Some(object @ Value::Object(_)) => {
+            let mut inner = Fields::new(&object, results_key);
+            let success = inner.required_bool("success");
+            let output = inner.optional_str("content").map(|encoded| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .map(|bytes| {
+                        let mut text = String::from_utf8_lossy(&bytes).replace('\0', "");
+                        if text.len() > MAX_SELF_RESULTS {
+                            let mut cut = MAX_SELF_RESULTS;
+                            while !text.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            text.truncate(cut);
+                        }
+                        text
+                    })
+                    .unwrap_or_default()
+            });
+            let mut describe = |key: &str| -> Option<String> {
+                let value = inner.optional_str(key);
+                optional_line(&format!("{results_key}.{key}"), value).unwrap_or_else(|err| {
+                    inner.errors.push(err);
+                    None
+                })
+            };
+            let verifier = describe("verifier");
+            let verifier_version = describe("verifierVersion");
+            let format = describe("format");
+            let output_type = describe("contentType");
+            f.errors.append(&mut inner.errors);
+            let value = json!({
+                "success": success,
+                "verifier": verifier,
+                "verifierVersion": verifier_version,
+                "format": format,
+                "contentType": output_type,
+                "content": output,
+            });
+            (value, success.unwrap_or(false))
+        }
+        None => {
+            f.error(
+                results_key,
+                "is missing: say whether the provider's own check that it honours the document succeeded (success: true or false)",
+            );
+            (Value::Null, false)
+        }
+        Some(_) => {
+            f.error(results_key, "must be an object");
+            (Value::Null, false)
+        }
+    };
+    if let Err(err) = check_no_nul(results_key, &self_verification) {
+        f.errors.push(err);
+    }
+    Some(ContractFields {
+        specification,
+        content_type,
+        content: content?,
+        self_verification,
+        self_success,
+    })
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Base(base): Base,
+    caller: Caller,
+    Path(provider): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let provider = PacticipantName::parse("provider", &provider)?;
+    caller.authorize(&Action::PublishVerification {
+        provider: provider.as_str().to_string(),
+    })?;
+    let mut f = Fields::new(&body, "");
+    let version = f.parse("pacticipantVersionNumber", true, VersionNumber::parse);
+    let branch = f.parse("branch", false, BranchName::parse);
+    let build_url = {
+        let value = f.optional_str("buildUrl");
+        optional_line("buildUrl", value).unwrap_or_else(|err| {
+            f.errors.push(err);
+            None
+        })
+    };
+    let mut tags = Vec::new();
+    match f.get("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                match item.as_str().map(|t| TagName::parse("tags", t)) {
+                    Some(Ok(tag)) => tags.push(tag),
+                    _ => f.error(
+                        "tags",
+                        format!("must be non-blank strings (at index {index})"),
+                    ),
+                }
+            }
+        }
+        Some(_) => f.error("tags", "must be an array of strings"),
+    }
+    let contract = match body.get("contract") {
+        Some(contract @ Value::Object(_)) => {
+            let mut inner = Fields::new(contract, "contract");
+            let parsed = parse_contract(&mut inner, "specification", "selfVerificationResults");
+            f.errors.append(&mut inner.errors);
+            parsed
+        }
+        _ => {
+            f.error(
+                "contract",
+                "is missing: send the document as {content (base64), contentType, specification: \"oas\", selfVerificationResults}",
+            );
+            None
+        }
+    };
+    f.finish()?;
+    let (Some(version), Some(contract)) = (version, contract) else {
+        return Err(ApiError::validation("contract", "is missing"));
+    };
+    let branch_name = branch.as_ref().map(|b| b.as_str().to_string());
+    let tag_names: Vec<String> = tags.iter().map(|t| t.as_str().to_string()).collect();
+    let (stored, outcomes) = store_and_compare(
+        &state,
+        NewProviderContract {
+            provider,
+            version,
+            branch,
+            tags,
+            build_url,
+            specification: contract.specification,
+            content_type: contract.content_type,
+            content: contract.content,
+            sha: String::new(),
+            self_verification: contract.self_verification,
+            self_success: contract.self_success,
+        },
+    )
+    .await?;
+    let urls = Urls(&base);
+    let mut links = json!({
+        "pb:pacticipant": link(urls.pacticipant(&stored.provider_name)),
+        "pb:pacticipant-version": link(urls.version(&stored.provider_name, &stored.provider_version_number)),
+        "pf:provider-contract": link(contract_url(&base, &stored)),
+        "pf:ui": link(contract_url(&base, &stored)),
+    });
+    let tag_links: Vec<Value> = tag_names
+        .iter()
+        .map(|tag| link(urls.tag(&stored.provider_name, &stored.provider_version_number, tag)))
+        .collect();
+    if let Some(branch) = &branch_name {
+        links["pb:branch-version"] = link(urls.branch_version(
+            &stored.provider_name,
+            branch,
+            &stored.provider_version_number,
+        ));
+    }
+    links["pb:pacticipant-version-tags"] = Value::Array(tag_links);
+    Ok(hal(
+        StatusCode::OK,
+        json!({
+            "notices": notices(&stored, &outcomes),
+            "_embedded": {"version": {"number": stored.provider_version_number}},
+            "_links": links,
+        }),
+    ))
+}
+
+async fn put_contract(
+    State(state): State<AppState>,
+    Base(base): Base,
+    caller: Caller,
+    Path((provider, version)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let provider = PacticipantName::parse("provider", &provider)?;
+    let version = VersionNumber::parse("version", &version)?;
+    caller.authorize(&Action::PublishVerification {
+        provider: provider.as_str().to_string(),
+    })?;
+    let mut f = Fields::new(&body, "");
+    let contract = parse_contract(&mut f, "contractType", "verificationResults");
+    f.finish()?;
+    let Some(contract) = contract else {
+        return Err(ApiError::validation("content", "is missing"));
+    };
+    let (stored, outcomes) = store_and_compare(
+        &state,
+        NewProviderContract {
+            provider,
+            version,
+            branch: None,
+            tags: vec![],
+            build_url: None,
+            specification: contract.specification,
+            content_type: contract.content_type,
+            content: contract.content,
+            sha: String::new(),
+            self_verification: contract.self_verification,
+            self_success: contract.self_success,
+        },
+    )
+    .await?;
+    Ok(hal(
+        StatusCode::CREATED,
+        json!({
+            "notices": notices(&stored, &outcomes),
+            "_links": {
+                "self": link(contract_url(&base, &stored)),
+                "pf:ui": link(contract_url(&base, &stored)),
+            }
+        }),
+    ))
+}
+
+/// Checks the document, stores it, and compares it with the provider's pacts.
+async fn store_and_compare(
+    state: &AppState,
+    mut contract: NewProviderContract,
+) -> Result<(ProviderContract, Vec<Outcome>), ApiError> {
+    contract.sha = hex::encode(Sha256::digest(contract.content.as_bytes()));
+    // A document Accord cannot read is refused before anything is stored.
+    state
+        .specs
+        .get(&contract.sha, &contract.content)
+        .await
+        .map_err(|err| ApiError::validation("contract.content", err.to_string()))?;
+    if contract.content_type.is_empty() {
+        contract.content_type = if contract.content.trim_start().starts_with('{') {
+            "application/json".into()
+        } else {
+            "application/yaml".into()
+        };
+    }
+    let stored = state.store.publish_provider_contract(&contract).await?;
+    let provider = state
+        .store
+        .pacticipant(&contract.provider)
+        .await?
+        .ok_or_else(|| ApiError::Internal("provider missing after publish".into()))?;
+    let outcomes = compare_with_pacts(state, &provider, &stored).await?;
+    Ok((stored, outcomes))
+}
+
+fn contract_url(base: &str, contract: &ProviderContract) -> String {
+    format!(
+        "{base}/provider-contracts/provider/{}/version/{}",
+        enc(&contract.provider_name),
+        enc(&contract.provider_version_number)
+    )
+}
+
+fn notices(contract: &ProviderContract, outcomes: &[Outcome]) -> Vec<Value> {
+    let mut notices = vec![json!({
+        "type": "success",
+        "text": format!(
+            "Published the provider contract of {} version {} (self-verification {}).",
+            contract.provider_name,
+            contract.provider_version_number,
+            if contract.self_success { "succeeded" } else { "failed" }
+        ),
+    })];
+    if outcomes.is_empty() {
+        notices.push(json!({
+            "type": "info",
+            "text": "No consumer pact to compare it with yet: pacts published later are compared with it as they arrive.",
+        }));
+    } else {
+        let compatible = outcomes.iter().filter(|o| o.success == Some(true)).count();
+        notices.push(json!({
+            "type": if compatible == outcomes.len() { "success" } else { "warning" },
+            "text": format!("Compared with {} consumer pact(s): {compatible} compatible.", outcomes.len()),
+        }));
+    }
+    if !contract.self_success {
+        notices.push(json!({
+            "type": "danger",
+            "text": "The provider's own check of this document failed: every comparison with it fails until a version whose check succeeds is published.",
+        }));
+    }
+    for outcome in outcomes {
+        notices.push(json!({
+            "type": match outcome.success {
+                Some(true) => "success",
+                Some(false) => "danger",
+                None => "warning",
+            },
+            "text": outcome.summary(),
+        }));
+    }
+    notices
+}
+
+/// A contract with what comparing it with each pact found.
+async fn show(
+    State(state): State<AppState>,
+    Base(base): Base,
+    Path((provider, version)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let provider = super::find_pacticipant(&state, &provider).await?;
+    let number = VersionNumber::parse("version", &version)?;
+    let not_found = || {
+        ApiError::not_found(format!(
+            "No provider contract for {} version {number}",
+            provider.name
+        ))
+    };
+    let version = state
+        .store
+        .version(provider.id, &number)
+        .await?
+        .ok_or_else(not_found)?;
+    let contract = state
+        .store
+        .provider_contract(version.id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(hal(
+        StatusCode::OK,
+        contract_json(&state, &base, &contract).await?,
+    ))
+}
+
+/// The JSON of a contract and its comparisons (also what the UI page shows).
+pub(crate) async fn contract_json(
+    state: &AppState,
+    base: &str,
+    contract: &ProviderContract,
+) -> Result<Value, ApiError> {
+    let verifications = state
+        .store
+        .verifications(VerificationFilter {
+            provider_version_id: Some(contract.provider_version_id),
+            ..Default::default()
+        })
+        .await?;
+    let mut comparisons: Vec<Value> = Vec::new();
+    for v in verifications.iter().rev() {
+        if !is_from_contract(v.verified_by.as_ref())
+            || v.verified_by
+                .as_ref()
+                .and_then(|b| b.pointer("/providerContract/sha"))
+                .and_then(Value::as_str)
+                != Some(contract.sha.as_str())
+            || comparisons.iter().any(|c| {
+                c["pactVersionSha"] == json!(v.sha) && c["consumer"] == json!(v.consumer_name)
+            })
+        {
+            continue;
+        }
+        comparisons.push(json!({
+            "consumer": v.consumer_name,
+            "pactVersionSha": v.sha,
+            "success": v.success,
+            "comparedAt": crate::repr::time(&v.created_at),
+            "interactions": v.test_results.as_ref().and_then(|r| r.get("interactions")).cloned().unwrap_or(json!([])),
+            "_links": {
+                "pb:pact-version": link(Urls(base).pact_version(&v.provider_name, &v.consumer_name, &v.sha)),
+                "pb:verification-result": link(Urls(base).verification(&v.provider_name, &v.consumer_name, &v.sha, v.id)),
+            }
+        }));
+    }
+    comparisons.reverse();
+    Ok(json!({
+        "provider": contract.provider_name,
+        "providerVersion": contract.provider_version_number,
+        "specification": contract.specification,
+        "contentType": contract.content_type,
+        "sha": contract.sha,
+        "createdAt": crate::repr::time(&contract.created_at),
+        "selfVerification": contract.self_verification,
+        "content": contract.content,
+        "comparisons": comparisons,
+        "_links": {
+            "self": link(contract_url(base, contract)),
+            "pb:pacticipant-version": link(Urls(base).version(&contract.provider_name, &contract.provider_version_number)),
+        }
+    }))
+}

@@ -1,0 +1,387 @@
+//! Provider contracts: an OpenAPI document published by a provider version, compared
+//! with the consumers' pacts, the results in the matrix and can-i-deploy.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::matrix::{assert_decision, deploy, environment, texts};
+use crate::{Backend, TestApp, backend_tests, spawn_app};
+
+backend_tests!(
+    a_published_contract_is_compared_with_the_pacts_the_provider_must_satisfy,
+    a_new_pact_is_compared_with_the_current_contracts,
+    a_document_that_cannot_be_read_stores_nothing,
+    the_older_put_endpoint_stores_a_contract
+);
+
+const ORDERS: &str = r##"
+openapi: 3.0.3
+info: {title: orders, version: "2"}
+paths:
+  /orders/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: an order
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Order"}
+        "404": {description: no such order}
+components:
+  schemas:
+    Order:
+      type: object
+      required: [id, createdAt]
+      properties:
+        id: {type: integer}
+        createdAt: {type: string, format: date-time}
+"##;
+
+fn encode(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A pact whose consumer reads one order, with `created_at` as its `createdAt`.
+fn order_pact(consumer: &str, created_at: Value) -> Value {
+    json!({
+        "consumer": {"name": consumer},
+        "provider": {"name": "orders"},
+        "interactions": [{
+            "description": "a request for order 1",
+            "request": {"method": "GET", "path": "/orders/1"},
+            "response": {
+                "status": 200,
+                "headers": {"Content-Type": "application/json"},
+                "body": {"id": 1, "createdAt": created_at}
+            }
+        }],
+        "metadata": {"pactSpecification": {"version": "3.0.0"}}
+    })
+}
+
+async fn publish_contract(
+    app: &TestApp,
+    version: &str,
+    document: &str,
+    self_success: bool,
+) -> crate::Resp {
+    app.post(
+        "/provider-contracts/provider/orders/publish",
+        json!({
+            "pacticipantVersionNumber": version,
+            "branch": "main",
+            "tags": ["dev"],
+            "contract": {
+                "content": encode(document),
+                "contentType": "application/yaml",
+                "specification": "oas",
+                "selfVerificationResults": {
+                    "success": self_success,
+                    "content": encode("42 examples, 0 failures"),
+                    "contentType": "text/plain",
+                    "format": "text",
+                    "verifier": "schemathesis",
+                    "verifierVersion": "3.0"
+                }
+            }
+        }),
+    )
+    .await
+}
+
+fn notices(resp: &crate::Resp) -> String {
+    resp.body["notices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            format!(
+                "[{}] {}",
+                n["type"].as_str().unwrap_or(""),
+                n["text"].as_str().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn a_published_contract_is_compared_with_the_pacts_the_provider_must_satisfy(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    app.publish(
+        "dashboard",
+        "1",
+        "orders",
+        Some("main"),
+        &order_pact("dashboard", json!("2024-05-01T10:00:00Z")),
+    )
+    .await
+    .expect(200);
+    app.publish(
+        "billing",
+        "7",
+        "orders",
+        Some("main"),
+        &order_pact("billing", json!(1714557600)),
+    )
+    .await
+    .expect(200);
+    let published = publish_contract(&app, "2.0.0", ORDERS, true)
+        .await
+        .expect(200);
+    let said = notices(&published);
+    assert_eq!(
+        published.body["_embedded"]["version"]["number"], "2.0.0",
+        "{said}"
+    );
+    assert!(
+        said.contains("Compared with 2 consumer pact(s): 1 compatible."),
+        "{said}"
+    );
+    assert!(
+        said.contains("[success] dashboard (1): compatible"),
+        "{said}"
+    );
+    assert!(
+        said.contains("[danger] billing (7): not compatible")
+            && said.contains("/response/body/createdAt"),
+        "{said}"
+    );
+    assert!(
+        published.body["_links"]["pb:branch-version"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("/branches/main/versions/2.0.0")
+    );
+    // The provider version got its branch and tag.
+    let tags = app
+        .get("/pacticipants/orders/versions/2.0.0/tags/dev")
+        .await;
+    tags.expect(200);
+
+    // The contract and each comparison, with the mismatch in full.
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/2.0.0")
+        .await
+        .expect(200);
+    assert_eq!(shown.body["selfVerification"]["verifier"], "schemathesis");
+    assert_eq!(
+        shown.body["selfVerification"]["content"],
+        "42 examples, 0 failures"
+    );
+    let comparisons = shown.body["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 2, "{comparisons:?}");
+    let billing = comparisons
+        .iter()
+        .find(|c| c["consumer"] == "billing")
+        .unwrap();
+    assert_eq!(billing["success"], false);
+    let mismatch = &billing["interactions"][0]["mismatches"][0];
+    assert_eq!(mismatch["kind"], "response-body-invalid");
+    assert_eq!(mismatch["pointer"], "/response/body/createdAt");
+    assert_eq!(mismatch["expected"], "integer 1714557600");
+    assert_eq!(mismatch["allowed"], "type string");
+
+    // The matrix treats the comparisons as verification results.
+    let production = environment(&app, "production").await;
+    deploy(&app, "orders", "2.0.0", &production, None).await;
+    let yes = app
+        .get("/can-i-deploy?pacticipant=dashboard&version=1&environment=production")
+        .await
+        .expect(200);
+    assert_decision(&yes, json!(true));
+    let no = app
+        .get("/can-i-deploy?pacticipant=billing&version=7&environment=production")
+        .await
+        .expect(200);
+    assert_decision(&no, json!(false));
+    assert!(texts(&no).contains("orders"), "{}", texts(&no));
+    let row = &no.body["matrix"][0];
+    assert_eq!(row["verificationResult"]["success"], false);
+
+    // Publishing the same document again compares nothing twice.
+    publish_contract(&app, "2.0.0", ORDERS, true)
+        .await
+        .expect(200);
+    let results = app
+        .get("/pacts/provider/orders/consumer/billing/latest")
+        .await
+        .expect(200);
+    let _ = results;
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/2.0.0")
+        .await
+        .expect(200);
+    assert_eq!(shown.body["comparisons"].as_array().unwrap().len(), 2);
+}
+
+async fn a_new_pact_is_compared_with_the_current_contracts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let published = publish_contract(&app, "2.0.0", ORDERS, true)
+        .await
+        .expect(200);
+    assert!(notices(&published).contains("No consumer pact to compare it with yet"));
+    // A provider version whose own check failed: what is compared with it fails too.
+    publish_contract(&app, "3.0.0-rc", ORDERS, false)
+        .await
+        .expect(200);
+    let production = environment(&app, "production").await;
+    deploy(&app, "orders", "2.0.0", &production, None).await;
+    app.publish(
+        "dashboard",
+        "1",
+        "orders",
+        Some("main"),
+        &order_pact("dashboard", json!("2024-05-01T10:00:00Z")),
+    )
+    .await
+    .expect(200);
+    let yes = app
+        .get("/can-i-deploy?pacticipant=dashboard&version=1&environment=production")
+        .await
+        .expect(200);
+    assert_decision(&yes, json!(true));
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/3.0.0-rc")
+        .await
+        .expect(200);
+    let comparisons = shown.body["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 1, "{comparisons:?}");
+    assert_eq!(comparisons[0]["success"], false);
+    assert_eq!(comparisons[0]["interactions"][0]["mismatches"], json!([]));
+    // A pact with messages gets no result from an OpenAPI document.
+    let mut mixed = order_pact("shipping", json!("2024-05-01T10:00:00Z"));
+    mixed["metadata"]["pactSpecification"]["version"] = json!("4.0");
+    mixed["interactions"][0]["type"] = json!("Synchronous/HTTP");
+    mixed["interactions"][0]["response"]["body"] =
+        json!({"content": {"id": 1}, "contentType": "application/json"});
+    mixed["interactions"].as_array_mut().unwrap().push(json!({
+        "type": "Asynchronous/Messages",
+        "description": "an order created event",
+        "contents": {"content": {"id": 1}, "contentType": "application/json"}
+    }));
+    app.publish("shipping", "1", "orders", Some("main"), &mixed)
+        .await
+        .expect(200);
+    let unknown = app
+        .get("/can-i-deploy?pacticipant=shipping&version=1&environment=production")
+        .await
+        .expect(200);
+    assert_ne!(
+        unknown.body["summary"]["deployable"],
+        json!(true),
+        "{}",
+        texts(&unknown)
+    );
+    assert_eq!(
+        unknown.body["matrix"][0]["verificationResult"],
+        Value::Null,
+        "{}",
+        unknown.body
+    );
+}
+
+async fn a_document_that_cannot_be_read_stores_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let refused = publish_contract(&app, "1", "openapi: [", true)
+        .await
+        .expect(400);
+    assert!(
+        refused.body["errors"]["contract.content"][0]
+            .as_str()
+            .unwrap()
+            .contains("not valid YAML"),
+        "{}",
+        refused.body
+    );
+    let refused = publish_contract(&app, "1", "swagger: '2.0'\npaths: {}\n", true)
+        .await
+        .expect(400);
+    assert!(
+        refused.body["errors"]["contract.content"][0]
+            .as_str()
+            .unwrap()
+            .contains("Swagger 2.0"),
+        "{}",
+        refused.body
+    );
+    let missing = app
+        .post(
+            "/provider-contracts/provider/orders/publish",
+            json!({"pacticipantVersionNumber": "1", "contract": {"content": encode(ORDERS), "specification": "oas"}}),
+        )
+        .await
+        .expect(400);
+    assert!(
+        missing.body["errors"]["contract.selfVerificationResults"][0]
+            .as_str()
+            .unwrap()
+            .contains("success"),
+        "{}",
+        missing.body
+    );
+    let wrong = app
+        .post(
+            "/provider-contracts/provider/orders/publish",
+            json!({"pacticipantVersionNumber": "1", "contract": {"content": "%%%", "specification": "asyncapi", "selfVerificationResults": {"success": true}}}),
+        )
+        .await
+        .expect(400);
+    assert!(
+        wrong.body["errors"]["contract.content"][0]
+            .as_str()
+            .unwrap()
+            .contains("base64"),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong.body["errors"]["contract.specification"][0]
+            .as_str()
+            .unwrap()
+            .contains("OpenAPI"),
+        "{}",
+        wrong.body
+    );
+    app.get("/pacticipants/orders/versions/1").await.expect(404);
+}
+
+async fn the_older_put_endpoint_stores_a_contract(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let stored = app
+        .put(
+            "/contracts/provider/Bar/version/1",
+            json!({
+                "content": encode(ORDERS),
+                "contentType": "application/yaml",
+                "contractType": "oas",
+                "verificationResults": {
+                    "content": encode("some results"), "contentType": "text/plain", "format": "text",
+                    "success": true, "verifier": "my custom tool", "verifierVersion": "1.0"
+                }
+            }),
+        )
+        .await
+        .expect(201);
+    assert!(
+        stored.body["_links"]["pf:ui"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/provider-contracts/provider/Bar/version/1")
+    );
+    let shown = app
+        .get("/provider-contracts/provider/Bar/version/1")
+        .await
+        .expect(200);
+    assert_eq!(shown.body["content"], ORDERS);
+    assert_eq!(shown.body["selfVerification"]["success"], true);
+    let index = app.get("/").await.expect(200);
+    assert!(
+        index.body["_links"]["pf:publish-provider-contract"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/provider-contracts/provider/{provider}/publish")
+    );
+}
