@@ -46,7 +46,7 @@
 //! ```
 
 mod check;
-// mod diff;
+mod diff;
 mod paths;
 pub(crate) mod schema;
 
@@ -57,7 +57,7 @@ use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value;
 
 pub use check::{Comparison, InteractionCheck, Mismatch, MismatchKind, Skipped};
-// pub use diff::{Change, ChangeKind, SpecDiff, Usage, diff_specs};
+pub use diff::{Change, ChangeKind, ConsumerPact, SpecDiff, Usage, diff_specs};
 use paths::PathTemplate;
 use schema::View;
 
