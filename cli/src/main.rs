@@ -41,6 +41,10 @@ enum Command {
     Broker(Box<cmd::broker::BrokerArgs>),
     /// Publish pact files to a broker.
     Publish(cmd::publish::PublishArgs),
+    /// Publish a provider's OpenAPI document; the broker checks the consumers' pacts against it.
+    PublishProviderContract(Box<cmd::provider_contract::PublishProviderContractArgs>),
+    /// Say which consumers a change to a provider's OpenAPI document breaks.
+    DiffSpec(Box<cmd::provider_contract::DiffSpecArgs>),
     /// Ask the broker whether a pacticipant version can be deployed.
     CanIDeploy(cmd::can_i_deploy::CanIDeployArgs),
     /// Create an environment in the broker.
@@ -117,6 +121,8 @@ fn main() -> ExitCode {
             Command::Record(args) => cmd::mock::run_record(args).await,
             Command::Broker(args) => cmd::broker::run(*args).await,
             Command::Publish(args) => cmd::publish::publish(args).await,
+            Command::PublishProviderContract(args) => cmd::provider_contract::publish(*args).await,
+            Command::DiffSpec(args) => cmd::provider_contract::diff_spec(*args).await,
             Command::CanIDeploy(args) => cmd::can_i_deploy::run(args).await,
             Command::CreateEnvironment(args) => cmd::deployments::create_environment(args).await,
             Command::RecordDeployment(args) => cmd::deployments::record_deployment(args).await,

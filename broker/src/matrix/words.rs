@@ -46,6 +46,17 @@ impl Words<'_> {
         let result_url = verification.map_or(String::new(), |v| {
             Urls(self.base).verification(&v.provider_name, &v.consumer_name, &v.sha, v.id)
         });
+        if let Some(v) = verification
+            && crate::provider_contracts::is_from_contract(v.verified_by.as_ref())
+        {
+            return format!(
+                "The provider contract of {} does not satisfy the pact of {}: {} (comparison: {result_url}). Change {} and publish its contract again (accord publish-provider-contract), or change the pact.",
+                provider.describe(provider_version),
+                consumer.describe(&pp.consumer_version_number),
+                crate::provider_contracts::first_problem(v),
+                pp.provider_name,
+            );
+        }
         format!(
             "The verification of the pact between {} and {} failed (result: {result_url}). Fix {} or change the pact, then publish a passing result: {}",
             consumer.describe(&pp.consumer_version_number),

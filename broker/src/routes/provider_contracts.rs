@@ -227,7 +227,7 @@ async fn publish(
     };
     let branch_name = branch.as_ref().map(|b| b.as_str().to_string());
     let tag_names: Vec<String> = tags.iter().map(|t| t.as_str().to_string()).collect();
-    let (stored, outcomes) = store_and_compare(
+    let published = store_and_compare(
         &state,
         NewProviderContract {
             provider,
@@ -244,12 +244,13 @@ async fn publish(
         },
     )
     .await?;
+    let stored = &published.stored;
     let urls = Urls(&base);
     let mut links = json!({
         "pb:pacticipant": link(urls.pacticipant(&stored.provider_name)),
         "pb:pacticipant-version": link(urls.version(&stored.provider_name, &stored.provider_version_number)),
-        "pf:provider-contract": link(contract_url(&base, &stored)),
-        "pf:ui": link(contract_url(&base, &stored)),
+        "pf:provider-contract": link(contract_url(&base, stored)),
+        "pf:ui": link(contract_url(&base, stored)),
     });
     let tag_links: Vec<Value> = tag_names
         .iter()
@@ -266,7 +267,7 @@ async fn publish(
     Ok(hal(
         StatusCode::OK,
         json!({
-            "notices": notices(&stored, &outcomes),
+            "notices": notices(&published),
             "_embedded": {"version": {"number": stored.provider_version_number}},
             "_links": links,
         }),
@@ -291,7 +292,7 @@ async fn put_contract(
     let Some(contract) = contract else {
         return Err(ApiError::validation("content", "is missing"));
     };
-    let (stored, outcomes) = store_and_compare(
+    let published = store_and_compare(
         &state,
         NewProviderContract {
             provider,
@@ -308,30 +309,40 @@ async fn put_contract(
         },
     )
     .await?;
+    let stored = &published.stored;
     Ok(hal(
         StatusCode::CREATED,
         json!({
-            "notices": notices(&stored, &outcomes),
+            "notices": notices(&published),
             "_links": {
-                "self": link(contract_url(&base, &stored)),
-                "pf:ui": link(contract_url(&base, &stored)),
+                "self": link(contract_url(&base, stored)),
+                "pf:ui": link(contract_url(&base, stored)),
             }
         }),
     ))
 }
 
-/// Checks the document, stores it, and compares it with the provider's pacts.
+/// What publishing a contract did.
+struct Published {
+    stored: ProviderContract,
+    outcomes: Vec<Outcome>,
+    /// Why Accord cannot read the document, when it cannot: it is stored all the same
+    /// (as PactFlow does), and no pact is compared with it.
+    unreadable: Option<String>,
+}
+
+/// Stores the document and compares it with the provider's pacts.
 async fn store_and_compare(
     state: &AppState,
     mut contract: NewProviderContract,
-) -> Result<(ProviderContract, Vec<Outcome>), ApiError> {
+) -> Result<Published, ApiError> {
     contract.sha = hex::encode(Sha256::digest(contract.content.as_bytes()));
-    // A document Accord cannot read is refused before anything is stored.
-    state
+    let unreadable = state
         .specs
         .get(&contract.sha, &contract.content)
         .await
-        .map_err(|err| ApiError::validation("contract.content", err.to_string()))?;
+        .err()
+        .map(|err| err.to_string());
     if contract.content_type.is_empty() {
         contract.content_type = if contract.content.trim_start().starts_with('{') {
             "application/json".into()
@@ -345,8 +356,15 @@ async fn store_and_compare(
         .pacticipant(&contract.provider)
         .await?
         .ok_or_else(|| ApiError::Internal("provider missing after publish".into()))?;
-    let outcomes = compare_with_pacts(state, &provider, &stored).await?;
-    Ok((stored, outcomes))
+    let outcomes = match unreadable {
+        None => compare_with_pacts(state, &provider, &stored).await?,
+        Some(_) => Vec::new(),
+    };
+    Ok(Published {
+        stored,
+        outcomes,
+        unreadable,
+    })
 }
 
 fn contract_url(base: &str, contract: &ProviderContract) -> String {
@@ -357,7 +375,8 @@ fn contract_url(base: &str, contract: &ProviderContract) -> String {
     )
 }
 
-fn notices(contract: &ProviderContract, outcomes: &[Outcome]) -> Vec<Value> {
+fn notices(published: &Published) -> Vec<Value> {
+    let (contract, outcomes) = (&published.stored, &published.outcomes);
     let mut notices = vec![json!({
         "type": "success",
         "text": format!(
@@ -367,7 +386,14 @@ fn notices(contract: &ProviderContract, outcomes: &[Outcome]) -> Vec<Value> {
             if contract.self_success { "succeeded" } else { "failed" }
         ),
     })];
-    if outcomes.is_empty() {
+    if let Some(reason) = &published.unreadable {
+        notices.push(json!({
+            "type": "danger",
+            "text": format!(
+                "Accord cannot compare pacts with this document: {reason}. It is stored, but no pact is checked against it; publish an OpenAPI 3.0 or 3.1 document."
+            ),
+        }));
+    } else if outcomes.is_empty() {
         notices.push(json!({
             "type": "info",
             "text": "No consumer pact to compare it with yet: pacts published later are compared with it as they arrive.",

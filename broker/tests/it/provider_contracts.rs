@@ -10,7 +10,7 @@ use crate::{Backend, TestApp, backend_tests, spawn_app};
 backend_tests!(
     a_published_contract_is_compared_with_the_pacts_the_provider_must_satisfy,
     a_new_pact_is_compared_with_the_current_contracts,
-    a_document_that_cannot_be_read_stores_nothing,
+    a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_with_nothing,
     the_older_put_endpoint_stores_a_contract
 );
 
@@ -197,7 +197,12 @@ async fn a_published_contract_is_compared_with_the_pacts_the_provider_must_satis
         .await
         .expect(200);
     assert_decision(&no, json!(false));
-    assert!(texts(&no).contains("orders"), "{}", texts(&no));
+    let reason = texts(&no);
+    assert!(
+        reason.contains("The provider contract of orders 2.0.0"),
+        "{reason}"
+    );
+    assert!(reason.contains("/response/body/createdAt the pact expects integer 1714557600; the document allows type string"), "{reason}");
     let row = &no.body["matrix"][0];
     assert_eq!(row["verificationResult"]["success"], false);
 
@@ -283,34 +288,51 @@ async fn a_new_pact_is_compared_with_the_current_contracts(backend: Backend) {
     );
 }
 
-async fn a_document_that_cannot_be_read_stores_nothing(backend: Backend) {
+async fn a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_with_nothing(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
-    let refused = publish_contract(&app, "1", "openapi: [", true)
+    // Stored (as PactFlow does), with the reason, and compared with nothing.
+    app.publish(
+        "dashboard",
+        "1",
+        "orders",
+        Some("main"),
+        &order_pact("dashboard", json!("2024-05-01T10:00:00Z")),
+    )
+    .await
+    .expect(200);
+    let stored = publish_contract(&app, "1", "swagger: '2.0'\npaths: {}\n", true)
         .await
-        .expect(400);
+        .expect(200);
+    let said = notices(&stored);
     assert!(
-        refused.body["errors"]["contract.content"][0]
-            .as_str()
-            .unwrap()
-            .contains("not valid YAML"),
-        "{}",
-        refused.body
+        said.contains("[danger] Accord cannot compare pacts with this document: not an OpenAPI 3 document: it is a Swagger 2.0 document"),
+        "{said}"
     );
-    let refused = publish_contract(&app, "1", "swagger: '2.0'\npaths: {}\n", true)
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/1")
         .await
-        .expect(400);
-    assert!(
-        refused.body["errors"]["contract.content"][0]
-            .as_str()
-            .unwrap()
-            .contains("Swagger 2.0"),
-        "{}",
-        refused.body
-    );
+        .expect(200);
+    assert_eq!(shown.body["comparisons"], json!([]));
+    // A pact published later is not compared with it either (and is still stored).
+    app.publish(
+        "billing",
+        "1",
+        "orders",
+        Some("main"),
+        &order_pact("billing", json!(1)),
+    )
+    .await
+    .expect(200);
+    let verifications = app
+        .get("/pacts/provider/orders/consumer/billing/latest/verification-results")
+        .await;
+    assert_ne!(verifications.status, 200, "{}", verifications.body);
     let missing = app
         .post(
             "/provider-contracts/provider/orders/publish",
-            json!({"pacticipantVersionNumber": "1", "contract": {"content": encode(ORDERS), "specification": "oas"}}),
+            json!({"pacticipantVersionNumber": "2", "contract": {"content": encode(ORDERS), "specification": "oas"}}),
         )
         .await
         .expect(400);
@@ -325,7 +347,7 @@ async fn a_document_that_cannot_be_read_stores_nothing(backend: Backend) {
     let wrong = app
         .post(
             "/provider-contracts/provider/orders/publish",
-            json!({"pacticipantVersionNumber": "1", "contract": {"content": "%%%", "specification": "asyncapi", "selfVerificationResults": {"success": true}}}),
+            json!({"pacticipantVersionNumber": "2", "contract": {"content": "%%%", "specification": "asyncapi", "selfVerificationResults": {"success": true}}}),
         )
         .await
         .expect(400);
@@ -345,7 +367,8 @@ async fn a_document_that_cannot_be_read_stores_nothing(backend: Backend) {
         "{}",
         wrong.body
     );
-    app.get("/pacticipants/orders/versions/1").await.expect(404);
+    // Refused requests store nothing.
+    app.get("/pacticipants/orders/versions/2").await.expect(404);
 }
 
 async fn the_older_put_endpoint_stores_a_contract(backend: Backend) {

@@ -16,6 +16,7 @@ pub mod describe_version;
 pub mod import;
 pub mod mock;
 pub mod monitor;
+pub mod provider_contract;
 pub mod publish;
 pub mod serve;
 pub mod token;

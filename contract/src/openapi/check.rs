@@ -852,7 +852,15 @@ fn body_mismatches(
         _ => {}
     }
     let at = error.instance_path().as_str().to_string();
-    let spec_pointer = Some(format!("#{schema_pointer}{}", error.schema_path().as_str()));
+    // Through a `$ref`, the keyword's path is its place in the whole document.
+    let keyword = error.schema_path().as_str();
+    let spec_pointer = Some(
+        if keyword.starts_with("/components/") || keyword.starts_with("/paths/") {
+            format!("#{keyword}")
+        } else {
+            format!("#{schema_pointer}{keyword}")
+        },
+    );
     let unexpected = match error.kind() {
         ValidationErrorKind::UnevaluatedProperties { unexpected }
         | ValidationErrorKind::AdditionalProperties { unexpected } => Some(unexpected),
