@@ -142,6 +142,25 @@ fn the_deploy_plan_walk_through_runs_as_written() {
 }
 
 #[test]
+fn the_provider_contract_walk_through_runs_as_written() {
+    let text = run_block("provider-contracts");
+    for expected in [
+        "Published the provider contract of order-service version 1.0.0 (self-verification succeeded).",
+        "order-dashboard (1.0.0): compatible",
+        "Computer says yes",
+        "BREAKING: 3 change(s) break consumers of order-service (1 pact(s) weighed):",
+        "type changed at GET /orders/{id} → 200 /response/body/createdAt: string (date-time) → integer (int64)",
+        "breaks order-dashboard 1.0.0, deployed to production: \"a request for order 1\"",
+        "exit 1",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from the block's output:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn the_import_walk_through_runs_as_written() {
     let text = run_block("import");
     for shown in [
