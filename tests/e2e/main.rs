@@ -17,5 +17,6 @@ mod monitor;
 mod official_clients;
 mod official_verifier;
 mod provider_ci;
+mod provider_contracts;
 mod readme;
 mod tokens;

@@ -1,0 +1,219 @@
+//! Provider contracts with the official tools: `pact pactflow publish-provider-contract`
+//! publishes an OpenAPI document to `accord broker`, and `pact broker can-i-deploy` says
+//! yes for a consumer whose pact the document satisfies and no, with the reason, for one
+//! whose pact it does not, with no provider verification ever run. The official client's
+//! own pact with PactFlow (`broker_client_pact/pact_broker_client_v2-pactflow.json`,
+//! from pact-foundation/pact_broker-client `spec/pacts/`, unchanged) is verified against
+//! the broker too, for the interactions about provider contracts.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use accord_e2e::{Running, accord_bin, official_command, official_pact_bin, run};
+use serde_json::{Value, json};
+
+fn start_broker(dir: &Path) -> Running {
+    let mut command = Command::new(accord_bin());
+    command
+        .arg("broker")
+        .args(["--bind", "127.0.0.1:0"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.join("broker.db").display()));
+    Running::start(command, Duration::from_secs(20))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn pact(consumer: &str, created_at: Value) -> Value {
+    json!({
+        "consumer": {"name": consumer},
+        "provider": {"name": "orders"},
+        "interactions": [{
+            "description": "a request for order 1",
+            "request": {"method": "GET", "path": "/orders/1"},
+            "response": {
+                "status": 200,
+                "headers": {"Content-Type": "application/json"},
+                "body": {"id": 1, "createdAt": created_at}
+            }
+        }],
+        "metadata": {"pactSpecification": {"version": "3.0.0"}}
+    })
+}
+
+const DOCUMENT: &str = r##"{
+  "openapi": "3.1.0",
+  "info": {"title": "orders", "version": "2.0.0"},
+  "paths": {"/orders/{id}": {"get": {
+    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+    "responses": {"200": {"description": "an order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}}}
+  }}},
+  "components": {"schemas": {"Order": {"type": "object", "properties": {
+    "id": {"type": "integer"}, "createdAt": {"type": "string", "format": "date-time"}
+  }}}}
+}"##;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_client_publishes_provider_contracts_and_can_i_deploy_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path());
+    let url = broker.url.clone();
+    for (consumer, version, created_at) in [
+        ("dashboard", "1", json!("2024-05-01T10:00:00Z")),
+        ("billing", "7", json!(1714557600)),
+    ] {
+        let pacts = dir.path().join(consumer);
+        std::fs::create_dir_all(&pacts).unwrap();
+        std::fs::write(
+            pacts.join(format!("{consumer}-orders.json")),
+            pact(consumer, created_at).to_string(),
+        )
+        .unwrap();
+        let published = run(official_command(official_pact_bin())
+            .args(["broker", "publish"])
+            .arg(&pacts)
+            .args(["--consumer-app-version", version, "--branch", "main"])
+            .args(["--broker-base-url", &url]));
+        assert!(published.status.success(), "{}", text(&published));
+    }
+    let document = dir.path().join("openapi.json");
+    std::fs::write(&document, DOCUMENT).unwrap();
+    let results = dir.path().join("self-check.txt");
+    std::fs::write(&results, "12 examples, 0 failures").unwrap();
+    let published = run(official_command(official_pact_bin())
+        .args(["pactflow", "publish-provider-contract"])
+        .arg(&document)
+        .args([
+            "--provider",
+            "orders",
+            "--provider-app-version",
+            "2.0.0",
+            "--branch",
+            "main",
+        ])
+        .args([
+            "--content-type",
+            "application/json",
+            "--verification-success",
+        ])
+        .arg("--verification-results")
+        .arg(&results)
+        .args([
+            "--verification-results-content-type",
+            "text/plain",
+            "--verifier",
+            "schemathesis",
+        ])
+        .args(["--broker-base-url", &url]));
+    let said = text(&published);
+    assert!(published.status.success(), "{said}");
+    assert!(said.contains("dashboard (1): compatible"), "{said}");
+    assert!(said.contains("billing (7): not compatible"), "{said}");
+
+    let broker_cli = |args: &[&str]| {
+        run(official_command(official_pact_bin())
+            .arg("broker")
+            .args(args)
+            .args(["--broker-base-url", &url]))
+    };
+    let created = broker_cli(&["create-environment", "--name", "production"]);
+    assert!(created.status.success(), "{}", text(&created));
+    let deployed = broker_cli(&[
+        "record-deployment",
+        "--pacticipant",
+        "orders",
+        "--version",
+        "2.0.0",
+        "--environment",
+        "production",
+    ]);
+    assert!(deployed.status.success(), "{}", text(&deployed));
+    let yes = broker_cli(&[
+        "can-i-deploy",
+        "--pacticipant",
+        "dashboard",
+        "--version",
+        "1",
+        "--to-environment",
+        "production",
+    ]);
+    assert!(yes.status.success(), "{}", text(&yes));
+    assert!(text(&yes).contains("Computer says yes"), "{}", text(&yes));
+    let no = broker_cli(&[
+        "can-i-deploy",
+        "--pacticipant",
+        "billing",
+        "--version",
+        "7",
+        "--to-environment",
+        "production",
+    ]);
+    let reason = text(&no);
+    assert_eq!(no.status.code(), Some(1), "{reason}");
+    assert!(
+        reason.contains("The provider contract of orders 2.0.0"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("/response/body/createdAt the pact expects integer 1714557600; the document allows type string"),
+        "{reason}"
+    );
+    // No provider verification ran: every result came from the provider contract.
+    let shown: Value = reqwest::get(format!(
+        "{url}/provider-contracts/provider/orders/version/2.0.0"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        shown["selfVerification"]["content"],
+        "12 examples, 0 failures"
+    );
+    assert_eq!(shown["comparisons"].as_array().unwrap().len(), 2, "{shown}");
+}
+
+/// The interactions of the client's PactFlow pact about provider contracts (and the
+/// index). Left out: "a request to create a webhook for a team" (teams are PactFlow's
+/// own; Accord has none).
+const PROVIDER_CONTRACT_INTERACTIONS: &str = "^a request (for the index resource|to create a provider contract|to publish a provider contract)$";
+
+#[test]
+fn the_broker_honours_the_official_clients_pactflow_pact_for_provider_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path());
+    let address = broker.url.trim_start_matches("http://").to_string();
+    let (host, port) = address.split_once(':').unwrap();
+    let pact = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("e2e/broker_client_pact/pact_broker_client_v2-pactflow.json");
+    let report = dir.path().join("report.json");
+    let verified = run(official_command(official_pact_bin())
+        .arg("verifier")
+        .arg("--file")
+        .arg(&pact)
+        .args(["--hostname", host, "--port", port.trim_end_matches('/')])
+        .args(["--filter-description", PROVIDER_CONTRACT_INTERACTIONS])
+        .arg("--no-colour")
+        .arg("--json")
+        .arg(&report));
+    let said = text(&verified);
+    assert!(verified.status.success(), "{said}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let checked = report
+        .to_string()
+        .matches("\"interactionDescription\"")
+        .count();
+    assert!(
+        checked >= 5 || said.matches("OK").count() >= 5,
+        "too few interactions checked:\n{said}"
+    );
+}
