@@ -34,7 +34,9 @@ use crate::error::ApiError;
 use crate::for_verification::{Request, choose, default_selectors, gather};
 use crate::startup::AppState;
 use crate::store::provider_contracts::ProviderContract;
-use crate::store::{NewVerification, Pacticipant, Publication, VerificationFilter};
+use crate::store::{
+    NewVerification, Pacticipant, Publication, StoreError, Verification, VerificationFilter,
+};
 
 /// The implementation name in `verified_by` of a comparison's result.
 pub(crate) const IMPLEMENTATION: &str = "Accord provider contract";
@@ -114,6 +116,55 @@ impl Outcome {
             ),
         }
     }
+}
+
+/// A stored comparison of a contract with one pact content.
+pub(crate) struct StoredComparison {
+    pub(crate) verification: Verification,
+    pub(crate) interactions: Vec<accord_contract::openapi::InteractionCheck>,
+}
+
+/// The comparisons stored for a contract (its provider version's results that came
+/// from this very document), one per pact content, oldest first.
+pub(crate) async fn comparisons(
+    state: &AppState,
+    contract: &ProviderContract,
+) -> Result<Vec<StoredComparison>, StoreError> {
+    let verifications = state
+        .store
+        .verifications(VerificationFilter {
+            provider_version_id: Some(contract.provider_version_id),
+            ..Default::default()
+        })
+        .await?;
+    let mut out: Vec<StoredComparison> = Vec::new();
+    for v in verifications.into_iter().rev() {
+        let from_this = is_from_contract(v.verified_by.as_ref())
+            && v.verified_by
+                .as_ref()
+                .and_then(|b| b.pointer("/providerContract/sha"))
+                .and_then(Value::as_str)
+                == Some(contract.sha.as_str());
+        if !from_this
+            || out
+                .iter()
+                .any(|c| c.verification.pact_version_id == v.pact_version_id)
+        {
+            continue;
+        }
+        let interactions = v
+            .test_results
+            .as_ref()
+            .and_then(|r| r.get("interactions"))
+            .and_then(|i| serde_json::from_value(i.clone()).ok())
+            .unwrap_or_default();
+        out.push(StoredComparison {
+            verification: v,
+            interactions,
+        });
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// Whether a verification's `verified_by` says it came from a provider contract.

@@ -24,10 +24,9 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, enc, hal, link};
-use crate::provider_contracts::{Outcome, compare_with_pacts, is_from_contract};
+use crate::provider_contracts::{Outcome, compare_with_pacts};
 use crate::repr::Urls;
 use crate::startup::AppState;
-use crate::store::VerificationFilter;
 use crate::store::provider_contracts::{NewProviderContract, ProviderContract};
 
 pub fn router() -> Router<AppState> {
@@ -250,7 +249,7 @@ async fn publish(
         "pb:pacticipant": link(urls.pacticipant(&stored.provider_name)),
         "pb:pacticipant-version": link(urls.version(&stored.provider_name, &stored.provider_version_number)),
         "pf:provider-contract": link(contract_url(&base, stored)),
-        "pf:ui": link(contract_url(&base, stored)),
+        "pf:ui": link(ui_url(&base, stored)),
     });
     let tag_links: Vec<Value> = tag_names
         .iter()
@@ -316,7 +315,7 @@ async fn put_contract(
             "notices": notices(&published),
             "_links": {
                 "self": link(contract_url(&base, stored)),
-                "pf:ui": link(contract_url(&base, stored)),
+                "pf:ui": link(ui_url(&base, stored)),
             }
         }),
     ))
@@ -365,6 +364,15 @@ async fn store_and_compare(
         outcomes,
         unreadable,
     })
+}
+
+/// The contract's page in the web UI.
+fn ui_url(base: &str, contract: &ProviderContract) -> String {
+    format!(
+        "{base}/ui/provider-contracts/provider/{}/version/{}",
+        enc(&contract.provider_name),
+        enc(&contract.provider_version_number)
+    )
 }
 
 fn contract_url(base: &str, contract: &ProviderContract) -> String {
@@ -460,40 +468,21 @@ pub(crate) async fn contract_json(
     base: &str,
     contract: &ProviderContract,
 ) -> Result<Value, ApiError> {
-    let verifications = state
-        .store
-        .verifications(VerificationFilter {
-            provider_version_id: Some(contract.provider_version_id),
-            ..Default::default()
-        })
-        .await?;
     let mut comparisons: Vec<Value> = Vec::new();
-    for v in verifications.iter().rev() {
-        if !is_from_contract(v.verified_by.as_ref())
-            || v.verified_by
-                .as_ref()
-                .and_then(|b| b.pointer("/providerContract/sha"))
-                .and_then(Value::as_str)
-                != Some(contract.sha.as_str())
-            || comparisons.iter().any(|c| {
-                c["pactVersionSha"] == json!(v.sha) && c["consumer"] == json!(v.consumer_name)
-            })
-        {
-            continue;
-        }
+    for c in crate::provider_contracts::comparisons(state, contract).await? {
+        let v = &c.verification;
         comparisons.push(json!({
             "consumer": v.consumer_name,
             "pactVersionSha": v.sha,
             "success": v.success,
             "comparedAt": crate::repr::time(&v.created_at),
-            "interactions": v.test_results.as_ref().and_then(|r| r.get("interactions")).cloned().unwrap_or(json!([])),
+            "interactions": c.interactions,
             "_links": {
                 "pb:pact-version": link(Urls(base).pact_version(&v.provider_name, &v.consumer_name, &v.sha)),
                 "pb:verification-result": link(Urls(base).verification(&v.provider_name, &v.consumer_name, &v.sha, v.id)),
             }
         }));
     }
-    comparisons.reverse();
     Ok(json!({
         "provider": contract.provider_name,
         "providerVersion": contract.provider_version_number,
@@ -507,6 +496,7 @@ pub(crate) async fn contract_json(
         "_links": {
             "self": link(contract_url(base, contract)),
             "pb:pacticipant-version": link(Urls(base).version(&contract.provider_name, &contract.provider_version_number)),
+            "pf:ui": link(ui_url(base, contract)),
         }
     }))
 }

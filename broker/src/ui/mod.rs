@@ -17,8 +17,12 @@
 //! - `/ui/environments`: what is deployed and released where;
 //! - `/ui/network` (or `?pacticipant=` for one pacticipant's integrations): who
 //!   depends on whom, as an SVG ([`network`]) and a table;
-//! - `/ui/drift` (or `?provider=`): the drift monitor's latest runs and open findings.
+//! - `/ui/drift` (or `?provider=`): the drift monitor's latest runs and open findings;
+//! - `/ui/provider-contracts/provider/{p}` and `.../version/{v}`: provider contracts
+//!   (OpenAPI documents) and their comparisons with the consumers' pacts
+//!   ([`contract_pages`]).
 
+mod contract_pages;
 mod deploy_pages;
 pub(crate) mod html;
 mod network;
@@ -72,6 +76,14 @@ pub fn router() -> Router<AppState> {
         .route("/ui/environments", get(environments_page))
         .route("/ui/network", get(network_page))
         .route("/ui/drift", get(drift_page))
+        .route(
+            "/ui/provider-contracts/provider/{provider}",
+            get(contract_pages::contracts_page),
+        )
+        .route(
+            "/ui/provider-contracts/provider/{provider}/version/{version}",
+            get(contract_pages::contract_page),
+        )
         .merge(webhooks::router())
 }
 

@@ -206,6 +206,39 @@ async fn a_published_contract_is_compared_with_the_pacts_the_provider_must_satis
     let row = &no.body["matrix"][0];
     assert_eq!(row["verificationResult"]["success"], false);
 
+    // The UI page shows the document, each comparison, and why each mismatch is one.
+    let page = app
+        .get("/ui/provider-contracts/provider/orders/version/2.0.0")
+        .await
+        .expect(200);
+    for expected in [
+        "Provider contract of orders 2.0.0",
+        "schemathesis",
+        "data-consumer=\"billing\"",
+        "response-body-invalid",
+        "<code>/response/body/createdAt</code>",
+        "integer 1714557600",
+        "The consumer expects a value the document&#39;s schema does not allow",
+        "createdAt: {type: string, format: date-time}",
+    ] {
+        assert!(
+            page.text.contains(expected),
+            "{expected:?} missing:\n{}",
+            page.text
+        );
+    }
+    let listed = app
+        .get("/ui/provider-contracts/provider/orders")
+        .await
+        .expect(200);
+    assert!(
+        listed
+            .text
+            .contains("/ui/provider-contracts/provider/orders/version/2.0.0"),
+        "{}",
+        listed.text
+    );
+
     // Publishing the same document again compares nothing twice.
     publish_contract(&app, "2.0.0", ORDERS, true)
         .await

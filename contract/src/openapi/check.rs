@@ -59,6 +59,44 @@ impl MismatchKind {
     }
 }
 
+impl MismatchKind {
+    /// Why a mismatch of this kind matters, for a person reading a report.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            MismatchKind::UnknownPath => {
+                "The consumer calls a path the document does not describe: the provider promises nothing there."
+            }
+            MismatchKind::MethodNotAllowed => {
+                "The path exists, but the document gives it no operation for this method."
+            }
+            MismatchKind::MissingRequiredParameter => {
+                "The document requires this parameter; the consumer's request leaves it out, so the provider may refuse it."
+            }
+            MismatchKind::InvalidParameter => {
+                "The consumer sends a parameter value the document's schema does not allow."
+            }
+            MismatchKind::RequestContentType => {
+                "The consumer sends a body in a media type the operation does not take."
+            }
+            MismatchKind::RequestBodyInvalid => {
+                "The consumer's request body does not fit the schema the provider reads it with."
+            }
+            MismatchKind::StatusNotDeclared => {
+                "The consumer expects a status the operation never answers with."
+            }
+            MismatchKind::ResponseContentType => {
+                "The consumer expects a media type the document does not give for this status."
+            }
+            MismatchKind::ResponseBodyInvalid => {
+                "The consumer expects a value the document's schema does not allow: the provider may send something else."
+            }
+            MismatchKind::ResponseFieldNotInSpec => {
+                "The consumer relies on a field the document does not declare: the provider never promised it."
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for MismatchKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
