@@ -12,6 +12,7 @@
 //! Results go to stdout, one line per figure.
 
 mod broker;
+mod contracts;
 mod events;
 mod message_test;
 mod monitor;
@@ -159,6 +160,27 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Times checking a pact against a generated OpenAPI document (about 1.1 KB a resource).
+    ContractCheck {
+        #[arg(long, default_value_t = 900)]
+        resources: usize,
+        #[arg(long, default_value_t = 200)]
+        interactions: usize,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Times publishing a provider contract to a broker whose provider has many consumers.
+    ContractPublish {
+        /// The `accord` binary.
+        #[arg(long, env = "BENCH_ACCORD")]
+        accord: String,
+        #[arg(long, default_value_t = 50)]
+        consumers: usize,
+        #[arg(long, default_value_t = 900)]
+        resources: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Times complete monitor checks against a provider.
     MonitorProbe {
         #[arg(long)]
@@ -184,6 +206,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::PgDrop { admin_url, name } => seed::drop_postgres(&admin_url, &name).await,
+        Cmd::ContractCheck {
+            resources,
+            interactions,
+            runs,
+        } => contracts::check(resources, interactions, runs),
+        Cmd::ContractPublish {
+            accord,
+            consumers,
+            resources,
+            runs,
+        } => contracts::publish(&accord, consumers, resources, runs).await,
         Cmd::Broker {
             accord,
             database_url,
