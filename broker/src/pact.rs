@@ -207,6 +207,46 @@ pub fn diff(old: &str, new: &str) -> String {
         .to_string()
 }
 
+/// The diff page of a pact: what changed from the provider's side (interactions added
+/// or removed, fields newly read or no longer read, matchers tightened or loosened;
+/// `accord_contract::pact_diff`), then the text diff.
+pub fn classified_diff(old: &str, new: &str) -> String {
+    let mut out = String::new();
+    let parsed = (
+        accord_contract::Contract::from_json_text(old, "previous pact"),
+        accord_contract::Contract::from_json_text(new, "pact"),
+    );
+    if let (Ok(old), Ok(new)) = parsed {
+        let classified = accord_contract::pact_diff::diff_pacts(&old, &new);
+        if classified.changes.is_empty() {
+            out.push_str("For the provider: nothing changed in what the pact asks.\n\n");
+        } else {
+            out.push_str(if classified.asks_more() {
+                "For the provider: the new pact asks more.\n"
+            } else {
+                "For the provider: the new pact asks less.\n"
+            });
+            for change in &classified.changes {
+                let mark = if change.kind.asks_more() { '+' } else { '-' };
+                let at = if change.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", change.pointer)
+                };
+                out.push_str(&format!(
+                    "  {mark} {}: {:?}{at}: {}\n",
+                    change.kind.as_str(),
+                    change.interaction,
+                    change.detail
+                ));
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str(&diff(old, new));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,6 +281,80 @@ pub(crate) async fn compare_with_pacts(
     Ok(outcomes)
 }
 
+/// The pacts a provider's consumers rely on, for a breaking-change report: each
+/// consumer's main branch head and what is deployed or released (with `environment`,
+/// only what is deployed or released there), with where each version runs.
+pub(crate) async fn consumer_pacts(
+    state: &AppState,
+    provider: &Pacticipant,
+    environment: Option<&str>,
+) -> Result<Vec<accord_contract::openapi::ConsumerPact>, ApiError> {
+    use crate::for_verification::Selector;
+    let (environments, pacticipants) = tokio::try_join!(
+        state.store.environments(),
+        state.store.consumers_of(provider.id)
+    )?;
+    let environments: HashMap<String, i64> =
+        environments.into_iter().map(|e| (e.name, e.id)).collect();
+    let selectors = match environment {
+        Some(name) => {
+            if !environments.contains_key(name) {
+                return Err(ApiError::validation(
+                    "environment",
+                    format!("environment '{name}' does not exist"),
+                ));
+            }
+            vec![
+                Selector {
+                    deployed: true,
+                    environment: Some(name.to_string()),
+                    ..Default::default()
+                },
+                Selector {
+                    released: true,
+                    environment: Some(name.to_string()),
+                    ..Default::default()
+                },
+            ]
+        }
+        None => default_selectors(),
+    };
+    let defaults = environment.is_none();
+    let request = Request {
+        selectors,
+        ..Default::default()
+    };
+    let consumers =
+        gather::load_consumers(state, provider, pacticipants, &request, defaults).await?;
+    let choice = choose(&request, defaults, &consumers, &environments);
+    let mut out = Vec::new();
+    for ((consumer, pact_version_id), selected) in &choice.groups {
+        let Some(pact) = state.store.pact_version(*pact_version_id).await? else {
+            continue;
+        };
+        let contract = Contract::from_json_text(&pact.content, "stored pact").map_err(|err| {
+            ApiError::Internal(format!("a stored pact cannot be read: {err}").into())
+        })?;
+        let mut versions: Vec<&str> = Vec::new();
+        let mut labels: Vec<&str> = Vec::new();
+        for s in selected {
+            if !versions.contains(&s.publication.consumer_version_number.as_str()) {
+                versions.push(&s.publication.consumer_version_number);
+            }
+            if !labels.contains(&s.label.as_str()) {
+                labels.push(&s.label);
+            }
+        }
+        out.push(accord_contract::openapi::ConsumerPact {
+            consumer: consumer.clone(),
+            version: versions.join(", "),
+            context: labels.join(", "),
+            contract,
+        });
+    }
+    Ok(out)
+}
+
 /// Compares newly published pacts with their providers' current contracts. The pacts
 /// are stored already, so a failure here is logged, not returned: the results can be
 /// had again by publishing the contract again.

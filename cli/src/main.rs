@@ -45,6 +45,8 @@ enum Command {
     PublishProviderContract(Box<cmd::provider_contract::PublishProviderContractArgs>),
     /// Say which consumers a change to a provider's OpenAPI document breaks.
     DiffSpec(Box<cmd::provider_contract::DiffSpecArgs>),
+    /// Say what changed between two versions of a pact, from the provider's side.
+    DiffPact(cmd::provider_contract::DiffPactArgs),
     /// Ask the broker whether a pacticipant version can be deployed.
     CanIDeploy(cmd::can_i_deploy::CanIDeployArgs),
     /// Create an environment in the broker.
@@ -123,6 +125,7 @@ fn main() -> ExitCode {
             Command::Publish(args) => cmd::publish::publish(args).await,
             Command::PublishProviderContract(args) => cmd::provider_contract::publish(*args).await,
             Command::DiffSpec(args) => cmd::provider_contract::diff_spec(*args).await,
+            Command::DiffPact(args) => cmd::provider_contract::diff_pact(args).await,
             Command::CanIDeploy(args) => cmd::can_i_deploy::run(args).await,
             Command::CreateEnvironment(args) => cmd::deployments::create_environment(args).await,
             Command::RecordDeployment(args) => cmd::deployments::record_deployment(args).await,

@@ -24,6 +24,7 @@ mod canonical;
 pub mod drift;
 mod error;
 pub mod openapi;
+pub mod pact_diff;
 pub mod redact;
 pub mod shape;
 

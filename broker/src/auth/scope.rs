@@ -295,6 +295,8 @@ pub fn route_action(method: &Method, path: &str) -> RouteAction {
                 provider: provider.to_string(),
             })
         }
+        // A breaking-change report reads and writes nothing.
+        ["provider-contracts", "provider", _, "diff"] if is(Method::POST) => Needs(Action::Read),
         ["contracts", "provider", provider, "version", _] if is(Method::PUT) => {
             Needs(Action::PublishVerification {
                 provider: provider.to_string(),

@@ -428,7 +428,7 @@ async fn diff_by_sha(
     let (provider, consumer) = parties(&state, &provider, &consumer).await?;
     let this = publication_of_sha(&state, &provider, &consumer, &sha).await?;
     let that = publication_of_sha(&state, &provider, &consumer, &other).await?;
-    let diff = crate::pact::diff(
+    let diff = crate::pact::classified_diff(
         &content_of(&state, &that).await?,
         &content_of(&state, &this).await?,
     );
@@ -462,7 +462,7 @@ async fn diff_previous(
                 consumer.name
             ))
         })?;
-    let diff = crate::pact::diff(
+    let diff = crate::pact::classified_diff(
         &content_of(&state, previous).await?,
         &content_of(&state, this).await?,
     );

@@ -24,6 +24,8 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, enc, hal, link};
+use accord_contract::openapi::ProviderSpec;
+
 use crate::provider_contracts::{Outcome, compare_with_pacts};
 use crate::repr::Urls;
 use crate::startup::AppState;
@@ -43,6 +45,64 @@ pub fn router() -> Router<AppState> {
             "/provider-contracts/provider/{provider}/version/{version}",
             get(show),
         )
+        .route("/provider-contracts/provider/{provider}/diff", post(diff))
+}
+
+/// `accord diff-spec` as an API, before anything is published: two versions of the
+/// provider's document (base64, as in a publish) weighed against the pacts its consumers
+/// rely on (each main branch and what is deployed or released; with `environment`, what
+/// runs there). Writes nothing.
+async fn diff(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let provider = super::find_pacticipant(&state, &provider).await?;
+    let mut f = Fields::new(&body, "");
+    let document = |f: &mut Fields<'_>, key: &str| -> Option<ProviderSpec> {
+        let encoded = f.required_str(key)?;
+        let text = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let Some(text) = text else {
+            f.error(key, "must be the document as UTF-8 text encoded in base64");
+            return None;
+        };
+        match ProviderSpec::parse(&text) {
+            Ok(spec) => Some(spec),
+            Err(err) => {
+                f.error(key, err.to_string());
+                None
+            }
+        }
+    };
+    let old = document(&mut f, "old");
+    let new = document(&mut f, "new");
+    let environment = f.optional_str("environment").map(str::to_string);
+    f.finish()?;
+    let (Some(old), Some(new)) = (old, new) else {
+        return Err(ApiError::validation("old", "is missing"));
+    };
+    let pacts =
+        crate::provider_contracts::consumer_pacts(&state, &provider, environment.as_deref())
+            .await?;
+    let weighed = pacts.len();
+    let report = tokio::task::spawn_blocking(move || {
+        accord_contract::openapi::diff_specs(&old, &new, &pacts)
+    })
+    .await
+    .map_err(|err| ApiError::Internal(Box::new(err)))?;
+    Ok(hal(
+        StatusCode::OK,
+        json!({
+            "provider": provider.name,
+            "environment": environment,
+            "pactsWeighed": weighed,
+            "breaking": report.breaking(),
+            "changes": report.changes,
+        }),
+    ))
 }
 
 /// The largest self-verification output kept, in bytes; longer output is cut.

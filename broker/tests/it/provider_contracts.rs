@@ -11,7 +11,8 @@ backend_tests!(
     a_published_contract_is_compared_with_the_pacts_the_provider_must_satisfy,
     a_new_pact_is_compared_with_the_current_contracts,
     a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_with_nothing,
-    the_older_put_endpoint_stores_a_contract
+    the_older_put_endpoint_stores_a_contract,
+    a_breaking_change_report_names_the_consumers_before_anything_is_published
 );
 
 const ORDERS: &str = r##"
@@ -439,5 +440,76 @@ async fn the_older_put_endpoint_stores_a_contract(backend: Backend) {
             .as_str()
             .unwrap()
             .ends_with("/provider-contracts/provider/{provider}/publish")
+    );
+}
+
+async fn a_breaking_change_report_names_the_consumers_before_anything_is_published(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    app.publish(
+        "dashboard",
+        "1",
+        "orders",
+        Some("main"),
+        &order_pact("dashboard", json!("2024-05-01T10:00:00Z")),
+    )
+    .await
+    .expect(200);
+    let next = ORDERS.replace(
+        "createdAt: {type: string, format: date-time}",
+        "createdAt: {type: integer}",
+    );
+    let report = app
+        .post(
+            "/provider-contracts/provider/orders/diff",
+            json!({"old": encode(ORDERS), "new": encode(&next)}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(report.body["breaking"], true, "{}", report.body);
+    assert_eq!(report.body["pactsWeighed"], 1);
+    let change = &report.body["changes"][0];
+    assert_eq!(change["kind"], "type-changed");
+    assert_eq!(change["pointer"], "/response/body/createdAt");
+    assert_eq!(change["usages"][0]["consumer"], "dashboard");
+    assert_eq!(change["usages"][0]["version"], "1");
+    // Only what runs in an environment, when one is named: nothing runs there yet.
+    environment(&app, "production").await;
+    let report = app
+        .post(
+            "/provider-contracts/provider/orders/diff",
+            json!({"old": encode(ORDERS), "new": encode(&next), "environment": "production"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(report.body["breaking"], false, "{}", report.body);
+    let refused = app
+        .post(
+            "/provider-contracts/provider/orders/diff",
+            json!({"old": encode(ORDERS), "new": "%%"}),
+        )
+        .await
+        .expect(400);
+    assert!(
+        refused.body["errors"]["new"][0]
+            .as_str()
+            .unwrap()
+            .contains("base64"),
+        "{}",
+        refused.body
+    );
+    // It stored nothing.
+    app.get("/pacticipants/orders/versions").await;
+    let contracts = app
+        .get("/ui/provider-contracts/provider/orders")
+        .await
+        .expect(200);
+    assert!(
+        contracts
+            .text
+            .contains("has published no provider contract"),
+        "{}",
+        contracts.text
     );
 }

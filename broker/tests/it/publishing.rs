@@ -126,6 +126,19 @@ async fn publish_and_fetch(backend: Backend) {
         "{}",
         diff.text
     );
+    // What changed for the provider comes first.
+    assert!(
+        diff.text
+            .starts_with("For the provider: the new pact asks more.\n")
+            && diff
+                .text
+                .contains("+ interaction added: \"a request for b\": GET /things/b → 200")
+            && diff
+                .text
+                .contains("- interaction removed: \"a request for a\""),
+        "{}",
+        diff.text
+    );
     let latest = app.get("/pacts/provider/Bar/latest").await.expect(200);
     assert_eq!(latest.body["_links"]["pacts"][0]["name"], "Foo");
     assert_eq!(

@@ -483,3 +483,87 @@ fn markdown(diff: &SpecDiff, provider: &str, pacts: usize) -> String {
     }
     text
 }
+
+#[derive(Debug, Args)]
+pub struct DiffPactArgs {
+    /// The earlier version of the pact (a file).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later version of the pact (a file).
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = DiffFormat::Table, env = "ACCORD_OUTPUT")]
+    pub output: DiffFormat,
+}
+
+/// `accord diff-pact`: what changed between two versions of a consumer's pact, from the
+/// provider's side. Exit 1 when the new pact asks more of the provider, 0 otherwise.
+pub async fn diff_pact(args: DiffPactArgs) -> anyhow::Result<ExitCode> {
+    let mut pacts = Vec::new();
+    for path in [&args.old, &args.new] {
+        match Contract::from_file(path) {
+            Ok(contract) => pacts.push(contract),
+            Err(err) => return Ok(usage(err)),
+        }
+    }
+    let diff = accord_contract::pact_diff::diff_pacts(&pacts[0], &pacts[1]);
+    let rows: Vec<[String; 4]> = diff
+        .changes
+        .iter()
+        .map(|c| {
+            [
+                c.kind.as_str().to_string(),
+                c.interaction.clone(),
+                c.pointer.clone(),
+                c.detail.clone(),
+            ]
+        })
+        .collect();
+    match args.output {
+        DiffFormat::Json => outln!("{}", serde_json::to_string_pretty(&diff)?),
+        DiffFormat::Table => {
+            if diff.changes.is_empty() {
+                outln!("The two pacts ask the same of the provider.");
+            } else if diff.asks_more() {
+                outln!("The new pact asks more of the provider:");
+            } else {
+                outln!("The new pact asks less of the provider:");
+            }
+            for (change, row) in diff.changes.iter().zip(&rows) {
+                let mark = if change.kind.asks_more() { "+" } else { "-" };
+                let at = if row[2].is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", row[2])
+                };
+                outln!("  {mark} {}: {:?}{at}: {}", row[0], row[1], row[3]);
+            }
+        }
+        DiffFormat::Markdown => {
+            let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+            outln!("| | change | interaction | where | detail |\n|---|---|---|---|---|");
+            for (change, row) in diff.changes.iter().zip(&rows) {
+                let mark = if change.kind.asks_more() {
+                    "➕"
+                } else {
+                    "➖"
+                };
+                outln!(
+                    "| {mark} | {} | {} | `{}` | {} |",
+                    row[0],
+                    cell(&row[1]),
+                    cell(&row[2]),
+                    cell(&row[3])
+                );
+            }
+        }
+    }
+    Ok(if diff.asks_more() {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
