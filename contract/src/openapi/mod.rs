@@ -153,8 +153,15 @@ impl ProviderSpec {
         let mut templates: Vec<PathTemplate> = paths.keys().map(|p| PathTemplate::new(p)).collect();
         templates.sort_by(PathTemplate::precedence);
         let base_paths = paths::base_paths(&doc);
-        let request_doc = Arc::new(schema::convert_document(&doc, version, View::Request));
-        let response_doc = Arc::new(schema::convert_document(&doc, version, View::Response));
+        // The two views are independent: converted side by side.
+        let (request_doc, response_doc) = std::thread::scope(|scope| {
+            let request = scope.spawn(|| schema::convert_document(&doc, version, View::Request));
+            let response = schema::convert_document(&doc, version, View::Response);
+            (request.join(), response)
+        });
+        let request_doc =
+            Arc::new(request_doc.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let response_doc = Arc::new(response_doc);
         let registry = |view: View, converted: &Arc<Value>| {
             Registry::new()
                 .draft(Draft::Draft202012)
@@ -165,9 +172,11 @@ impl ProviderSpec {
                     message: err.to_string(),
                 })
         };
+        let request = registry(View::Request, &request_doc)?;
+        let response = registry(View::Response, &response_doc)?;
         Ok(Self {
-            request: registry(View::Request, &request_doc)?,
-            response: registry(View::Response, &response_doc)?,
+            request,
+            response,
             doc,
             version,
             base_paths,
@@ -189,10 +198,6 @@ impl ProviderSpec {
 
     /// The compiled schema at `pointer` (a JSON pointer into the document) for `view`.
     fn validator(&self, view: View, pointer: &str) -> Result<Arc<Validator>, SpecError> {
-        let key = (view, pointer.to_string());
-        if let Some(validator) = self.validators.lock().expect("validator cache").get(&key) {
-            return Ok(Arc::clone(validator));
-        }
         let (registry, converted) = match view {
             View::Request => (&self.request, &self.request_doc),
             View::Response => (&self.response, &self.response_doc),
@@ -201,6 +206,17 @@ impl ProviderSpec {
             .pointer(pointer)
             .cloned()
             .unwrap_or(Value::Bool(true));
+        // Operations usually share their schemas through a `$ref`: a small schema is
+        // cached by its text, so each shared one is compiled once per view.
+        let text = schema.to_string();
+        let key = if text.len() <= 512 {
+            (view, text)
+        } else {
+            (view, format!("#{pointer}"))
+        };
+        if let Some(validator) = self.validators.lock().expect("validator cache").get(&key) {
+            return Ok(Arc::clone(validator));
+        }
         let validator = jsonschema::options()
             .with_draft(Draft::Draft202012)
             .with_registry(registry)

@@ -5,52 +5,95 @@ use std::cmp::Ordering;
 use regex::Regex;
 use serde_json::Value;
 
-/// One key of the document's `paths`.
+/// One key of the document's `paths`, split into segments: a request path is matched
+/// segment by segment, so most templates are ruled out by their segment count or first
+/// literal segment without a regular expression.
 #[derive(Debug)]
 pub(crate) struct PathTemplate {
     pub(crate) template: String,
     pub(crate) params: Vec<String>,
-    regex: Regex,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug)]
+enum Segment {
+    Literal(String),
+    /// A segment holding parameters (`{id}` or `{id}.json`), as a regular expression
+    /// whose groups are the parameters in order.
+    Pattern(Regex),
 }
 
 impl PathTemplate {
     pub(crate) fn new(template: &str) -> Self {
-        let mut pattern = String::from("^");
         let mut params = Vec::new();
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            pattern.push_str(&regex::escape(&rest[..open]));
-            match rest[open..].find('}') {
-                Some(close) => {
-                    params.push(rest[open + 1..open + close].to_string());
-                    pattern.push_str("([^/]+)");
-                    rest = &rest[open + close + 1..];
+        let segments = template
+            .split('/')
+            .map(|segment| {
+                if !segment.contains('{') {
+                    return Segment::Literal(segment.to_string());
                 }
-                None => {
-                    pattern.push_str(&regex::escape(&rest[open..]));
-                    rest = "";
+                let mut pattern = String::from("^");
+                let mut rest = segment;
+                while let Some(open) = rest.find('{') {
+                    pattern.push_str(&regex::escape(&rest[..open]));
+                    match rest[open..].find('}') {
+                        Some(close) => {
+                            params.push(rest[open + 1..open + close].to_string());
+                            pattern.push_str("(.+?)");
+                            rest = &rest[open + close + 1..];
+                        }
+                        None => {
+                            pattern.push_str(&regex::escape(&rest[open..]));
+                            rest = "";
+                        }
+                    }
                 }
-            }
-        }
-        pattern.push_str(&regex::escape(rest));
-        pattern.push('$');
+                pattern.push_str(&regex::escape(rest));
+                pattern.push('$');
+                // Every literal part is escaped, so the pattern always compiles.
+                Segment::Pattern(
+                    Regex::new(&pattern).unwrap_or_else(|_| Regex::new("^$").expect("empty")),
+                )
+            })
+            .collect();
         Self {
             template: template.to_string(),
             params,
-            // Every literal part is escaped, so the pattern always compiles.
-            regex: Regex::new(&pattern).unwrap_or_else(|_| Regex::new("^$").expect("empty")),
+            segments,
         }
     }
 
-    /// The path parameters' raw (still percent-encoded) values when `path` fits.
+    /// The path parameters' values (percent-decoded) when `path` fits.
     pub(crate) fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
-        let captures = self.regex.captures(path)?;
+        let mut parts = path.split('/');
+        let mut raw = Vec::new();
+        for segment in &self.segments {
+            let part = parts.next()?;
+            match segment {
+                Segment::Literal(literal) => {
+                    if literal != part {
+                        return None;
+                    }
+                }
+                Segment::Pattern(regex) => {
+                    let captures = regex.captures(part)?;
+                    raw.extend(
+                        captures
+                            .iter()
+                            .skip(1)
+                            .map(|m| m.map_or("", |m| m.as_str())),
+                    );
+                }
+            }
+        }
+        if parts.next().is_some() {
+            return None;
+        }
         Some(
             self.params
                 .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let raw = captures.get(i + 1).map(|m| m.as_str()).unwrap_or_default();
+                .zip(raw)
+                .map(|(name, raw)| {
                     let value = percent_encoding::percent_decode_str(raw)
                         .decode_utf8_lossy()
                         .into_owned();
