@@ -452,6 +452,30 @@ mod tests {
             ),
             (Method::POST, "/contracts/publish", RouteAction::InHandler),
             (
+                Method::POST,
+                "/provider-contracts/provider/orders/publish",
+                RouteAction::Needs(PublishVerification {
+                    provider: "orders".into(),
+                }),
+            ),
+            (
+                Method::PUT,
+                "/contracts/provider/orders/version/1",
+                RouteAction::Needs(PublishVerification {
+                    provider: "orders".into(),
+                }),
+            ),
+            (
+                Method::POST,
+                "/provider-contracts/provider/orders/diff",
+                RouteAction::Needs(Read),
+            ),
+            (
+                Method::DELETE,
+                "/provider-contracts/provider/orders/version/1",
+                RouteAction::Needs(Admin),
+            ),
+            (
                 Method::PUT,
                 "/pacts/provider/orders/consumer/web%20app/version/1",
                 RouteAction::Needs(PublishPact {
