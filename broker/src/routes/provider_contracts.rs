@@ -467,10 +467,19 @@ fn notices(published: &Published) -> Vec<Value> {
             "text": "No consumer pact to compare it with yet: pacts published later are compared with it as they arrive.",
         }));
     } else {
-        let compatible = outcomes.iter().filter(|o| o.success == Some(true)).count();
+        let count = |wanted: Option<bool>| outcomes.iter().filter(|o| o.success == wanted).count();
+        let (compatible, failed, unchecked) = (count(Some(true)), count(Some(false)), count(None));
+        let unchecked_text = if unchecked > 0 {
+            format!(", {unchecked} not checked (message interactions)")
+        } else {
+            String::new()
+        };
         notices.push(json!({
-            "type": if compatible == outcomes.len() { "success" } else { "warning" },
-            "text": format!("Compared with {} consumer pact(s): {compatible} compatible.", outcomes.len()),
+            "type": if failed > 0 { "danger" } else if unchecked > 0 { "warning" } else { "success" },
+            "text": format!(
+                "Compared with {} consumer pact(s): {compatible} compatible, {failed} not compatible{unchecked_text}.",
+                outcomes.len()
+            ),
         }));
     }
     if !contract.self_success {

@@ -138,7 +138,7 @@ async fn a_published_contract_is_compared_with_the_pacts_the_provider_must_satis
         "{said}"
     );
     assert!(
-        said.contains("Compared with 2 consumer pact(s): 1 compatible."),
+        said.contains("[danger] Compared with 2 consumer pact(s): 1 compatible, 1 not compatible."),
         "{said}"
     );
     assert!(
