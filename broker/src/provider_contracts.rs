@@ -118,6 +118,18 @@ impl Outcome {
     }
 }
 
+/// The contract of a provider's version, when the version exists and has one.
+pub(crate) async fn find(
+    state: &AppState,
+    provider: &Pacticipant,
+    number: &VersionNumber,
+) -> Result<Option<ProviderContract>, StoreError> {
+    match state.store.version(provider.id, number).await? {
+        Some(version) => state.store.provider_contract(version.id).await,
+        None => Ok(None),
+    }
+}
+
 /// A stored comparison of a contract with one pact content.
 pub(crate) struct StoredComparison {
     pub(crate) verification: Verification,

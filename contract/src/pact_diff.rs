@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Contract;
+use crate::openapi::escape;
 
 /// What kind of change a [`PactChange`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -233,11 +234,7 @@ fn leaves(value: Option<&Value>) -> BTreeSet<String> {
         match value {
             Value::Object(map) if !map.is_empty() => {
                 for (k, v) in map {
-                    walk(
-                        v,
-                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                        out,
-                    );
+                    walk(v, format!("{at}/{}", escape(k)), out);
                 }
             }
             Value::Array(items) if !items.is_empty() => {
@@ -289,7 +286,7 @@ fn pointer_of(path: &str) -> String {
                     chars.next();
                 }
                 out.push('/');
-                out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                out.push_str(&escape(&name));
             }
             '[' => {
                 let mut inside = String::new();
@@ -304,7 +301,7 @@ fn pointer_of(path: &str) -> String {
                 if inside.chars().all(|c| c.is_ascii_digit()) || inside == "*" {
                     out.push('*');
                 } else {
-                    out.push_str(&inside.replace('~', "~0").replace('/', "~1"));
+                    out.push_str(&escape(inside));
                 }
             }
             _ => {}

@@ -48,7 +48,7 @@ fn problem(pointer: &str, problem: impl Into<String>) -> ShapeError {
 
 /// Appends a key to a JSON pointer, escaping it as RFC 6901 says.
 fn at(pointer: &str, key: &str) -> String {
-    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
+    format!("{pointer}/{}", crate::openapi::escape(key))
 }
 
 fn object<'a>(

@@ -19,9 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::auth::scope::Action;
-use crate::domain::{
-    BranchName, PacticipantName, TagName, VersionNumber, check_no_nul, optional_line,
-};
+use crate::domain::{PacticipantName, VersionNumber, check_no_nul, optional_line};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, enc, hal, link};
 use accord_contract::openapi::ProviderSpec;
@@ -241,30 +239,11 @@ async fn publish(
     })?;
     let mut f = Fields::new(&body, "");
     let version = f.parse("pacticipantVersionNumber", true, VersionNumber::parse);
-    let branch = f.parse("branch", false, BranchName::parse);
-    let build_url = {
-        let value = f.optional_str("buildUrl");
-        optional_line("buildUrl", value).unwrap_or_else(|err| {
-            f.errors.push(err);
-            None
-        })
-    };
-    let mut tags = Vec::new();
-    match f.get("tags") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for (index, item) in items.iter().enumerate() {
-                match item.as_str().map(|t| TagName::parse("tags", t)) {
-                    Some(Ok(tag)) => tags.push(tag),
-                    _ => f.error(
-                        "tags",
-                        format!("must be non-blank strings (at index {index})"),
-                    ),
-                }
-            }
-        }
-        Some(_) => f.error("tags", "must be an array of strings"),
-    }
+    let super::publish::VersionFields {
+        branch,
+        build_url,
+        tags,
+    } = super::publish::version_fields(&mut f);
     let contract = match body.get("contract") {
         Some(contract @ Value::Object(_)) => {
             let mut inner = Fields::new(contract, "contract");
@@ -509,22 +488,14 @@ async fn show(
 ) -> Result<Response, ApiError> {
     let provider = super::find_pacticipant(&state, &provider).await?;
     let number = VersionNumber::parse("version", &version)?;
-    let not_found = || {
-        ApiError::not_found(format!(
-            "No provider contract for {} version {number}",
-            provider.name
-        ))
-    };
-    let version = state
-        .store
-        .version(provider.id, &number)
+    let contract = crate::provider_contracts::find(&state, &provider, &number)
         .await?
-        .ok_or_else(not_found)?;
-    let contract = state
-        .store
-        .provider_contract(version.id)
-        .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No provider contract for {} version {number}",
+                provider.name
+            ))
+        })?;
     Ok(hal(
         StatusCode::OK,
         contract_json(&state, &base, &contract).await?,
@@ -532,7 +503,7 @@ async fn show(
 }
 
 /// The JSON of a contract and its comparisons (also what the UI page shows).
-pub(crate) async fn contract_json(
+async fn contract_json(
     state: &AppState,
     base: &str,
     contract: &ProviderContract,

@@ -237,15 +237,15 @@ fn conflict_error(
     }
 }
 
-async fn publish(
-    State(state): State<AppState>,
-    Base(base): Base,
-    caller: Caller,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let mut f = Fields::new(&body, "");
-    let consumer = f.parse("pacticipantName", true, PacticipantName::parse);
-    let version = f.parse("pacticipantVersionNumber", true, VersionNumber::parse);
+/// What a publish says of the version it publishes for (pacts here, a provider contract
+/// in `provider_contracts.rs`): its branch, build URL and tags.
+pub(super) struct VersionFields {
+    pub(super) branch: Option<BranchName>,
+    pub(super) build_url: Option<String>,
+    pub(super) tags: Vec<TagName>,
+}
+
+pub(super) fn version_fields(f: &mut Fields<'_>) -> VersionFields {
     let branch = f.parse("branch", false, BranchName::parse);
     let build_url = {
         let value = f.optional_str("buildUrl");
@@ -256,7 +256,7 @@ async fn publish(
     };
     let mut tags = Vec::new();
     match f.get("tags") {
-        None => {}
+        None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
                 match item.as_str().map(|t| TagName::parse("tags", t)) {
@@ -270,6 +270,27 @@ async fn publish(
         }
         Some(_) => f.error("tags", "must be an array of strings"),
     }
+    VersionFields {
+        branch,
+        build_url,
+        tags,
+    }
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Base(base): Base,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let mut f = Fields::new(&body, "");
+    let consumer = f.parse("pacticipantName", true, PacticipantName::parse);
+    let version = f.parse("pacticipantVersionNumber", true, VersionNumber::parse);
+    let VersionFields {
+        branch,
+        build_url,
+        tags,
+    } = version_fields(&mut f);
     let contracts = parse_contracts(&mut f, consumer.as_ref());
     f.finish()?;
     let (Some(consumer), Some(version)) = (consumer, version) else {

@@ -80,22 +80,14 @@ pub(super) async fn contract_page(
     let provider = find(&state, &provider).await?;
     let number = VersionNumber::parse("version", &version)
         .map_err(|err| UiError::BadRequest(vec![err.to_string()]))?;
-    let not_found = || {
-        UiError::NotFound(format!(
-            "{} version {number} has no provider contract",
-            provider.name
-        ))
-    };
-    let version = state
-        .store
-        .version(provider.id, &number)
+    let contract = crate::provider_contracts::find(&state, &provider, &number)
         .await?
-        .ok_or_else(not_found)?;
-    let contract = state
-        .store
-        .provider_contract(version.id)
-        .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| {
+            UiError::NotFound(format!(
+                "{} version {number} has no provider contract",
+                provider.name
+            ))
+        })?;
     let comparisons = crate::provider_contracts::comparisons(&state, &contract).await?;
     let self_check = &contract.self_verification;
     let text = |key: &str| {

@@ -244,11 +244,6 @@ async fn a_published_contract_is_compared_with_the_pacts_the_provider_must_satis
     publish_contract(&app, "2.0.0", ORDERS, true)
         .await
         .expect(200);
-    let results = app
-        .get("/pacts/provider/orders/consumer/billing/latest")
-        .await
-        .expect(200);
-    let _ = results;
     let shown = app
         .get("/provider-contracts/provider/orders/version/2.0.0")
         .await
@@ -359,10 +354,26 @@ async fn a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_w
     )
     .await
     .expect(200);
-    let verifications = app
-        .get("/pacts/provider/orders/consumer/billing/latest/verification-results")
-        .await;
-    assert_ne!(verifications.status, 200, "{}", verifications.body);
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/1")
+        .await
+        .expect(200);
+    assert_eq!(shown.body["comparisons"], json!([]));
+    let matrix = app
+        .get("/matrix?q[][pacticipant]=billing&q[][version]=1&latestby=cvp")
+        .await
+        .expect(200);
+    assert_eq!(
+        matrix.body["matrix"][0]["consumer"]["name"], "billing",
+        "{}",
+        matrix.body
+    );
+    assert_eq!(
+        matrix.body["matrix"][0]["verificationResult"],
+        Value::Null,
+        "{}",
+        matrix.body
+    );
     let missing = app
         .post(
             "/provider-contracts/provider/orders/publish",
@@ -500,7 +511,6 @@ async fn a_breaking_change_report_names_the_consumers_before_anything_is_publish
         refused.body
     );
     // It stored nothing.
-    app.get("/pacticipants/orders/versions").await;
     let contracts = app
         .get("/ui/provider-contracts/provider/orders")
         .await

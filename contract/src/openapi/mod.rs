@@ -283,7 +283,7 @@ fn check_references(root: &Value, value: &Value, pointer: &mut String) -> Result
             for (key, child) in map {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&escape(key));
                 check_references(root, child, pointer)?;
                 pointer.truncate(len);
             }
@@ -303,7 +303,7 @@ fn check_references(root: &Value, value: &Value, pointer: &mut String) -> Result
     }
 }
 
-/// Escapes one JSON pointer segment.
+/// Escapes one JSON pointer segment (RFC 6901).
 pub(crate) fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
