@@ -1,6 +1,7 @@
 //! Provider contracts (bi-directional contract testing): a provider version publishes
-//! its OpenAPI document instead of running every consumer's pact, and the broker
-//! compares the two.
+//! its OpenAPI document (its HTTP API) and its AsyncAPI document (the events it sends),
+//! one of each at most, instead of running every consumer's pact, and the broker
+//! compares them with the pacts.
 //!
 //! - When a contract is published ([`compare_with_pacts`]), it is compared with every
 //!   pact the provider must satisfy: the same selection as for-verification with its
@@ -10,23 +11,26 @@
 //!   provider's current contracts (its main branch head, and what is deployed or
 //!   released; `ProviderContractStore::current_provider_contracts`).
 //!
-//! Each comparison is stored as a verification of the pact by the contract's provider
+//! A pact is always compared with all the contracts of one provider version at once
+//! (HTTP interactions with the OpenAPI document, messages with the AsyncAPI document),
+//! and each comparison is stored as a verification of the pact by that provider
 //! version, so the matrix and can-i-deploy (Accord's and the official client's) treat it
-//! like any result; `verified_by` marks it as coming from the provider contract, and
-//! `test_results` holds every mismatch. It succeeds only when every interaction fits the
-//! document and the provider's own check of the document succeeded. A pact with message
-//! interactions gets no result from a contract (an OpenAPI document cannot speak for
-//! messages): it still needs a verification.
+//! like any result; `verified_by` marks it as coming from the provider contracts (with
+//! each document's hash), and `test_results` holds every mismatch. It succeeds only when
+//! every interaction fits its document and the provider's own check of each document
+//! succeeded. A pact with an interaction no document speaks for (a message, when the
+//! version has no AsyncAPI document) gets no result: it still needs a verification.
 //!
-//! The checking itself is `accord_contract::openapi`; parsed documents are kept in a
-//! small cache ([`SpecCache`]) keyed by content hash, so publishing many pacts against
-//! one contract parses it once.
+//! The checking itself is `accord_contract::provider_contract`; parsed documents are
+//! kept in a small cache ([`SpecCache`]) keyed by content hash, so publishing many pacts
+//! against one contract parses it once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use accord_contract::Contract;
-use accord_contract::openapi::{Comparison, ProviderSpec, SpecError};
+use accord_contract::openapi::{Comparison, SpecError};
+use accord_contract::provider_contract::{ProviderDocument, check_with};
 use serde_json::{Value, json};
 
 use crate::domain::{PacticipantName, VersionNumber};
@@ -47,7 +51,7 @@ const CACHED_SPECS: usize = 16;
 /// Parsed documents by content hash, most recently used last.
 #[derive(Default)]
 pub struct SpecCache {
-    entries: Mutex<Vec<(String, Arc<ProviderSpec>)>>,
+    entries: Mutex<Vec<(String, Arc<ProviderDocument>)>>,
 }
 
 impl SpecCache {
@@ -56,7 +60,7 @@ impl SpecCache {
         &self,
         sha: &str,
         content: &str,
-    ) -> Result<Arc<ProviderSpec>, SpecError> {
+    ) -> Result<Arc<ProviderDocument>, SpecError> {
         {
             let mut entries = self.entries.lock().expect("spec cache");
             if let Some(index) = entries.iter().position(|(key, _)| key == sha) {
@@ -67,7 +71,7 @@ impl SpecCache {
             }
         }
         let content = content.to_string();
-        let spec = tokio::task::spawn_blocking(move || ProviderSpec::parse(&content))
+        let spec = tokio::task::spawn_blocking(move || ProviderDocument::parse(&content))
             .await
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
         let spec = Arc::new(spec);
@@ -111,23 +115,61 @@ impl Outcome {
                 ),
             },
             None => format!(
-                "{} ({versions}): not checked: the pact has message interactions, which an OpenAPI document cannot speak for; verify them with a provider verification",
-                self.consumer
+                "{} ({versions}): not checked: {} interaction(s) no contract of this provider version speaks for; first, {:?}: {}. Publish the missing document, or verify the pact with a provider verification",
+                self.consumer,
+                self.comparison.skipped.len(),
+                self.comparison
+                    .skipped
+                    .first()
+                    .map(|s| s.description.as_str())
+                    .unwrap_or(""),
+                self.comparison
+                    .skipped
+                    .first()
+                    .map(|s| s.reason.as_str())
+                    .unwrap_or("")
             ),
         }
     }
 }
 
-/// The contract of a provider's version, when the version exists and has one.
+/// The contracts of a provider's version (OpenAPI first), when the version exists.
 pub(crate) async fn find(
     state: &AppState,
     provider: &Pacticipant,
     number: &VersionNumber,
-) -> Result<Option<ProviderContract>, StoreError> {
+) -> Result<Vec<ProviderContract>, StoreError> {
     match state.store.version(provider.id, number).await? {
-        Some(version) => state.store.provider_contract(version.id).await,
-        None => Ok(None),
+        Some(version) => state.store.provider_contracts_at(version.id).await,
+        None => Ok(Vec::new()),
     }
+}
+
+/// The hashes of the documents a comparison's result came from.
+fn compared_shas(verified_by: Option<&Value>) -> Vec<&str> {
+    let Some(by) = verified_by else {
+        return Vec::new();
+    };
+    match by.get("providerContracts").and_then(Value::as_array) {
+        Some(list) => list
+            .iter()
+            .filter_map(|c| c.get("sha").and_then(Value::as_str))
+            .collect(),
+        None => by
+            .pointer("/providerContract/sha")
+            .and_then(Value::as_str)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Whether a result came from exactly these documents.
+fn from_documents(verification: &Verification, shas: &[&str]) -> bool {
+    let mut compared = compared_shas(verification.verified_by.as_ref());
+    compared.sort_unstable();
+    let mut wanted = shas.to_vec();
+    wanted.sort_unstable();
+    is_from_contract(verification.verified_by.as_ref()) && compared == wanted
 }
 
 /// A stored comparison of a contract with one pact content.
@@ -136,12 +178,16 @@ pub(crate) struct StoredComparison {
     pub(crate) interactions: Vec<accord_contract::openapi::InteractionCheck>,
 }
 
-/// The comparisons stored for a contract (its provider version's results that came
-/// from this very document), one per pact content, oldest first.
+/// The comparisons stored for a provider version's contracts (its results that came
+/// from exactly the documents it has now), one per pact content, oldest first.
 pub(crate) async fn comparisons(
     state: &AppState,
-    contract: &ProviderContract,
+    contracts: &[ProviderContract],
 ) -> Result<Vec<StoredComparison>, StoreError> {
+    let Some(contract) = contracts.first() else {
+        return Ok(Vec::new());
+    };
+    let shas: Vec<&str> = contracts.iter().map(|c| c.sha.as_str()).collect();
     let verifications = state
         .store
         .verifications(VerificationFilter {
@@ -151,13 +197,7 @@ pub(crate) async fn comparisons(
         .await?;
     let mut out: Vec<StoredComparison> = Vec::new();
     for v in verifications.into_iter().rev() {
-        let from_this = is_from_contract(v.verified_by.as_ref())
-            && v.verified_by
-                .as_ref()
-                .and_then(|b| b.pointer("/providerContract/sha"))
-                .and_then(Value::as_str)
-                == Some(contract.sha.as_str());
-        if !from_this
+        if !from_documents(&v, &shas)
             || out
                 .iter()
                 .any(|c| c.verification.pact_version_id == v.pact_version_id)
@@ -209,8 +249,13 @@ pub(crate) fn first_problem(verification: &crate::store::Verification) -> String
         });
     match first {
         Some(first) => first,
-        None if results.and_then(|r| r.pointer("/providerContract/selfVerificationSuccess"))
-            == Some(&Value::Bool(false)) =>
+        None if results
+            .and_then(|r| r.get("providerContracts"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(results.and_then(|r| r.get("providerContract")))
+            .any(|c| c.get("selfVerificationSuccess") == Some(&Value::Bool(false))) =>
         {
             "the provider's own check of its contract failed".into()
         }
@@ -218,47 +263,98 @@ pub(crate) fn first_problem(verification: &crate::store::Verification) -> String
     }
 }
 
-fn verified_by(contract: &ProviderContract) -> Value {
-    let self_check = &contract.self_verification;
+/// `verified_by` of a comparison's result: every document it came from
+/// (`providerContracts`), the first also as `providerContract`, the one field readers of
+/// single-document results know.
+fn verified_by(contracts: &[ProviderContract]) -> Value {
+    let described: Vec<Value> = contracts
+        .iter()
+        .map(|contract| {
+            let self_check = &contract.self_verification;
+            json!({
+                "id": contract.id,
+                "sha": contract.sha,
+                "specification": contract.specification,
+                "selfVerification": {
+                    "success": contract.self_success,
+                    "verifier": self_check.get("verifier"),
+                    "verifierVersion": self_check.get("verifierVersion"),
+                }
+            })
+        })
+        .collect();
     json!({
         "implementation": IMPLEMENTATION,
         "version": env!("CARGO_PKG_VERSION"),
-        "providerContract": {
-            "id": contract.id,
-            "sha": contract.sha,
-            "specification": contract.specification,
-            "selfVerification": {
-                "success": contract.self_success,
-                "verifier": self_check.get("verifier"),
-                "verifierVersion": self_check.get("verifierVersion"),
-            }
-        }
+        "providerContract": described.first(),
+        "providerContracts": described,
     })
 }
 
-fn test_results(contract: &ProviderContract, comparison: &Comparison) -> Value {
+fn test_results(contracts: &[ProviderContract], comparison: &Comparison) -> Value {
+    let described: Vec<Value> = contracts
+        .iter()
+        .map(|c| {
+            json!({
+                "sha": c.sha,
+                "specification": c.specification,
+                "selfVerificationSuccess": c.self_success,
+            })
+        })
+        .collect();
     json!({
-        "providerContract": {
-            "sha": contract.sha,
-            "selfVerificationSuccess": contract.self_success,
-        },
+        "providerContract": described.first(),
+        "providerContracts": described,
         "mismatches": comparison.mismatches().count(),
         "interactions": comparison.interactions,
     })
 }
 
-/// Compares a just-published contract with every pact its provider must satisfy and
-/// records the results; returns them, one per pact content.
+/// A provider version's contracts that Accord can read, parsed.
+pub(crate) struct Documents {
+    pub(crate) contracts: Vec<ProviderContract>,
+    parsed: Vec<Arc<ProviderDocument>>,
+}
+
+impl Documents {
+    /// Parses (or takes from the cache) each contract; one Accord cannot read is left
+    /// out (publishing it said why).
+    pub(crate) async fn load(state: &AppState, contracts: Vec<ProviderContract>) -> Self {
+        let mut out = Documents {
+            contracts: Vec::new(),
+            parsed: Vec::new(),
+        };
+        for contract in contracts {
+            if let Ok(parsed) = state.specs.get(&contract.sha, &contract.content).await {
+                out.contracts.push(contract);
+                out.parsed.push(parsed);
+            }
+        }
+        out
+    }
+
+    fn check(&self, pact: &Contract) -> Comparison {
+        let documents: Vec<&ProviderDocument> = self.parsed.iter().map(|d| d.as_ref()).collect();
+        check_with(&documents, pact)
+    }
+}
+
+/// Compares a just-published contract's provider version (all its contracts) with
+/// every pact its provider must satisfy and records the results; returns them, one per
+/// pact content.
 pub(crate) async fn compare_with_pacts(
     state: &AppState,
     provider: &Pacticipant,
     contract: &ProviderContract,
 ) -> Result<Vec<Outcome>, ApiError> {
-    let spec = state
-        .specs
-        .get(&contract.sha, &contract.content)
-        .await
-        .map_err(|err| ApiError::validation("contract.content", err.to_string()))?;
+    let contracts = state
+        .store
+        .provider_contracts_at(contract.provider_version_id)
+        .await?;
+    let documents = Arc::new(Documents::load(state, contracts).await);
+    if documents.contracts.is_empty() {
+        return Ok(Vec::new());
+    }
     let request = Request {
         selectors: default_selectors(),
         ..Default::default()
@@ -285,7 +381,7 @@ pub(crate) async fn compare_with_pacts(
     let mut outcomes = Vec::new();
     for (pact_version_id, (consumer, versions)) in picks {
         if let Some(outcome) =
-            compare_one(state, &spec, contract, pact_version_id, consumer, versions).await?
+            compare_one(state, &documents, pact_version_id, consumer, versions).await?
         {
             outcomes.push(outcome);
         }
@@ -388,13 +484,18 @@ async fn check_publications(
             .push(publication);
     }
     for (provider_id, publications) in by_provider {
-        let contracts = state.store.current_provider_contracts(provider_id).await?;
-        for contract in &contracts {
-            let spec = match state.specs.get(&contract.sha, &contract.content).await {
-                Ok(spec) => spec,
-                // Said when it was published: Accord cannot read it, so compares nothing with it.
-                Err(_) => continue,
-            };
+        let mut by_version: BTreeMap<i64, Vec<ProviderContract>> = BTreeMap::new();
+        for contract in state.store.current_provider_contracts(provider_id).await? {
+            by_version
+                .entry(contract.provider_version_id)
+                .or_default()
+                .push(contract);
+        }
+        for contracts in by_version.into_values() {
+            let documents = Arc::new(Documents::load(state, contracts).await);
+            if documents.contracts.is_empty() {
+                continue;
+            }
             let mut seen = HashSet::new();
             for publication in &publications {
                 if !seen.insert(publication.pact_version_id) {
@@ -402,8 +503,7 @@ async fn check_publications(
                 }
                 compare_one(
                     state,
-                    &spec,
-                    contract,
+                    &documents,
                     publication.pact_version_id,
                     publication.consumer_name.clone(),
                     vec![publication.consumer_version_number.clone()],
@@ -415,12 +515,11 @@ async fn check_publications(
     Ok(())
 }
 
-/// Compares one pact content with one contract and records the result, unless this
-/// very contract content was compared with it before.
+/// Compares one pact content with a provider version's contracts and records the
+/// result, unless these very documents were compared with it before.
 async fn compare_one(
     state: &AppState,
-    spec: &Arc<ProviderSpec>,
-    contract: &ProviderContract,
+    documents: &Arc<Documents>,
     pact_version_id: i64,
     consumer: String,
     consumer_versions: Vec<String>,
@@ -428,6 +527,9 @@ async fn compare_one(
     let Some(pact) = state.store.pact_version(pact_version_id).await? else {
         return Ok(None);
     };
+    let contracts = &documents.contracts;
+    let contract = &contracts[0];
+    let shas: Vec<&str> = contracts.iter().map(|c| c.sha.as_str()).collect();
     let known = state
         .store
         .verifications(VerificationFilter {
@@ -436,25 +538,18 @@ async fn compare_one(
             ..Default::default()
         })
         .await?;
-    let already = known.iter().rev().find(|v| {
-        is_from_contract(v.verified_by.as_ref())
-            && v.verified_by
-                .as_ref()
-                .and_then(|b| b.pointer("/providerContract/sha"))
-                .and_then(Value::as_str)
-                == Some(contract.sha.as_str())
-    });
-    let spec = Arc::clone(spec);
+    let already = known.iter().rev().find(|v| from_documents(v, &shas));
+    let checker = Arc::clone(documents);
     let content = pact.content.clone();
     let comparison = tokio::task::spawn_blocking(move || {
-        Contract::from_json_text(&content, "stored pact").map(|contract| spec.check(&contract))
+        Contract::from_json_text(&content, "stored pact").map(|pact| checker.check(&pact))
     })
     .await
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
     .map_err(|err| ApiError::Internal(format!("a stored pact cannot be read: {err}").into()))?;
     let success = comparison
         .complete()
-        .then(|| contract.self_success && comparison.success());
+        .then(|| contracts.iter().all(|c| c.self_success) && comparison.success());
     if let (Some(success), None) = (success, already) {
         state
             .store
@@ -467,8 +562,8 @@ async fn compare_one(
                 )?,
                 success,
                 build_url: None,
-                test_results: Some(test_results(contract, &comparison)),
-                verified_by: Some(verified_by(contract)),
+                test_results: Some(test_results(contracts, &comparison)),
+                verified_by: Some(verified_by(contracts)),
                 wip: false,
                 pending: None,
             })

@@ -20,11 +20,14 @@
 //! assert_eq!(contract.provider(), "orders");
 //! ```
 
+pub mod asyncapi;
 mod canonical;
 pub mod drift;
 mod error;
+pub mod message;
 pub mod openapi;
 pub mod pact_diff;
+pub mod provider_contract;
 pub mod redact;
 pub mod shape;
 

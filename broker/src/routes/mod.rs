@@ -13,7 +13,7 @@ mod labels;
 mod matrix;
 mod pacticipants;
 mod pacts;
-mod provider_contracts;
+pub(crate) mod provider_contracts;
 mod publish;
 mod retention;
 mod tags;

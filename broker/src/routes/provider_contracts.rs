@@ -6,7 +6,8 @@
 //! compare it with the pacts the provider must satisfy before they answer
 //! (`provider_contracts.rs`); the answer's notices say what each comparison found.
 //! `GET /provider-contracts/provider/{provider}/version/{version}` shows a contract with
-//! its comparisons.
+//! its comparisons. A version holds one contract of each kind (`oas`, `asyncapi`); the
+//! kind is read from the document itself.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -106,6 +107,9 @@ async fn diff(
 /// The largest self-verification output kept, in bytes; longer output is cut.
 const MAX_SELF_RESULTS: usize = 64 * 1024;
 
+/// The kinds of provider contract, as the API names them.
+const SPECIFICATIONS: [&str; 2] = ["oas", "asyncapi"];
+
 /// The contract part of a request: `contract` in a publish, the body itself in a PUT.
 struct ContractFields {
     specification: String,
@@ -124,11 +128,11 @@ fn parse_contract(
         .optional_str(specification_key)
         .unwrap_or("oas")
         .to_ascii_lowercase();
-    if specification != "oas" {
+    if !SPECIFICATIONS.contains(&specification.as_str()) {
         f.error(
             specification_key,
             format!(
-                "is {specification:?}; Accord checks OpenAPI documents (\"oas\") against pacts"
+                "is {specification:?}; Accord checks OpenAPI (\"oas\") and AsyncAPI (\"asyncapi\") documents against pacts"
             ),
         );
     }
@@ -375,12 +379,15 @@ async fn store_and_compare(
     mut contract: NewProviderContract,
 ) -> Result<Published, ApiError> {
     contract.sha = hex::encode(Sha256::digest(contract.content.as_bytes()));
-    let unreadable = state
-        .specs
-        .get(&contract.sha, &contract.content)
-        .await
-        .err()
-        .map(|err| err.to_string());
+    // The document says what it is: an AsyncAPI document published with the official
+    // client's default `oas` is stored as `asyncapi`.
+    let unreadable = match state.specs.get(&contract.sha, &contract.content).await {
+        Ok(document) => {
+            contract.specification = document.specification().to_string();
+            None
+        }
+        Err(err) => Some(err.to_string()),
+    };
     if contract.content_type.is_empty() {
         contract.content_type = if contract.content.trim_start().starts_with('{') {
             "application/json".into()
@@ -405,6 +412,15 @@ async fn store_and_compare(
     })
 }
 
+/// A contract kind in words.
+pub(crate) fn kind_name(specification: &str) -> &str {
+    match specification {
+        "oas" => "OpenAPI",
+        "asyncapi" => "AsyncAPI",
+        other => other,
+    }
+}
+
 /// The contract's page in the web UI.
 fn ui_url(base: &str, contract: &ProviderContract) -> String {
     format!(
@@ -414,12 +430,18 @@ fn ui_url(base: &str, contract: &ProviderContract) -> String {
     )
 }
 
+/// The contract's URL: the version's, with its kind unless it is the OpenAPI one.
 fn contract_url(base: &str, contract: &ProviderContract) -> String {
-    format!(
+    let url = format!(
         "{base}/provider-contracts/provider/{}/version/{}",
         enc(&contract.provider_name),
         enc(&contract.provider_version_number)
-    )
+    );
+    if contract.specification == "oas" {
+        url
+    } else {
+        format!("{url}?specification={}", enc(&contract.specification))
+    }
 }
 
 fn notices(published: &Published) -> Vec<Value> {
@@ -427,7 +449,8 @@ fn notices(published: &Published) -> Vec<Value> {
     let mut notices = vec![json!({
         "type": "success",
         "text": format!(
-            "Published the provider contract of {} version {} (self-verification {}).",
+            "Published the {} provider contract of {} version {} (self-verification {}).",
+            kind_name(&contract.specification),
             contract.provider_name,
             contract.provider_version_number,
             if contract.self_success { "succeeded" } else { "failed" }
@@ -437,7 +460,7 @@ fn notices(published: &Published) -> Vec<Value> {
         notices.push(json!({
             "type": "danger",
             "text": format!(
-                "Accord cannot compare pacts with this document: {reason}. It is stored, but no pact is checked against it; publish an OpenAPI 3.0 or 3.1 document."
+                "Accord cannot compare pacts with this document: {reason}. It is stored, but no pact is checked against it; publish an OpenAPI 3.0 or 3.1 document, or an AsyncAPI 2.x or 3.0 document."
             ),
         }));
     } else if outcomes.is_empty() {
@@ -449,7 +472,7 @@ fn notices(published: &Published) -> Vec<Value> {
         let count = |wanted: Option<bool>| outcomes.iter().filter(|o| o.success == wanted).count();
         let (compatible, failed, unchecked) = (count(Some(true)), count(Some(false)), count(None));
         let unchecked_text = if unchecked > 0 {
-            format!(", {unchecked} not checked (message interactions)")
+            format!(", {unchecked} not checked (interactions no contract of this version covers)")
         } else {
             String::new()
         };
@@ -480,36 +503,56 @@ fn notices(published: &Published) -> Vec<Value> {
     notices
 }
 
-/// A contract with what comparing it with each pact found.
+#[derive(serde::Deserialize)]
+struct ShowQuery {
+    specification: Option<String>,
+}
+
+/// A contract with what comparing its version's contracts with each pact found. A
+/// version with both kinds shows its OpenAPI document unless `?specification=asyncapi`.
 async fn show(
     State(state): State<AppState>,
     Base(base): Base,
     Path((provider, version)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<ShowQuery>,
 ) -> Result<Response, ApiError> {
     let provider = super::find_pacticipant(&state, &provider).await?;
     let number = VersionNumber::parse("version", &version)?;
-    let contract = crate::provider_contracts::find(&state, &provider, &number)
-        .await?
+    let contracts = crate::provider_contracts::find(&state, &provider, &number).await?;
+    let wanted = query.specification.as_deref().map(str::to_ascii_lowercase);
+    let chosen = contracts
+        .iter()
+        .position(|c| wanted.as_ref().is_none_or(|w| &c.specification == w))
         .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "No provider contract for {} version {number}",
-                provider.name
-            ))
+            ApiError::not_found(match &wanted {
+                Some(kind) => format!(
+                    "No {} provider contract for {} version {number}",
+                    kind_name(kind),
+                    provider.name
+                ),
+                None => format!(
+                    "No provider contract for {} version {number}",
+                    provider.name
+                ),
+            })
         })?;
     Ok(hal(
         StatusCode::OK,
-        contract_json(&state, &base, &contract).await?,
+        contract_json(&state, &base, &contracts, chosen).await?,
     ))
 }
 
-/// The JSON of a contract and its comparisons (also what the UI page shows).
+/// The JSON of one of a version's contracts and the comparisons of the version's
+/// contracts with pacts.
 async fn contract_json(
     state: &AppState,
     base: &str,
-    contract: &ProviderContract,
+    contracts: &[ProviderContract],
+    chosen: usize,
 ) -> Result<Value, ApiError> {
+    let contract = &contracts[chosen];
     let mut comparisons: Vec<Value> = Vec::new();
-    for c in crate::provider_contracts::comparisons(state, contract).await? {
+    for c in crate::provider_contracts::comparisons(state, contracts).await? {
         let v = &c.verification;
         comparisons.push(json!({
             "consumer": v.consumer_name,
@@ -533,6 +576,11 @@ async fn contract_json(
         "selfVerification": contract.self_verification,
         "content": contract.content,
         "comparisons": comparisons,
+        "contracts": contracts.iter().map(|c| json!({
+            "specification": c.specification,
+            "sha": c.sha,
+            "href": contract_url(base, c),
+        })).collect::<Vec<_>>(),
         "_links": {
             "self": link(contract_url(base, contract)),
             "pb:pacticipant-version": link(Urls(base).version(&contract.provider_name, &contract.provider_version_number)),

@@ -1,4 +1,4 @@
-//! Provider contracts (OpenAPI documents published by provider versions): that part of
+//! Provider contracts (OpenAPI and AsyncAPI documents published by provider versions): that part of
 //! the [`Store`](super::Store). What comparing them with pacts finds is stored as
 //! verifications, through [`PactStore::record_verification`](super::PactStore).
 
@@ -17,7 +17,8 @@ pub struct ProviderContract {
     pub provider_name: String,
     pub provider_version_id: i64,
     pub provider_version_number: String,
-    /// `oas` (OpenAPI).
+    /// `oas` (OpenAPI) or `asyncapi`; a document Accord cannot read keeps the kind its
+    /// publisher gave.
     pub specification: String,
     pub content_type: String,
     /// The document as published.
@@ -50,20 +51,21 @@ pub struct NewProviderContract {
 /// The provider contracts part of the [`Store`](super::Store).
 #[async_trait]
 pub trait ProviderContractStore: Send + Sync {
-    /// Stores the contract of a provider version (creating the provider, the version,
-    /// its branch and tags), replacing the one it had; one transaction.
+    /// Stores a contract of a provider version (creating the provider, the version, its
+    /// branch and tags), replacing the one of the same kind it had; one transaction.
     async fn publish_provider_contract(
         &self,
         contract: &NewProviderContract,
     ) -> Result<ProviderContract, StoreError>;
-    /// The contract of one provider version.
-    async fn provider_contract(
+    /// The contracts of one provider version, OpenAPI first.
+    async fn provider_contracts_at(
         &self,
         provider_version_id: i64,
-    ) -> Result<Option<ProviderContract>, StoreError>;
-    /// The provider's contracts that new pacts are checked against: the newest on its
-    /// main branch (or the newest at all, when it has no main branch), and those of the
-    /// versions deployed or released now.
+    ) -> Result<Vec<ProviderContract>, StoreError>;
+    /// The provider's contracts that new pacts are checked against: those of the newest
+    /// version with contracts on its main branch (or of the newest version with contracts,
+    /// when it has no main branch), and those of the versions deployed or released now;
+    /// by provider version, OpenAPI first.
     async fn current_provider_contracts(
         &self,
         provider_id: i64,

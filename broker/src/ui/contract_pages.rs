@@ -1,7 +1,7 @@
-//! Provider contracts in the web UI: a provider's published OpenAPI documents
-//! (`/ui/provider-contracts/provider/{p}`) and one of them with the provider's own check
-//! and every comparison with a consumer's pact, each mismatch with why it is one
-//! (`/ui/provider-contracts/provider/{p}/version/{v}`).
+//! Provider contracts in the web UI: a provider's published OpenAPI and AsyncAPI
+//! documents (`/ui/provider-contracts/provider/{p}`) and a version's documents with the
+//! provider's own checks and every comparison with a consumer's pact, each mismatch with
+//! why it is one (`/ui/provider-contracts/provider/{p}/version/{v}`).
 
 use std::fmt::Write;
 
@@ -56,7 +56,9 @@ pub(super) async fn contracts_page(
                     &contract.provider_version_number
                 ),
                 esc(&time(&contract.created_at)),
-                esc(&contract.specification),
+                esc(crate::routes::provider_contracts::kind_name(
+                    &contract.specification
+                )),
                 Status::of(Some(contract.self_success)).badge(),
             );
         }
@@ -80,52 +82,17 @@ pub(super) async fn contract_page(
     let provider = find(&state, &provider).await?;
     let number = VersionNumber::parse("version", &version)
         .map_err(|err| UiError::BadRequest(vec![err.to_string()]))?;
-    let contract = crate::provider_contracts::find(&state, &provider, &number)
-        .await?
-        .ok_or_else(|| {
-            UiError::NotFound(format!(
-                "{} version {number} has no provider contract",
-                provider.name
-            ))
-        })?;
-    let comparisons = crate::provider_contracts::comparisons(&state, &contract).await?;
-    let self_check = &contract.self_verification;
-    let text = |key: &str| {
-        self_check
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("-")
-            .to_string()
-    };
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<p>{} · published {} · {} ({})</p>\
-         <h2>The provider's own check</h2><p>{} by {} {}</p>",
-        a(
-            &format!(
-                "{base}/provider-contracts/provider/{}/version/{}",
-                enc(&contract.provider_name),
-                enc(&contract.provider_version_number)
-            ),
-            "As JSON (API)"
-        ),
-        esc(&time(&contract.created_at)),
-        esc(&contract.specification),
-        esc(&contract.content_type),
-        Status::of(Some(contract.self_success)).badge(),
-        esc(&text("verifier")),
-        esc(&text("verifierVersion")),
-    );
-    if let Some(output) = self_check.get("content").and_then(Value::as_str) {
-        let _ = write!(
-            body,
-            "<details><summary>Its output</summary><pre>{}</pre></details>",
-            esc(output)
-        );
+    let contracts = crate::provider_contracts::find(&state, &provider, &number).await?;
+    if contracts.is_empty() {
+        return Err(UiError::NotFound(format!(
+            "{} version {number} has no provider contract",
+            provider.name
+        )));
     }
-    if !contract.self_success {
-        body.push_str("<p>The provider's own check of this document failed, so every comparison with it fails.</p>");
+    let comparisons = crate::provider_contracts::comparisons(&state, &contracts).await?;
+    let mut body = String::new();
+    for contract in &contracts {
+        own_check(&mut body, &base, contract);
     }
     let _ = write!(
         body,
@@ -133,7 +100,7 @@ pub(super) async fn contract_page(
         comparisons.len()
     );
     if comparisons.is_empty() {
-        body.push_str("<p>No pact has been compared with this document yet: pacts of the provider's consumers are compared with it as they are published.</p>");
+        body.push_str("<p>No pact has been compared with these documents yet: pacts of the provider's consumers are compared with them as they are published.</p>");
     }
     for comparison in &comparisons {
         let v = &comparison.verification;
@@ -186,21 +153,69 @@ pub(super) async fn contract_page(
         }
         body.push_str("</section>");
     }
-    let _ = write!(
-        body,
-        "<h2>The document</h2><details><summary>{} bytes</summary><pre>{}</pre></details>",
-        contract.content.len(),
-        esc(&contract.content)
-    );
+    for contract in &contracts {
+        let _ = write!(
+            body,
+            "<h2>The {} document</h2><details><summary>{} bytes</summary><pre>{}</pre></details>",
+            esc(crate::routes::provider_contracts::kind_name(
+                &contract.specification
+            )),
+            contract.content.len(),
+            esc(&contract.content)
+        );
+    }
     Ok(html(
         StatusCode::OK,
         page(
             &base,
-            &format!(
-                "Provider contract of {} {}",
-                contract.provider_name, contract.provider_version_number
-            ),
+            &format!("Provider contracts of {} {}", provider.name, number),
             &body,
         ),
     ))
+}
+
+/// One document's heading: its kind, where to get it, and the provider's own check.
+fn own_check(
+    body: &mut String,
+    base: &str,
+    contract: &crate::store::provider_contracts::ProviderContract,
+) {
+    let self_check = &contract.self_verification;
+    let text = |key: &str| {
+        self_check
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_string()
+    };
+    let kind = crate::routes::provider_contracts::kind_name(&contract.specification);
+    let mut api = format!(
+        "{base}/provider-contracts/provider/{}/version/{}",
+        enc(&contract.provider_name),
+        enc(&contract.provider_version_number)
+    );
+    if contract.specification != "oas" {
+        let _ = write!(api, "?specification={}", enc(&contract.specification));
+    }
+    let _ = write!(
+        body,
+        "<h2>{kind} document</h2><p>{} · published {} · {}</p>\
+         <h3>The provider's own check</h3><p>{} by {} {}</p>",
+        a(&api, "As JSON (API)"),
+        esc(&time(&contract.created_at)),
+        esc(&contract.content_type),
+        Status::of(Some(contract.self_success)).badge(),
+        esc(&text("verifier")),
+        esc(&text("verifierVersion")),
+    );
+    if let Some(output) = self_check.get("content").and_then(Value::as_str) {
+        let _ = write!(
+            body,
+            "<details><summary>Its output</summary><pre>{}</pre></details>",
+            esc(output)
+        );
+    }
+    if !contract.self_success {
+        body.push_str("<p>The provider's own check of this document failed, so every comparison with it fails.</p>");
+    }
 }

@@ -1,5 +1,5 @@
-//! Provider contracts: an OpenAPI document published by a provider version, compared
-//! with the consumers' pacts, the results in the matrix and can-i-deploy.
+//! Provider contracts: OpenAPI and AsyncAPI documents published by a provider version,
+//! compared with the consumers' pacts, the results in the matrix and can-i-deploy.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -12,7 +12,8 @@ backend_tests!(
     a_new_pact_is_compared_with_the_current_contracts,
     a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_with_nothing,
     the_older_put_endpoint_stores_a_contract,
-    a_breaking_change_report_names_the_consumers_before_anything_is_published
+    a_breaking_change_report_names_the_consumers_before_anything_is_published,
+    an_asyncapi_document_covers_the_messages_and_with_the_openapi_document_a_whole_pact
 );
 
 const ORDERS: &str = r##"
@@ -213,7 +214,7 @@ async fn a_published_contract_is_compared_with_the_pacts_the_provider_must_satis
         .await
         .expect(200);
     for expected in [
-        "Provider contract of orders 2.0.0",
+        "Provider contracts of orders 2.0.0",
         "schemathesis",
         "data-consumer=\"billing\"",
         "response-body-invalid",
@@ -392,7 +393,7 @@ async fn a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_w
     let wrong = app
         .post(
             "/provider-contracts/provider/orders/publish",
-            json!({"pacticipantVersionNumber": "2", "contract": {"content": "%%%", "specification": "asyncapi", "selfVerificationResults": {"success": true}}}),
+            json!({"pacticipantVersionNumber": "2", "contract": {"content": "%%%", "specification": "raml", "selfVerificationResults": {"success": true}}}),
         )
         .await
         .expect(400);
@@ -522,4 +523,143 @@ async fn a_breaking_change_report_names_the_consumers_before_anything_is_publish
         "{}",
         contracts.text
     );
+}
+
+const ORDER_EVENTS: &str = r##"
+asyncapi: 3.0.0
+info: {title: order events, version: "2"}
+channels:
+  orders:
+    address: orders
+    messages:
+      orderCreated:
+        payload:
+          type: object
+          properties:
+            id: {type: integer}
+            createdAt: {type: string, format: date-time}
+operations:
+  announceOrders: {action: send, channel: {$ref: "#/channels/orders"}}
+"##;
+
+/// A pact with an HTTP interaction and an `orders` message whose `id` is `id`.
+fn mixed_pact(consumer: &str, id: Value) -> Value {
+    let mut pact = order_pact(consumer, json!("2024-05-01T10:00:00Z"));
+    pact["metadata"]["pactSpecification"]["version"] = json!("4.0");
+    pact["interactions"][0]["type"] = json!("Synchronous/HTTP");
+    pact["interactions"][0]["response"]["body"] =
+        json!({"content": {"id": 1}, "contentType": "application/json"});
+    pact["interactions"].as_array_mut().unwrap().push(json!({
+        "type": "Asynchronous/Messages",
+        "description": "an order created event",
+        "contents": {"content": {"id": id}, "contentType": "application/json"},
+        "metadata": {"kafka_topic": "orders"}
+    }));
+    pact
+}
+
+async fn an_asyncapi_document_covers_the_messages_and_with_the_openapi_document_a_whole_pact(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    publish_contract(&app, "2.0.0", ORDERS, true)
+        .await
+        .expect(200);
+    let production = environment(&app, "production").await;
+    deploy(&app, "orders", "2.0.0", &production, None).await;
+    app.publish(
+        "shipping",
+        "1",
+        "orders",
+        Some("main"),
+        &mixed_pact("shipping", json!(1)),
+    )
+    .await
+    .expect(200);
+    // The OpenAPI document alone does not speak for the message: no result.
+    let unknown = app
+        .get("/can-i-deploy?pacticipant=shipping&version=1&environment=production")
+        .await
+        .expect(200);
+    assert_eq!(unknown.body["matrix"][0]["verificationResult"], Value::Null);
+
+    // The same version's AsyncAPI document, published as the official client does
+    // (`specification: oas` by default): the document says what it is.
+    let published = publish_contract(&app, "2.0.0", ORDER_EVENTS, true)
+        .await
+        .expect(200);
+    let said = notices(&published);
+    assert!(
+        said.contains("Published the AsyncAPI provider contract"),
+        "{said}"
+    );
+    assert!(said.contains("1 compatible, 0 not compatible"), "{said}");
+    let yes = app
+        .get("/can-i-deploy?pacticipant=shipping&version=1&environment=production")
+        .await
+        .expect(200);
+    assert_decision(&yes, json!(true));
+
+    // One contract of each kind: the OpenAPI document is shown unless asked for the other.
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/2.0.0")
+        .await
+        .expect(200);
+    assert_eq!(shown.body["specification"], "oas");
+    assert_eq!(shown.body["contracts"].as_array().unwrap().len(), 2);
+    let comparisons = shown.body["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 1, "{comparisons:?}");
+    assert_eq!(comparisons[0]["interactions"].as_array().unwrap().len(), 2);
+    let events = app
+        .get("/provider-contracts/provider/orders/version/2.0.0?specification=asyncapi")
+        .await
+        .expect(200);
+    assert_eq!(events.body["specification"], "asyncapi");
+    assert!(
+        events.body["content"]
+            .as_str()
+            .unwrap()
+            .contains("orderCreated")
+    );
+    app.get("/provider-contracts/provider/orders/version/2.0.0?specification=raml")
+        .await
+        .expect(404);
+
+    // A new pact whose message the document does not allow: can-i-deploy says no, and why.
+    app.publish(
+        "audit",
+        "1",
+        "orders",
+        Some("main"),
+        &mixed_pact("audit", json!("one")),
+    )
+    .await
+    .expect(200);
+    let no = app
+        .get("/can-i-deploy?pacticipant=audit&version=1&environment=production")
+        .await
+        .expect(200);
+    assert_decision(&no, json!(false));
+    let reasons = texts(&no);
+    assert!(reasons.contains("/contents/id"), "{reasons}");
+
+    // Publishing the OpenAPI document again replaces that one only.
+    publish_contract(&app, "2.0.0", ORDERS, true)
+        .await
+        .expect(200);
+    let shown = app
+        .get("/provider-contracts/provider/orders/version/2.0.0")
+        .await
+        .expect(200);
+    assert_eq!(shown.body["contracts"].as_array().unwrap().len(), 2);
+    let page = app
+        .get("/ui/provider-contracts/provider/orders/version/2.0.0")
+        .await
+        .expect(200)
+        .text;
+    assert!(
+        page.contains("AsyncAPI document") && page.contains("OpenAPI document"),
+        "{page}"
+    );
+    assert!(page.contains("message-body-invalid"), "{page}");
 }

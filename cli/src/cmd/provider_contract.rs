@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use accord_broker_client::{ConsumerVersionSelector, PactsForVerificationRequest};
 use accord_contract::Contract;
 use accord_contract::openapi::{Change, ConsumerPact, ProviderSpec, SpecDiff, diff_specs};
+use accord_contract::provider_contract::ProviderDocument;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -24,7 +25,9 @@ use super::client::{
 
 #[derive(Debug, Args)]
 pub struct PublishProviderContractArgs {
-    /// The provider contract: an OpenAPI 3.0 or 3.1 document, JSON or YAML.
+    /// The provider contract, JSON or YAML: an OpenAPI 3.0 or 3.1 document (the HTTP
+    /// API) or an AsyncAPI 2.x or 3.0 document (the events the provider sends). A
+    /// version can have one of each.
     #[arg(value_name = "CONTRACT_FILE")]
     pub contract_file: PathBuf,
 
@@ -44,9 +47,10 @@ pub struct PublishProviderContractArgs {
     #[arg(short = 't', long = "tag", value_delimiter = ',', value_parser = non_blank)]
     pub tags: Vec<String>,
 
-    /// The document's specification; Accord checks `oas` (OpenAPI).
-    #[arg(long, default_value = "oas")]
-    pub specification: String,
+    /// The document's specification, `oas` or `asyncapi` (default: read from the
+    /// document).
+    #[arg(long)]
+    pub specification: Option<String>,
 
     /// The document's content type (default: from the file's extension).
     #[arg(long)]
@@ -121,8 +125,17 @@ pub async fn publish(args: PublishProviderContractArgs) -> anyhow::Result<ExitCo
         }
     };
     // Refused here, with the reason, rather than after the upload.
-    if let Err(err) = ProviderSpec::parse(&content) {
-        return Ok(usage(format!("{}: {err}", args.contract_file.display())));
+    let specification = match ProviderDocument::parse(&content) {
+        Ok(document) => document.specification(),
+        Err(err) => return Ok(usage(format!("{}: {err}", args.contract_file.display()))),
+    };
+    if let Some(given) = &args.specification
+        && !given.eq_ignore_ascii_case(specification)
+    {
+        return Ok(usage(format!(
+            "{} is {specification} but --specification says {given}; leave --specification out to take the document's",
+            args.contract_file.display()
+        )));
     }
     let results =
         match &args.verification_results {
@@ -151,7 +164,7 @@ pub async fn publish(args: PublishProviderContractArgs) -> anyhow::Result<ExitCo
         "contract": {
             "content": encode(content.as_bytes()),
             "contentType": content_type,
-            "specification": args.specification,
+            "specification": specification,
             "selfVerificationResults": self_results,
         }
     });

@@ -40,6 +40,21 @@ pub enum MismatchKind {
     ResponseBodyInvalid,
     /// The pact relies on a response field the schema does not declare.
     ResponseFieldNotInSpec,
+    /// No channel of the AsyncAPI document fits the message's topic, routing key or
+    /// channel.
+    UnknownChannel,
+    /// The channel exists, but the provider sends no message on it that fits.
+    UnknownMessage,
+    /// The message's content type is not the one the document gives it.
+    MessageContentType,
+    /// A field of the message's contents has a type, format or value the payload
+    /// schema does not allow.
+    MessageBodyInvalid,
+    /// The pact relies on a field of the message's contents the payload schema does
+    /// not declare.
+    MessageFieldNotInSpec,
+    /// A metadata entry (a header) the headers schema does not declare or allow.
+    MessageMetadataInvalid,
 }
 
 impl MismatchKind {
@@ -55,6 +70,12 @@ impl MismatchKind {
             MismatchKind::ResponseContentType => "response-content-type",
             MismatchKind::ResponseBodyInvalid => "response-body-invalid",
             MismatchKind::ResponseFieldNotInSpec => "response-field-not-in-spec",
+            MismatchKind::UnknownChannel => "unknown-channel",
+            MismatchKind::UnknownMessage => "unknown-message",
+            MismatchKind::MessageContentType => "message-content-type",
+            MismatchKind::MessageBodyInvalid => "message-body-invalid",
+            MismatchKind::MessageFieldNotInSpec => "message-field-not-in-spec",
+            MismatchKind::MessageMetadataInvalid => "message-metadata-invalid",
         }
     }
 }
@@ -92,6 +113,24 @@ impl MismatchKind {
             }
             MismatchKind::ResponseFieldNotInSpec => {
                 "The consumer relies on a field the document does not declare: the provider never promised it."
+            }
+            MismatchKind::UnknownChannel => {
+                "The consumer listens on a channel the document does not describe: the provider promises nothing there."
+            }
+            MismatchKind::UnknownMessage => {
+                "The document lists no message the provider sends on this channel that looks like the one the consumer expects."
+            }
+            MismatchKind::MessageContentType => {
+                "The consumer expects the message in a media type the document does not give it."
+            }
+            MismatchKind::MessageBodyInvalid => {
+                "The consumer expects a value the message's payload schema does not allow: the provider may send something else."
+            }
+            MismatchKind::MessageFieldNotInSpec => {
+                "The consumer relies on a field of the message the payload schema does not declare: the provider never promised it."
+            }
+            MismatchKind::MessageMetadataInvalid => {
+                "The consumer relies on a header the document does not declare for this message, or on a value it does not allow."
             }
         }
     }
@@ -638,39 +677,65 @@ impl ProviderSpec {
                 return;
             }
         };
-        let mut found: Vec<Mismatch> = Vec::new();
-        for error in validator.iter_errors(&instance) {
-            for mismatch in body_mismatches(side, &error, &instance, &body_pointer, &schema_pointer)
+        out.extend(schema_mismatches(
+            side,
+            &validator,
+            &instance,
+            &body_pointer,
+            &schema_pointer,
+        ));
+    }
+}
+
+/// Every way `instance` does not fit `validator`'s schema, as mismatches at
+/// `body_pointer` (`/response/body`, `/contents`), each named once.
+pub(crate) fn schema_mismatches(
+    side: Side,
+    validator: &jsonschema::Validator,
+    instance: &Value,
+    body_pointer: &str,
+    schema_pointer: &str,
+) -> Vec<Mismatch> {
+    let mut found: Vec<Mismatch> = Vec::new();
+    for error in validator.iter_errors(instance) {
+        for mismatch in body_mismatches(side, &error, instance, body_pointer, schema_pointer) {
+            if !found
+                .iter()
+                .any(|m| m.kind == mismatch.kind && m.pointer == mismatch.pointer)
             {
-                if !found
-                    .iter()
-                    .any(|m| m.kind == mismatch.kind && m.pointer == mismatch.pointer)
-                {
-                    found.push(mismatch);
-                }
+                found.push(mismatch);
             }
         }
-        // A declared field whose value does not fit is not evaluated successfully, so
-        // `unevaluatedProperties` reports it as well: the value's mismatch is the one.
+    }
+    // A declared field whose value does not fit is not evaluated successfully, so
+    // `unevaluatedProperties` reports it as well: the value's mismatch is the one.
+    let extra = side.not_in_spec();
+    if extra != side.invalid() {
         let invalid: Vec<String> = found
             .iter()
-            .filter(|m| m.kind != MismatchKind::ResponseFieldNotInSpec)
+            .filter(|m| m.kind != extra)
             .map(|m| m.pointer.clone())
             .collect();
         found.retain(|m| {
-            m.kind != MismatchKind::ResponseFieldNotInSpec
+            m.kind != extra
                 || !invalid
                     .iter()
                     .any(|p| p == &m.pointer || p.starts_with(&format!("{}/", m.pointer)))
         });
-        out.extend(found);
     }
+    found
 }
 
+/// What a schema is checked against: which view of the document, and which kinds of
+/// mismatch its failures are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(crate) enum Side {
     Request,
     Response,
+    /// A message's contents (its payload).
+    Message,
+    /// A message's metadata (its headers).
+    Metadata,
 }
 
 impl Side {
@@ -678,24 +743,38 @@ impl Side {
         match self {
             Side::Request => "request",
             Side::Response => "response",
+            Side::Message => "contents",
+            Side::Metadata => "metadata",
         }
     }
     fn view(self) -> View {
         match self {
             Side::Request => View::Request,
-            Side::Response => View::Response,
+            Side::Response | Side::Message | Side::Metadata => View::Response,
         }
     }
-    fn invalid(self) -> MismatchKind {
+    pub(crate) fn invalid(self) -> MismatchKind {
         match self {
             Side::Request => MismatchKind::RequestBodyInvalid,
             Side::Response => MismatchKind::ResponseBodyInvalid,
+            Side::Message => MismatchKind::MessageBodyInvalid,
+            Side::Metadata => MismatchKind::MessageMetadataInvalid,
+        }
+    }
+    /// The kind of a field the pact holds and the schema does not declare.
+    fn not_in_spec(self) -> MismatchKind {
+        match self {
+            Side::Request => MismatchKind::RequestBodyInvalid,
+            Side::Response => MismatchKind::ResponseFieldNotInSpec,
+            Side::Message => MismatchKind::MessageFieldNotInSpec,
+            Side::Metadata => MismatchKind::MessageMetadataInvalid,
         }
     }
     fn content_type(self) -> MismatchKind {
         match self {
             Side::Request => MismatchKind::RequestContentType,
             Side::Response => MismatchKind::ResponseContentType,
+            Side::Message | Side::Metadata => MismatchKind::MessageContentType,
         }
     }
 }
@@ -733,7 +812,7 @@ fn response_content_type(response: &HttpResponse) -> Option<String> {
 }
 
 /// `type/subtype`, lower case, without parameters.
-fn media_essence(content_type: &str) -> String {
+pub(crate) fn media_essence(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
@@ -778,7 +857,7 @@ fn coerce<'a>(
     scalar(kind, values.first().map(String::as_str).unwrap_or(""))
 }
 
-fn schema_type(schema: &Value) -> Option<&str> {
+pub(crate) fn schema_type(schema: &Value) -> Option<&str> {
     match schema.get("type") {
         Some(Value::String(kind)) => Some(kind),
         Some(Value::Array(kinds)) => kinds
@@ -789,7 +868,7 @@ fn schema_type(schema: &Value) -> Option<&str> {
     }
 }
 
-fn scalar(kind: Option<&str>, value: &str) -> Value {
+pub(crate) fn scalar(kind: Option<&str>, value: &str) -> Value {
     match kind {
         Some("integer" | "number") => serde_json::from_str::<serde_json::Number>(value)
             .map(Value::Number)
@@ -893,7 +972,10 @@ fn body_mismatches(
     // Through a `$ref`, the keyword's path is its place in the whole document.
     let keyword = error.schema_path().as_str();
     let spec_pointer = Some(
-        if keyword.starts_with("/components/") || keyword.starts_with("/paths/") {
+        if ["/components/", "/paths/", "/channels/"]
+            .iter()
+            .any(|root| keyword.starts_with(root))
+        {
             format!("#{keyword}")
         } else {
             format!("#{schema_pointer}{keyword}")
@@ -905,10 +987,7 @@ fn body_mismatches(
         _ => None,
     };
     if let Some(unexpected) = unexpected {
-        let kind = match side {
-            Side::Request => MismatchKind::RequestBodyInvalid,
-            Side::Response => MismatchKind::ResponseFieldNotInSpec,
-        };
+        let kind = side.not_in_spec();
         return unexpected
             .iter()
             .map(|field| {
@@ -926,7 +1005,8 @@ fn body_mismatches(
             .collect();
     }
     let kind = match (side, error.kind()) {
-        (Side::Response, ValidationErrorKind::FalseSchema) => MismatchKind::ResponseFieldNotInSpec,
+        (Side::Request, _) => side.invalid(),
+        (_, ValidationErrorKind::FalseSchema) => side.not_in_spec(),
         _ => side.invalid(),
     };
     let value = instance.pointer(&at).unwrap_or(&Value::Null);

@@ -57,6 +57,7 @@ use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value;
 
 pub use check::{Comparison, InteractionCheck, Mismatch, MismatchKind, Skipped};
+pub(crate) use check::{Side, describe, media_essence, scalar, schema_mismatches, schema_type};
 pub use diff::{Change, ChangeKind, ConsumerPact, SpecDiff, Usage, diff_specs};
 use paths::PathTemplate;
 use schema::View;
@@ -86,6 +87,14 @@ pub enum SpecError {
         "not an OpenAPI 3 document: {0}; Accord checks OpenAPI 3.0 and 3.1 (convert Swagger 2.0 documents first)"
     )]
     NotOpenApi(String),
+    #[error(
+        "not an AsyncAPI document Accord reads: {0}; Accord checks AsyncAPI 2.x and 3.0 documents"
+    )]
+    NotAsyncApi(String),
+    #[error(
+        "neither an OpenAPI nor an AsyncAPI document: it has no `openapi` or `asyncapi` field; publish an OpenAPI 3.0/3.1 document for an HTTP API, or an AsyncAPI 2.x/3.0 document for events"
+    )]
+    Unrecognised,
     #[error("{pointer}: $ref {reference:?} {problem}")]
     Reference {
         pointer: String,
@@ -121,15 +130,7 @@ impl std::fmt::Debug for ProviderSpec {
 impl ProviderSpec {
     /// Reads a document: JSON when it starts with `{`, YAML otherwise.
     pub fn parse(text: &str) -> Result<Self, SpecError> {
-        if text.len() > MAX_DOCUMENT_BYTES {
-            return Err(SpecError::TooLarge { size: text.len() });
-        }
-        let doc: Value = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(SpecError::Json)?
-        } else {
-            yaml_serde::from_str(text).map_err(SpecError::Yaml)?
-        };
-        Self::from_value(doc)
+        Self::from_value(read_document(text)?)
     }
 
     /// Takes an already-parsed document.
@@ -138,6 +139,11 @@ impl ProviderSpec {
             Some(v) if v.starts_with("3.0") => OasVersion::V30,
             Some(v) if v.starts_with("3.1") => OasVersion::V31,
             Some(v) => return Err(SpecError::NotOpenApi(format!("`openapi` is {v:?}"))),
+            None if doc.get("asyncapi").is_some() => {
+                return Err(SpecError::NotOpenApi(
+                    "it is an AsyncAPI document (breaking-change reports compare OpenAPI documents)".into(),
+                ));
+            }
             None if doc.get("swagger").is_some() => {
                 return Err(SpecError::NotOpenApi("it is a Swagger 2.0 document".into()));
             }
@@ -259,9 +265,25 @@ impl ProviderSpec {
     }
 }
 
+/// Reads a document's text: JSON when it starts with `{`, YAML otherwise.
+pub(crate) fn read_document(text: &str) -> Result<Value, SpecError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(SpecError::TooLarge { size: text.len() });
+    }
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(SpecError::Json)
+    } else {
+        yaml_serde::from_str(text).map_err(SpecError::Yaml)
+    }
+}
+
 /// Every `$ref` must be local and must resolve: an external one would make the broker
 /// fetch documents from wherever a publisher points it.
-fn check_references(root: &Value, value: &Value, pointer: &mut String) -> Result<(), SpecError> {
+pub(crate) fn check_references(
+    root: &Value,
+    value: &Value,
+    pointer: &mut String,
+) -> Result<(), SpecError> {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(reference)) = map.get("$ref") {

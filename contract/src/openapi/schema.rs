@@ -36,11 +36,50 @@ impl View {
     }
 }
 
+/// Which flavour of JSON Schema a document's schemas are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// OpenAPI 3.0: an extended subset of draft 4 (`nullable`, boolean exclusive bounds).
+    Oas30,
+    /// OpenAPI 3.1: JSON Schema 2020-12.
+    Oas31,
+    /// AsyncAPI 2.x and 3.0 schemas: a superset of draft 7 (tuple `items`,
+    /// `additionalItems`, `definitions`, a `$ref`'s siblings ignored, `discriminator` a
+    /// property name).
+    Draft7,
+}
+
+impl From<OasVersion> for Dialect {
+    fn from(version: OasVersion) -> Self {
+        match version {
+            OasVersion::V30 => Dialect::Oas30,
+            OasVersion::V31 => Dialect::Oas31,
+        }
+    }
+}
+
+/// Converts one schema of `original` in place for `view`; `used` as in
+/// [`Converter::schema`].
+pub(crate) fn convert_schema(
+    original: &Value,
+    dialect: Dialect,
+    view: View,
+    schema: &mut Value,
+    used: bool,
+) {
+    Converter {
+        original,
+        dialect,
+        view,
+    }
+    .schema(schema, used);
+}
+
 /// The whole document with every schema converted for `view`.
 pub(crate) fn convert_document(doc: &Value, version: OasVersion, view: View) -> Value {
     let converter = Converter {
         original: doc,
-        version,
+        dialect: version.into(),
         view,
     };
     let mut out = doc.clone();
@@ -89,7 +128,7 @@ pub(crate) const METHODS: [&str; 8] = [
 
 struct Converter<'a> {
     original: &'a Value,
-    version: OasVersion,
+    dialect: Dialect,
     view: View,
 }
 
@@ -143,8 +182,10 @@ impl Converter<'_> {
         let Value::Object(map) = schema else {
             return;
         };
-        if self.version == OasVersion::V30 {
-            convert_30_keywords(map);
+        match self.dialect {
+            Dialect::Oas30 => convert_30_keywords(map),
+            Dialect::Draft7 => convert_draft7_keywords(map),
+            Dialect::Oas31 => {}
         }
         if let Some(Value::String(reference)) = map.get_mut("$ref")
             && reference.starts_with('#')
@@ -160,7 +201,7 @@ impl Converter<'_> {
         if used && self.view == View::Response {
             close(map);
         }
-        if self.version == OasVersion::V30 && map.remove("nullable") == Some(Value::Bool(true)) {
+        if self.dialect == Dialect::Oas30 && map.remove("nullable") == Some(Value::Bool(true)) {
             make_nullable(schema);
         }
     }
@@ -171,7 +212,7 @@ impl Converter<'_> {
                 self.schema(child, true);
             }
         }
-        for key in ["$defs", "dependentSchemas"] {
+        for key in ["$defs", "definitions", "dependentSchemas"] {
             for child in values_mut(map.get_mut(key)) {
                 self.schema(child, false);
             }
@@ -320,6 +361,29 @@ impl Converter<'_> {
                 map.insert("allOf".into(), Value::Array(rules));
             }
         }
+    }
+}
+
+/// Draft 7's departures from 2020-12: a `$ref` replaces the object it sits in, tuple
+/// `items` are `prefixItems`, `additionalItems` is what `items` now says, and a
+/// `discriminator` is only the name of a property (a hint, not a rule).
+fn convert_draft7_keywords(map: &mut Map<String, Value>) {
+    if map.contains_key("$ref") {
+        map.retain(|key, _| key == "$ref");
+        return;
+    }
+    if let Some(Value::Array(_)) = map.get("items") {
+        if let Some(tuple) = map.remove("items") {
+            map.insert("prefixItems".into(), tuple);
+        }
+        if let Some(rest) = map.remove("additionalItems") {
+            map.insert("items".into(), rest);
+        }
+    } else {
+        map.remove("additionalItems");
+    }
+    if map.get("discriminator").is_some_and(Value::is_string) {
+        map.remove("discriminator");
     }
 }
 

@@ -1,3 +1,4 @@
 //! Integration tests of the contract model against real documents.
 
+mod asyncapi;
 mod openapi;

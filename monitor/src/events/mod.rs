@@ -29,28 +29,6 @@ use serde_json::Value;
 use crate::report::{DriftReport, Finding, FindingClass, PactRef, ProbeError, Skipped};
 use crate::schema::{JsonBodySchema, derive_body_schema};
 
-/// Metadata keys that say how a message travels, not what it carries: used to route an
-/// event to its contract, never checked as headers.
-const CHANNEL_KEYS: &[&str] = &[
-    "kafka_topic",
-    "topic",
-    "routing_key",
-    "routingKey",
-    "exchange",
-    "queue",
-    "destination",
-    "channel",
-];
-
-/// Metadata keys that are not headers of the event (transport details).
-const TRANSPORT_KEYS: &[&str] = &[
-    "contentType",
-    "content-type",
-    "kafka_key",
-    "key",
-    "partition",
-];
-
 /// One sampled event, as a source hands it over.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SampledEvent {
@@ -239,11 +217,11 @@ fn derive(
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        if CHANNEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        if accord_contract::message::is_channel_key(key) {
             channel.get_or_insert(text);
             continue;
         }
-        if TRANSPORT_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        if accord_contract::message::is_transport_key(key) {
             continue;
         }
         let attribute = cloud_event_attribute(key).map(str::to_ascii_lowercase);

@@ -45,7 +45,7 @@ impl crate::store::provider_contracts::ProviderContractStore for Backend {
             "INSERT INTO provider_contracts (provider_version_id, specification, content_type, \
              content, sha, self_verification, self_success, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (provider_version_id) DO UPDATE SET specification = excluded.specification, \
+             ON CONFLICT (provider_version_id, specification) DO UPDATE SET \
              content_type = excluded.content_type, content = excluded.content, sha = excluded.sha, \
              self_verification = excluded.self_verification, self_success = excluded.self_success, \
              created_at = excluded.created_at",
@@ -62,9 +62,10 @@ impl crate::store::provider_contracts::ProviderContractStore for Backend {
         .await?;
         let stored: ProviderContract = sqlx::query_as(concat!(
             provider_contract_select!(),
-            " WHERE pc.provider_version_id = $1"
+            " WHERE pc.provider_version_id = $1 AND pc.specification = $2"
         ))
         .bind(version_id)
+        .bind(&contract.specification)
         .fetch_one(&mut *tx)
         .await?;
         Self::commit(tx).await?;
@@ -72,16 +73,16 @@ impl crate::store::provider_contracts::ProviderContractStore for Backend {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn provider_contract(
+    async fn provider_contracts_at(
         &self,
         provider_version_id: i64,
-    ) -> Result<Option<ProviderContract>, StoreError> {
+    ) -> Result<Vec<ProviderContract>, StoreError> {
         Ok(sqlx::query_as(concat!(
             provider_contract_select!(),
-            " WHERE pc.provider_version_id = $1"
+            " WHERE pc.provider_version_id = $1 ORDER BY pc.specification DESC, pc.id"
         ))
         .bind(provider_version_id)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -93,16 +94,17 @@ impl crate::store::provider_contracts::ProviderContractStore for Backend {
         Ok(sqlx::query_as(concat!(
             provider_contract_select!(),
             " WHERE v.pacticipant_id = $1 AND (\
-               pc.id = (SELECT pc2.id FROM provider_contracts pc2 \
+               pc.provider_version_id = (SELECT pc2.provider_version_id FROM provider_contracts pc2 \
                    JOIN branch_versions bv ON bv.version_id = pc2.provider_version_id \
                    JOIN branches b ON b.id = bv.branch_id \
                    WHERE b.pacticipant_id = $1 AND b.name = p.main_branch \
                    ORDER BY bv.id DESC LIMIT 1) \
-               OR (p.main_branch IS NULL AND pc.id = (SELECT MAX(pc3.id) FROM provider_contracts pc3 \
-                   JOIN versions v3 ON v3.id = pc3.provider_version_id WHERE v3.pacticipant_id = $1)) \
+               OR (p.main_branch IS NULL AND pc.provider_version_id = (SELECT pc3.provider_version_id \
+                   FROM provider_contracts pc3 JOIN versions v3 ON v3.id = pc3.provider_version_id \
+                   WHERE v3.pacticipant_id = $1 ORDER BY pc3.id DESC LIMIT 1)) \
                OR EXISTS (SELECT 1 FROM deployed_versions d WHERE d.version_id = v.id AND d.undeployed_at IS NULL) \
                OR EXISTS (SELECT 1 FROM released_versions r WHERE r.version_id = v.id AND r.support_ended_at IS NULL)) \
-             ORDER BY pc.id"
+             ORDER BY pc.provider_version_id, pc.specification DESC, pc.id"
         ))
         .bind(provider_id)
         .fetch_all(&self.pool)

@@ -1,0 +1,228 @@
+//! Public AsyncAPI documents (`tests/fixtures/asyncapi/`, see its `SOURCES.md`) checked
+//! against message pacts that fit them and pacts that break them in each way a message
+//! pact can, and a provider's OpenAPI and AsyncAPI documents checked together.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use accord_contract::Contract;
+use accord_contract::asyncapi::EventSpec;
+use accord_contract::openapi::{MismatchKind, SpecError};
+use accord_contract::provider_contract::{ProviderDocument, check_with};
+use serde::Deserialize;
+use serde_json::json;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/asyncapi")
+}
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    spec: String,
+    pact: String,
+    interaction: String,
+    expect: Vec<MismatchKind>,
+    pointer: Option<String>,
+}
+
+fn spec(name: &str) -> EventSpec {
+    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
+    EventSpec::parse(&text).unwrap_or_else(|err| panic!("{name}: {err}"))
+}
+
+#[test]
+fn every_case_of_every_document_gets_the_expected_mismatches() {
+    let cases: Vec<Case> =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap())
+            .unwrap();
+    let mut by_pact: BTreeMap<(String, String), Vec<&Case>> = BTreeMap::new();
+    for case in &cases {
+        by_pact
+            .entry((case.spec.clone(), case.pact.clone()))
+            .or_default()
+            .push(case);
+    }
+    let mut failures = Vec::new();
+    let mut kinds_seen = BTreeSet::new();
+    for ((spec_name, pact_name), cases) in &by_pact {
+        let spec = spec(spec_name);
+        let pact = Contract::from_file(fixtures().join(pact_name)).unwrap();
+        let comparison = spec.check(&pact);
+        assert!(
+            comparison.complete(),
+            "{pact_name}: {:?}",
+            comparison.skipped
+        );
+        assert_eq!(comparison.interactions.len(), cases.len(), "{pact_name}");
+        for case in cases {
+            let result = comparison
+                .interactions
+                .iter()
+                .find(|i| i.description == case.interaction)
+                .unwrap_or_else(|| panic!("{pact_name}: no result for {:?}", case.interaction));
+            let mut kinds: Vec<MismatchKind> = result.mismatches.iter().map(|m| m.kind).collect();
+            kinds.dedup();
+            kinds_seen.extend(kinds.iter().copied());
+            let pointer_fits = case
+                .pointer
+                .as_ref()
+                .is_none_or(|pointer| result.mismatches.iter().any(|m| &m.pointer == pointer));
+            if kinds != case.expect || !pointer_fits {
+                failures.push(format!(
+                    "{spec_name} / {pact_name} / {:?}: expected {:?} at {:?}, got {:#?}",
+                    case.interaction, case.expect, case.pointer, result.mismatches
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // Every message kind is exercised by at least one real document.
+    assert_eq!(kinds_seen.len(), 6, "{kinds_seen:?}");
+}
+
+#[test]
+fn a_message_is_matched_to_its_channel_and_message_and_the_rule_is_located() {
+    let spec = spec("streetlights-kafka-3.0.yml");
+    let pact = Contract::from_file(fixtures().join("streetlights-kafka-3.0-fails.json")).unwrap();
+    let comparison = spec.check(&pact);
+    let result = comparison
+        .interactions
+        .iter()
+        .find(|i| i.description.contains("sent at a Unix time"))
+        .unwrap();
+    assert_eq!(
+        result.operation.as_deref(),
+        Some("turnOnOff on smartylighting.streetlights.1.0.action.{streetlightId}.turn.on")
+    );
+    let mismatch = &result.mismatches[0];
+    assert_eq!(mismatch.expected, "integer 1714557600");
+    assert_eq!(mismatch.allowed, "type string");
+    // Through the `$ref`s, the rule is where the document keeps it.
+    assert_eq!(
+        mismatch.spec_pointer.as_deref(),
+        Some("#/components/schemas/sentAt/type")
+    );
+    let passes =
+        Contract::from_file(fixtures().join("streetlights-kafka-3.0-passes.json")).unwrap();
+    assert!(spec.check(&passes).success());
+}
+
+#[test]
+fn documents_that_cannot_be_checked_are_refused_with_the_reason() {
+    let adeo =
+        std::fs::read_to_string(fixtures().join("adeo-kafka-request-reply-3.0.yml")).unwrap();
+    let err = EventSpec::parse(&adeo).unwrap_err();
+    assert!(
+        matches!(err, SpecError::Reference { .. }) && err.to_string().contains("bundle"),
+        "{err}"
+    );
+    let err = EventSpec::parse("asyncapi: 1.2.0\nchannels: {}\n").unwrap_err();
+    assert!(err.to_string().contains("AsyncAPI 2.x and 3.0"), "{err}");
+    let err = ProviderDocument::parse("some: contract\n").unwrap_err();
+    assert!(matches!(err, SpecError::Unrecognised), "{err}");
+    assert!(EventSpec::parse("asyncapi: [").is_err());
+}
+
+#[test]
+fn a_payload_in_a_format_accord_cannot_read_is_skipped_not_passed() {
+    let spec = EventSpec::parse(
+        r#"
+asyncapi: 3.0.0
+info: {title: prices, version: "1"}
+channels:
+  prices:
+    address: prices
+    messages:
+      priceChanged:
+        payload:
+          schemaFormat: application/vnd.apache.avro;version=1.9.0
+          schema: {type: record, name: Price, fields: [{name: sku, type: string}]}
+"#,
+    )
+    .unwrap();
+    let pact = Contract::from_json(
+        json!({
+            "consumer": {"name": "shop"}, "provider": {"name": "prices"},
+            "messages": [{"description": "a price change", "contents": {"sku": "A"},
+                          "metadata": {"kafka_topic": "prices"}}],
+            "metadata": {"pactSpecification": {"version": "3.0.0"}}
+        }),
+        "inline",
+    )
+    .unwrap();
+    let comparison = spec.check(&pact);
+    assert!(comparison.interactions.is_empty());
+    assert!(!comparison.complete());
+    assert!(
+        comparison.skipped[0].reason.contains("avro"),
+        "{:?}",
+        comparison.skipped
+    );
+}
+
+#[test]
+fn http_interactions_and_messages_are_each_checked_against_their_document() {
+    let openapi = ProviderDocument::parse(
+        r#"
+openapi: 3.0.3
+info: {title: orders, version: "1"}
+paths:
+  /orders/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: an order
+          content:
+            application/json:
+              schema: {type: object, properties: {id: {type: integer}}}
+"#,
+    )
+    .unwrap();
+    let asyncapi = ProviderDocument::parse(
+        r#"
+asyncapi: 2.6.0
+info: {title: orders, version: "1"}
+channels:
+  orders:
+    subscribe:
+      message:
+        payload: {type: object, properties: {id: {type: integer}}}
+"#,
+    )
+    .unwrap();
+    assert_eq!(openapi.specification(), "oas");
+    assert_eq!(asyncapi.specification(), "asyncapi");
+    let pact = Contract::from_json(
+        json!({
+            "consumer": {"name": "web"}, "provider": {"name": "orders"},
+            "interactions": [
+                {"type": "Synchronous/HTTP", "description": "an order",
+                 "request": {"method": "GET", "path": "/orders/1"},
+                 "response": {"status": 200, "headers": {"Content-Type": ["application/json"]},
+                              "body": {"content": {"id": 1}, "contentType": "application/json"}}},
+                {"type": "Asynchronous/Messages", "description": "an order event",
+                 "contents": {"content": {"id": "one"}, "contentType": "application/json"},
+                 "metadata": {"kafka_topic": "orders"}}
+            ],
+            "metadata": {"pactSpecification": {"version": "4.0"}}
+        }),
+        "inline",
+    )
+    .unwrap();
+    // One document alone leaves the other kind of interaction unchecked.
+    let http_only = check_with(&[&openapi], &pact);
+    assert!(http_only.success() && !http_only.complete());
+    assert!(
+        http_only.skipped[0].reason.contains("no AsyncAPI document"),
+        "{:?}",
+        http_only.skipped
+    );
+    let both = check_with(&[&openapi, &asyncapi], &pact);
+    assert!(both.complete());
+    assert!(!both.success());
+    let (interaction, mismatch) = both.mismatches().next().unwrap();
+    assert_eq!(interaction.description, "an order event");
+    assert_eq!(mismatch.kind, MismatchKind::MessageBodyInvalid);
+    assert_eq!(mismatch.pointer, "/contents/id");
+}
