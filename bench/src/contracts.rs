@@ -281,3 +281,97 @@ pub async fn publish(
     let _ = child.wait();
     result
 }
+
+/// A generated AsyncAPI 3.0 document: one channel per resource (`resource{r}.updated`),
+/// each sending a message whose payload is the resource's schema from [`document`].
+pub fn event_document(resources: usize) -> Value {
+    let openapi = document(resources);
+    let mut channels = serde_json::Map::new();
+    let mut operations = serde_json::Map::new();
+    for r in 0..resources {
+        channels.insert(
+            format!("resource{r}"),
+            json!({
+                "address": format!("resource{r}.updated"),
+                "messages": {"updated": {
+                    "contentType": "application/json",
+                    "payload": {"$ref": format!("#/components/schemas/Resource{r}")}
+                }}
+            }),
+        );
+        operations.insert(
+            format!("announce{r}"),
+            json!({"action": "send", "channel": {"$ref": format!("#/channels/resource{r}")}}),
+        );
+    }
+    json!({
+        "asyncapi": "3.0.0",
+        "info": {"title": "bench events", "version": "1"},
+        "channels": channels,
+        "operations": operations,
+        "components": {"schemas": openapi["components"]["schemas"]}
+    })
+}
+
+/// A message pact of `messages` messages over the document's channels.
+pub fn event_pact(messages: usize, resources: usize) -> Value {
+    let items: Vec<Value> = (0..messages)
+        .map(|i| {
+            let r = i % resources.max(1);
+            json!({
+                "description": format!("resource {r} updated, reader {i}"),
+                "contents": body(i + 1),
+                "metadata": {"kafka_topic": format!("resource{r}.updated"), "contentType": "application/json"}
+            })
+        })
+        .collect();
+    json!({
+        "consumer": {"name": "bench-consumer"},
+        "provider": {"name": "bench-provider"},
+        "messages": items,
+        "metadata": {"pactSpecification": {"version": "3.0.0"}}
+    })
+}
+
+/// Times parsing an AsyncAPI document and checking a message pact against it.
+pub fn check_events(resources: usize, messages: usize, runs: usize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(&event_document(resources))?;
+    let contract = Contract::from_json(event_pact(messages, resources), "bench")?;
+    println!(
+        "document: {resources} channels, {:.2} MB; pact: {messages} messages",
+        text.len() as f64 / 1_000_000.0
+    );
+    let mut parse = Vec::new();
+    let mut first = Vec::new();
+    let mut warm = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let spec = accord_contract::asyncapi::EventSpec::parse(&text)?;
+        parse.push(started.elapsed());
+        let started = Instant::now();
+        let comparison = spec.check(&contract);
+        first.push(started.elapsed());
+        if !comparison.success() || !comparison.complete() {
+            bail!(
+                "the bench pact should fit the document: {:?} {:?}",
+                comparison.mismatches().next(),
+                comparison.skipped.first()
+            );
+        }
+        let started = Instant::now();
+        let _ = spec.check(&contract);
+        warm.push(started.elapsed());
+    }
+    let total: Vec<Duration> = parse.iter().zip(&first).map(|(a, b)| *a + *b).collect();
+    for (name, samples) in [
+        ("parse the document", &parse),
+        ("first check (compiles the schemas it uses)", &first),
+        ("parse + first check", &total),
+        ("check again (schemas compiled)", &warm),
+    ] {
+        if let Some(summary) = Summary::of(samples) {
+            println!("{}", summary.line(name));
+        }
+    }
+    Ok(())
+}

@@ -169,6 +169,15 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// Times checking a message pact against a generated AsyncAPI document.
+    ContractCheckEvents {
+        #[arg(long, default_value_t = 900)]
+        resources: usize,
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Times publishing a provider contract to a broker whose provider has many consumers.
     ContractPublish {
         /// The `accord` binary.
@@ -211,6 +220,11 @@ async fn main() -> anyhow::Result<()> {
             interactions,
             runs,
         } => contracts::check(resources, interactions, runs),
+        Cmd::ContractCheckEvents {
+            resources,
+            messages,
+            runs,
+        } => contracts::check_events(resources, messages, runs),
         Cmd::ContractPublish {
             accord,
             consumers,

@@ -145,31 +145,54 @@ pub(crate) async fn find(
     }
 }
 
-/// The hashes of the documents a comparison's result came from.
-fn compared_shas(verified_by: Option<&Value>) -> Vec<&str> {
+/// What the provider said of its own check of a document: `true`, `false`, or `null`
+/// when the publisher did not say.
+fn stated(contract: &ProviderContract) -> Value {
+    contract
+        .self_verification
+        .get("success")
+        .cloned()
+        .unwrap_or(Value::Bool(contract.self_success))
+}
+
+/// The documents a comparison's result came from: each one's hash and what its own
+/// check said, sorted.
+fn compared(verified_by: Option<&Value>) -> Vec<(String, String)> {
     let Some(by) = verified_by else {
         return Vec::new();
     };
-    match by.get("providerContracts").and_then(Value::as_array) {
-        Some(list) => list
-            .iter()
-            .filter_map(|c| c.get("sha").and_then(Value::as_str))
-            .collect(),
+    let one = |c: &Value| {
+        Some((
+            c.get("sha")?.as_str()?.to_string(),
+            c.pointer("/selfVerification/success")
+                .cloned()
+                .unwrap_or(Value::Null)
+                .to_string(),
+        ))
+    };
+    let mut out: Vec<(String, String)> = match by.get("providerContracts").and_then(Value::as_array)
+    {
+        Some(list) => list.iter().filter_map(one).collect(),
         None => by
-            .pointer("/providerContract/sha")
-            .and_then(Value::as_str)
+            .get("providerContract")
+            .and_then(one)
             .into_iter()
             .collect(),
-    }
+    };
+    out.sort();
+    out
 }
 
-/// Whether a result came from exactly these documents.
-fn from_documents(verification: &Verification, shas: &[&str]) -> bool {
-    let mut compared = compared_shas(verification.verified_by.as_ref());
-    compared.sort_unstable();
-    let mut wanted = shas.to_vec();
-    wanted.sort_unstable();
-    is_from_contract(verification.verified_by.as_ref()) && compared == wanted
+/// Whether a result came from exactly these documents, as they are now (the same
+/// content and the same own check).
+fn from_documents(verification: &Verification, contracts: &[ProviderContract]) -> bool {
+    let mut wanted: Vec<(String, String)> = contracts
+        .iter()
+        .map(|c| (c.sha.clone(), stated(c).to_string()))
+        .collect();
+    wanted.sort();
+    is_from_contract(verification.verified_by.as_ref())
+        && compared(verification.verified_by.as_ref()) == wanted
 }
 
 /// A stored comparison of a contract with one pact content.
@@ -187,7 +210,6 @@ pub(crate) async fn comparisons(
     let Some(contract) = contracts.first() else {
         return Ok(Vec::new());
     };
-    let shas: Vec<&str> = contracts.iter().map(|c| c.sha.as_str()).collect();
     let verifications = state
         .store
         .verifications(VerificationFilter {
@@ -197,7 +219,7 @@ pub(crate) async fn comparisons(
         .await?;
     let mut out: Vec<StoredComparison> = Vec::new();
     for v in verifications.into_iter().rev() {
-        if !from_documents(&v, &shas)
+        if !from_documents(&v, contracts)
             || out
                 .iter()
                 .any(|c| c.verification.pact_version_id == v.pact_version_id)
@@ -259,6 +281,15 @@ pub(crate) fn first_problem(verification: &crate::store::Verification) -> String
         {
             "the provider's own check of its contract failed".into()
         }
+        None if results
+            .and_then(|r| r.get("providerContracts"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| c.get("selfVerificationSuccess") == Some(&Value::Null)) =>
+        {
+            "the provider did not say how its own check of its contract went; publish the contract again with the result".into()
+        }
         None => "see the comparison".into(),
     }
 }
@@ -276,7 +307,7 @@ fn verified_by(contracts: &[ProviderContract]) -> Value {
                 "sha": contract.sha,
                 "specification": contract.specification,
                 "selfVerification": {
-                    "success": contract.self_success,
+                    "success": stated(contract),
                     "verifier": self_check.get("verifier"),
                     "verifierVersion": self_check.get("verifierVersion"),
                 }
@@ -298,7 +329,8 @@ fn test_results(contracts: &[ProviderContract], comparison: &Comparison) -> Valu
             json!({
                 "sha": c.sha,
                 "specification": c.specification,
-                "selfVerificationSuccess": c.self_success,
+                // `null` when the publisher did not say.
+                "selfVerificationSuccess": stated(c),
             })
         })
         .collect();
@@ -529,7 +561,6 @@ async fn compare_one(
     };
     let contracts = &documents.contracts;
     let contract = &contracts[0];
-    let shas: Vec<&str> = contracts.iter().map(|c| c.sha.as_str()).collect();
     let known = state
         .store
         .verifications(VerificationFilter {
@@ -538,7 +569,7 @@ async fn compare_one(
             ..Default::default()
         })
         .await?;
-    let already = known.iter().rev().find(|v| from_documents(v, &shas));
+    let already = known.iter().rev().find(|v| from_documents(v, contracts));
     let checker = Arc::clone(documents);
     let content = pact.content.clone();
     let comparison = tokio::task::spawn_blocking(move || {

@@ -363,3 +363,39 @@ fn blank_values_and_unknown_databases_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn publish_provider_contract_refuses_what_it_cannot_check_before_sending_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |file: &str, content: &str, extra: &[&str]| {
+        let path = dir.path().join(file);
+        std::fs::write(&path, content).unwrap();
+        let output = accord()
+            .arg("publish-provider-contract")
+            .arg(&path)
+            .args(["--provider", "orders", "--provider-app-version", "1"])
+            .args(["--verification-success"])
+            // Nothing listens here: a refusal must come before any request.
+            .args(["--broker-base-url", "http://127.0.0.1:9"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = run("contract.yaml", "some: contract\n", &[]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains("neither an OpenAPI nor an AsyncAPI document"),
+        "{stderr}"
+    );
+    let events = "asyncapi: 3.0.0\ninfo: {title: t, version: '1'}\nchannels: {}\n";
+    let (code, stderr) = run("events.yaml", events, &["--specification", "oas"]);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains("is asyncapi but --specification says oas"),
+        "{stderr}"
+    );
+}

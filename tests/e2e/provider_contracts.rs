@@ -1,7 +1,8 @@
 //! Provider contracts with the official tools: `pact pactflow publish-provider-contract`
-//! publishes an OpenAPI document to `accord broker`, and `pact broker can-i-deploy` says
-//! yes for a consumer whose pact the document satisfies and no, with the reason, for one
-//! whose pact it does not, with no provider verification ever run. The official client's
+//! publishes an OpenAPI document (and an AsyncAPI document, for message pacts) to
+//! `accord broker`, and `pact broker can-i-deploy` says yes for a consumer whose pact the
+//! document satisfies and no, with the reason, for one whose pact it does not, with no
+//! provider verification ever run. The official client's
 //! own pact with PactFlow (`broker_client_pact/pact_broker_client_v2-pactflow.json`,
 //! from pact-foundation/pact_broker-client `spec/pacts/`, unchanged) is verified against
 //! the broker too, for the interactions about provider contracts.
@@ -180,6 +181,129 @@ async fn the_official_client_publishes_provider_contracts_and_can_i_deploy_follo
         "12 examples, 0 failures"
     );
     assert_eq!(shown["comparisons"].as_array().unwrap().len(), 2, "{shown}");
+}
+
+/// A message pact whose consumer reads `orderId` from the `orders` topic.
+fn message_pact(consumer: &str, order_id: Value) -> Value {
+    json!({
+        "consumer": {"name": consumer},
+        "provider": {"name": "order-events"},
+        "messages": [{
+            "description": "an order created event",
+            "contents": {"orderId": order_id, "createdAt": "2024-05-01T10:00:00Z"},
+            "metadata": {"kafka_topic": "orders", "contentType": "application/json"}
+        }],
+        "metadata": {"pactSpecification": {"version": "3.0.0"}}
+    })
+}
+
+const EVENTS_DOCUMENT: &str = r##"
+asyncapi: 2.6.0
+info: {title: order events, version: 2.0.0}
+channels:
+  orders:
+    subscribe:
+      message:
+        contentType: application/json
+        payload:
+          type: object
+          properties:
+            orderId: {type: integer}
+            createdAt: {type: string, format: date-time}
+"##;
+
+#[test]
+fn the_official_client_publishes_an_asyncapi_document_and_can_i_deploy_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path());
+    let url = broker.url.clone();
+    for (consumer, order_id) in [("shipping", json!(1)), ("ledger", json!("A-1"))] {
+        let pacts = dir.path().join(consumer);
+        std::fs::create_dir_all(&pacts).unwrap();
+        std::fs::write(
+            pacts.join(format!("{consumer}-order-events.json")),
+            message_pact(consumer, order_id).to_string(),
+        )
+        .unwrap();
+        let published = run(official_command(official_pact_bin())
+            .args(["broker", "publish"])
+            .arg(&pacts)
+            .args(["--consumer-app-version", "1", "--branch", "main"])
+            .args(["--broker-base-url", &url]));
+        assert!(published.status.success(), "{}", text(&published));
+    }
+    let document = dir.path().join("asyncapi.yaml");
+    std::fs::write(&document, EVENTS_DOCUMENT).unwrap();
+    // The official client sends `specification: oas` (its default); the document says
+    // what it is. Without any other detail it leaves `--verification-success` out: the
+    // broker keeps the document and says the result is missing.
+    let publish = |extra: &[&str]| {
+        run(official_command(official_pact_bin())
+            .args(["pactflow", "publish-provider-contract"])
+            .arg(&document)
+            .args([
+                "--provider",
+                "order-events",
+                "--provider-app-version",
+                "2.0.0",
+                "--branch",
+                "main",
+                "--content-type",
+                "application/yaml",
+                "--verification-success",
+            ])
+            .args(extra)
+            .args(["--broker-base-url", &url]))
+    };
+    let unstated = publish(&[]);
+    let said = text(&unstated);
+    assert!(unstated.status.success(), "{said}");
+    assert!(said.contains("self-verification not stated"), "{said}");
+    let published = publish(&["--verifier", "asyncapi-validator"]);
+    let said = text(&published);
+    assert!(published.status.success(), "{said}");
+    assert!(said.contains("shipping (1): compatible"), "{said}");
+    assert!(said.contains("ledger (1): not compatible"), "{said}");
+    let broker_cli = |args: &[&str]| {
+        run(official_command(official_pact_bin())
+            .arg("broker")
+            .args(args)
+            .args(["--broker-base-url", &url]))
+    };
+    let created = broker_cli(&["create-environment", "--name", "production"]);
+    assert!(created.status.success(), "{}", text(&created));
+    let deployed = broker_cli(&[
+        "record-deployment",
+        "--pacticipant",
+        "order-events",
+        "--version",
+        "2.0.0",
+        "--environment",
+        "production",
+    ]);
+    assert!(deployed.status.success(), "{}", text(&deployed));
+    let can_i_deploy = |consumer: &str| {
+        broker_cli(&[
+            "can-i-deploy",
+            "--pacticipant",
+            consumer,
+            "--version",
+            "1",
+            "--to-environment",
+            "production",
+        ])
+    };
+    let yes = can_i_deploy("shipping");
+    assert!(yes.status.success(), "{}", text(&yes));
+    let no = can_i_deploy("ledger");
+    let reason = text(&no);
+    assert_eq!(no.status.code(), Some(1), "{reason}");
+    assert!(
+        reason.contains(
+            "/contents/orderId the pact expects string \"A-1\"; the document allows type integer"
+        ),
+        "{reason}"
+    );
 }
 
 /// The interactions of the client's PactFlow pact about provider contracts (and the

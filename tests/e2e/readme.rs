@@ -144,10 +144,16 @@ fn the_deploy_plan_walk_through_runs_as_written() {
 #[test]
 fn the_provider_contract_walk_through_runs_as_written() {
     let text = run_block("provider-contracts");
+    // Both consumers: order-dashboard against the OpenAPI document, shipping-service
+    // against the AsyncAPI one.
+    assert_eq!(text.matches("Computer says yes").count(), 2, "{text}");
     for expected in [
-        "Published the provider contract of order-service version 1.0.0 (self-verification succeeded).",
+        "Published the OpenAPI provider contract of order-service version 1.0.0 (self-verification succeeded).",
+        "shipping-service (1.0.0): not checked: 1 interaction(s) no contract of this provider version speaks for",
+        "Published the AsyncAPI provider contract of order-service version 1.0.0 (self-verification succeeded).",
+        "Compared with 2 consumer pact(s): 2 compatible, 0 not compatible.",
+        "shipping-service (1.0.0): compatible",
         "order-dashboard (1.0.0): compatible",
-        "Computer says yes",
         "BREAKING: 3 change(s) break consumers of order-service (1 pact(s) weighed):",
         "type changed at GET /orders/{id} → 200 /response/body/createdAt: string (date-time) → integer (int64)",
         "breaks order-dashboard 1.0.0, deployed to production: \"a request for order 1\"",

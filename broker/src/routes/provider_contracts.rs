@@ -206,13 +206,10 @@ fn parse_contract(
             });
             (value, success.unwrap_or(false))
         }
-        None => {
-            f.error(
-                results_key,
-                "is missing: say whether the provider's own check that it honours the document succeeded (success: true or false)",
-            );
-            (Value::Null, false)
-        }
+        // The official client leaves the results out when `--verification-success` (or
+        // `--no-verification-success`) comes without any other detail, so a missing
+        // result is stored as not stated: the document is kept, and counts as unproven.
+        None => (json!({"success": Value::Null}), false),
         Some(_) => {
             f.error(results_key, "must be an object");
             (Value::Null, false)
@@ -453,7 +450,11 @@ fn notices(published: &Published) -> Vec<Value> {
             kind_name(&contract.specification),
             contract.provider_name,
             contract.provider_version_number,
-            if contract.self_success { "succeeded" } else { "failed" }
+            match contract.self_verification.get("success") {
+                Some(Value::Bool(true)) => "succeeded",
+                Some(Value::Null) => "not stated",
+                _ => "failed",
+            }
         ),
     })];
     if let Some(reason) = &published.unreadable {
@@ -484,7 +485,12 @@ fn notices(published: &Published) -> Vec<Value> {
             ),
         }));
     }
-    if !contract.self_success {
+    if contract.self_verification.get("success") == Some(&Value::Null) {
+        notices.push(json!({
+            "type": "danger",
+            "text": "The request did not say how the provider's own check of this document went, so every comparison with it fails. Publish it again with the result: the official client sends --verification-success only together with --verification-results or --verifier; accord publish-provider-contract always sends it.",
+        }));
+    } else if !contract.self_success {
         notices.push(json!({
             "type": "danger",
             "text": "The provider's own check of this document failed: every comparison with it fails until a version whose check succeeds is published.",

@@ -375,21 +375,35 @@ async fn a_document_that_cannot_be_read_is_stored_with_the_reason_and_compared_w
         "{}",
         matrix.body
     );
-    let missing = app
+    // No self-verification result (the official client leaves `--verification-success`
+    // out without other details): stored, said, and unproven.
+    let unstated = app
         .post(
             "/provider-contracts/provider/orders/publish",
-            json!({"pacticipantVersionNumber": "2", "contract": {"content": encode(ORDERS), "specification": "oas"}}),
+            json!({"pacticipantVersionNumber": "3", "contract": {"content": encode(ORDERS), "specification": "oas"}}),
         )
         .await
-        .expect(400);
+        .expect(200);
+    let said = notices(&unstated);
+    assert!(said.contains("self-verification not stated"), "{said}");
     assert!(
-        missing.body["errors"]["contract.selfVerificationResults"][0]
-            .as_str()
-            .unwrap()
-            .contains("success"),
-        "{}",
-        missing.body
+        said.contains("did not say how the provider's own check"),
+        "{said}"
     );
+    assert!(said.contains("dashboard (1): not compatible"), "{said}");
+    let no = app
+        .get("/matrix?q[][pacticipant]=dashboard&q[][version]=1&q[][pacticipant]=orders&q[][version]=3&latestby=cvpv")
+        .await
+        .expect(200);
+    assert!(
+        texts(&no).contains("did not say how its own check of its contract went"),
+        "{}",
+        texts(&no)
+    );
+    // The same document again, with its own check's result: compared again.
+    let stated = publish_contract(&app, "3", ORDERS, true).await.expect(200);
+    let said = notices(&stated);
+    assert!(said.contains("dashboard (1): compatible"), "{said}");
     let wrong = app
         .post(
             "/provider-contracts/provider/orders/publish",
