@@ -14,8 +14,8 @@ use crate::openapi::{Comparison, ProviderSpec, SpecError, read_document};
 /// One parsed provider contract.
 #[derive(Debug)]
 pub enum ProviderDocument {
-    OpenApi(ProviderSpec),
-    AsyncApi(EventSpec),
+    OpenApi(Box<ProviderSpec>),
+    AsyncApi(Box<EventSpec>),
 }
 
 impl ProviderDocument {
@@ -26,9 +26,9 @@ impl ProviderDocument {
 
     pub fn from_value(doc: Value) -> Result<Self, SpecError> {
         if doc.get("asyncapi").is_some() {
-            EventSpec::from_value(doc).map(Self::AsyncApi)
+            EventSpec::from_value(doc).map(|spec| Self::AsyncApi(Box::new(spec)))
         } else if doc.get("openapi").is_some() || doc.get("swagger").is_some() {
-            ProviderSpec::from_value(doc).map(Self::OpenApi)
+            ProviderSpec::from_value(doc).map(|spec| Self::OpenApi(Box::new(spec)))
         } else {
             Err(SpecError::Unrecognised)
         }
