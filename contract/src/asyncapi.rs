@@ -102,15 +102,37 @@ struct Channel {
     address: String,
     pointer: String,
     matcher: Option<regex::Regex>,
+    /// The address's parameters in order, each with the values it allows (a 2.x
+    /// parameter's schema, a 3.0 parameter's `enum`), when it says.
+    parameters: Vec<(String, Option<Validator>)>,
     messages: Vec<MessageDef>,
 }
 
 impl Channel {
-    fn matches(&self, name: &str) -> bool {
-        match &self.matcher {
-            Some(matcher) => matcher.is_match(name),
-            None => self.address == name,
+    /// Whether a channel name is this channel: `Err` says which parameter value the
+    /// address does not allow.
+    fn matches(&self, name: &str) -> Result<bool, String> {
+        let Some(matcher) = &self.matcher else {
+            return Ok(self.address == name);
+        };
+        let Some(captures) = matcher.captures(name) else {
+            return Ok(false);
+        };
+        for (index, (parameter, rule)) in self.parameters.iter().enumerate() {
+            let (Some(value), Some(rule)) = (captures.get(index + 1), rule) else {
+                continue;
+            };
+            let instance = Value::String(value.as_str().to_string());
+            if let Some(error) = rule.iter_errors(&instance).next() {
+                return Err(format!(
+                    "{}, where parameter {parameter} = {:?} is not allowed ({})",
+                    self.address,
+                    value.as_str(),
+                    error.masked()
+                ));
+            }
         }
+        Ok(true)
     }
 }
 
@@ -232,16 +254,29 @@ impl EventSpec {
             operation,
             mismatches,
         };
+        let mut refused: Vec<String> = Vec::new();
         let channels: Vec<&Channel> = if named.is_empty() {
             self.channels.iter().collect()
         } else {
             self.channels
                 .iter()
-                .filter(|c| named.iter().any(|n| c.matches(n)))
+                .filter(|c| {
+                    named.iter().any(|n| match c.matches(n) {
+                        Ok(found) => found,
+                        Err(problem) => {
+                            refused.push(problem);
+                            false
+                        }
+                    })
+                })
                 .collect()
         };
         if channels.is_empty() {
-            return Ok(check(vec![self.unknown_channel(&named)], None));
+            let mut mismatch = self.unknown_channel(&named);
+            if let Some(problem) = refused.first() {
+                mismatch.allowed = problem.clone();
+            }
+            return Ok(check(vec![mismatch], None));
         }
         let candidates: Vec<(&Channel, &MessageDef)> = channels
             .iter()
@@ -532,7 +567,7 @@ fn address_matcher(address: &str) -> Option<regex::Regex> {
         pattern.push_str(&regex::escape(&rest[..open]));
         match rest[open..].find('}') {
             Some(close) => {
-                pattern.push_str("[^/]+");
+                pattern.push_str("([^/]+)");
                 rest = &rest[open + close + 1..];
             }
             None => {
@@ -544,6 +579,31 @@ fn address_matcher(address: &str) -> Option<regex::Regex> {
     pattern.push_str(&regex::escape(rest));
     pattern.push('$');
     regex::Regex::new(&pattern).ok()
+}
+
+/// The parameters of an address, in order, each with what it allows: a 2.x
+/// parameter's `schema`, a 3.0 parameter's `enum` (a schema that cannot be compiled on
+/// its own allows anything).
+fn parameters(doc: &Value, channel: &Value, address: &str) -> Vec<(String, Option<Validator>)> {
+    let declared = channel.get("parameters").and_then(Value::as_object);
+    address
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+        .map(|name| {
+            let rule = declared
+                .and_then(|all| all.get(&name))
+                .map(|raw| deref(doc, raw))
+                .and_then(|parameter| match parameter.get("schema") {
+                    Some(schema) => Some(deref(doc, schema).clone()),
+                    None => parameter
+                        .get("enum")
+                        .map(|values| serde_json::json!({"enum": values})),
+                })
+                .and_then(|schema| jsonschema::validator_for(&schema).ok());
+            (name, rule)
+        })
+        .collect()
 }
 
 /// Schema formats whose schemas are JSON Schema (AsyncAPI's own dialect, or draft 7).
@@ -694,6 +754,7 @@ fn channels_2(doc: &Value) -> Vec<Channel> {
         }
         out.push(Channel {
             matcher: address_matcher(address),
+            parameters: parameters(doc, item, address),
             address: address.clone(),
             pointer,
             messages,
@@ -766,6 +827,7 @@ fn channels_3(doc: &Value) -> Vec<Channel> {
             .collect();
         out.push(Channel {
             matcher: address_matcher(&address),
+            parameters: parameters(doc, item, &address),
             address,
             pointer,
             messages,

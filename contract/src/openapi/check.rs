@@ -40,6 +40,9 @@ pub enum MismatchKind {
     ResponseBodyInvalid,
     /// The pact relies on a response field the schema does not declare.
     ResponseFieldNotInSpec,
+    /// The pact relies on a response header the document does not declare for that
+    /// status, or on a value its schema does not allow.
+    ResponseHeaderInvalid,
     /// No channel of the AsyncAPI document fits the message's topic, routing key or
     /// channel.
     UnknownChannel,
@@ -70,6 +73,7 @@ impl MismatchKind {
             MismatchKind::ResponseContentType => "response-content-type",
             MismatchKind::ResponseBodyInvalid => "response-body-invalid",
             MismatchKind::ResponseFieldNotInSpec => "response-field-not-in-spec",
+            MismatchKind::ResponseHeaderInvalid => "response-header-invalid",
             MismatchKind::UnknownChannel => "unknown-channel",
             MismatchKind::UnknownMessage => "unknown-message",
             MismatchKind::MessageContentType => "message-content-type",
@@ -113,6 +117,9 @@ impl MismatchKind {
             }
             MismatchKind::ResponseFieldNotInSpec => {
                 "The consumer relies on a field the document does not declare: the provider never promised it."
+            }
+            MismatchKind::ResponseHeaderInvalid => {
+                "The consumer relies on a response header the document does not declare for this status, or on a value it does not allow."
             }
             MismatchKind::UnknownChannel => {
                 "The consumer listens on a channel the document does not describe: the provider promises nothing there."
@@ -596,6 +603,7 @@ impl ProviderSpec {
         let raw_pointer = format!("{responses_pointer}/{}", escape(key));
         let raw = self.doc.pointer(&raw_pointer).unwrap_or(&Value::Null);
         let declared_pointer = Self::ref_pointer(raw).unwrap_or(raw_pointer);
+        self.check_response_headers(response, self.deref(raw), &declared_pointer, out);
         if !response.body.is_present() {
             return;
         }
@@ -610,6 +618,67 @@ impl ProviderSpec {
             },
             out,
         );
+    }
+
+    /// Each response header the pact expects must be one the response declares, with a
+    /// value its schema allows. Headers that describe the transfer rather than the API
+    /// (the media type, length, date) are not API promises and are left alone.
+    fn check_response_headers(
+        &self,
+        response: &HttpResponse,
+        declared: &Value,
+        declared_pointer: &str,
+        out: &mut Vec<Mismatch>,
+    ) {
+        let mut expected: Vec<(String, Vec<String>)> = lower_headers(&response.headers)
+            .into_iter()
+            .filter(|(name, _)| !TRANSFER_HEADERS.contains(&name.as_str()))
+            .collect();
+        expected.sort();
+        let headers = declared.get("headers").and_then(Value::as_object);
+        for (name, values) in expected {
+            let pointer = format!("/response/headers/{}", escape(&name));
+            let found =
+                headers.and_then(|all| all.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)));
+            let Some((declared_name, raw)) = found else {
+                let listed: Vec<&str> = headers
+                    .into_iter()
+                    .flat_map(|all| all.keys())
+                    .map(String::as_str)
+                    .collect();
+                out.push(Mismatch {
+                    kind: MismatchKind::ResponseHeaderInvalid,
+                    pointer,
+                    expected: format!("a header {name:?}"),
+                    allowed: if listed.is_empty() {
+                        "no headers: the response declares none".into()
+                    } else {
+                        format!("only the declared headers: {}", listed.join(", "))
+                    },
+                    spec_pointer: Some(format!("#{declared_pointer}")),
+                });
+                continue;
+            };
+            let header_pointer = Self::ref_pointer(raw)
+                .unwrap_or_else(|| format!("{declared_pointer}/headers/{}", escape(declared_name)));
+            let schema_pointer = format!("{header_pointer}/schema");
+            let Some(schema) = self.doc.pointer(&schema_pointer) else {
+                continue;
+            };
+            let instance = coerce(self.deref(schema), &values, |s| self.deref(s));
+            let Ok(validator) = self.validator(View::Response, &schema_pointer) else {
+                continue;
+            };
+            if let Some(error) = validator.iter_errors(&instance).next() {
+                out.push(Mismatch {
+                    kind: MismatchKind::ResponseHeaderInvalid,
+                    pointer,
+                    expected: format!("header {name:?} = {}", describe(&instance)),
+                    allowed: allowed(&error),
+                    spec_pointer: Some(format!("#{schema_pointer}")),
+                });
+            }
+        }
     }
 
     fn check_body(&self, check: BodyCheck<'_>, out: &mut Vec<Mismatch>) {
@@ -728,6 +797,17 @@ pub(crate) fn schema_mismatches(
 
 /// What a schema is checked against: which view of the document, and which kinds of
 /// mismatch its failures are.
+/// Response headers about the transfer, not the API: never compared with the document.
+const TRANSFER_HEADERS: [&str; 7] = [
+    "content-type",
+    "content-length",
+    "date",
+    "transfer-encoding",
+    "connection",
+    "vary",
+    "server",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     Request,

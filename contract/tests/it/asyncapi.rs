@@ -226,3 +226,21 @@ channels:
     assert_eq!(mismatch.kind, MismatchKind::MessageBodyInvalid);
     assert_eq!(mismatch.pointer, "/contents/id");
 }
+
+#[test]
+fn a_channel_parameter_value_the_address_does_not_allow_is_named() {
+    let spec = spec("gitter-streaming-3.0.yml");
+    let pact = Contract::from_file(fixtures().join("gitter-streaming-3.0-fails.json")).unwrap();
+    let comparison = spec.check(&pact);
+    let (_, mismatch) = comparison
+        .mismatches()
+        .find(|(i, _)| i.description.contains("does not have"))
+        .unwrap();
+    assert_eq!(mismatch.kind, MismatchKind::UnknownChannel);
+    assert!(
+        mismatch
+            .allowed
+            .contains("parameter resource = \"users\" is not allowed"),
+        "{mismatch}"
+    );
+}

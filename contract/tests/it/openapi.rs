@@ -68,7 +68,7 @@ fn every_case_of_every_document_gets_the_expected_mismatches() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // Every class is exercised by at least one real document.
-    assert_eq!(kinds_seen.len(), 10, "{kinds_seen:?}");
+    assert_eq!(kinds_seen.len(), 11, "{kinds_seen:?}");
 }
 
 #[test]
@@ -318,4 +318,52 @@ fn a_spec_change_names_the_consumers_it_breaks_and_the_changes_nobody_relies_on(
     );
     // The same document twice changes nothing.
     assert!(diff_specs(&old, &old, &pacts).changes.is_empty());
+}
+
+#[test]
+fn response_headers_must_be_declared_with_values_their_schema_allows() {
+    let spec = ProviderSpec::parse(
+        r##"
+openapi: 3.1.0
+info: {title: pages, version: "1"}
+paths:
+  /pages:
+    get:
+      responses:
+        "200":
+          description: a page
+          headers:
+            X-Total-Count: {schema: {type: integer, minimum: 0}}
+          content:
+            application/json:
+              schema: {type: array}
+"##,
+    )
+    .unwrap();
+    let pact = |headers: serde_json::Value| {
+        Contract::from_json(
+            serde_json::json!({
+                "consumer": {"name": "web"}, "provider": {"name": "pages"},
+                "interactions": [{"description": "a page",
+                    "request": {"method": "GET", "path": "/pages"},
+                    "response": {"status": 200, "headers": headers, "body": []}}],
+                "metadata": {"pactSpecification": {"version": "3.0.0"}}
+            }),
+            "inline",
+        )
+        .unwrap()
+    };
+    let fits = spec.check(&pact(serde_json::json!({
+        "Content-Type": "application/json", "Date": "Sat, 05 Dec 2026 10:00:00 GMT", "x-total-count": "12"
+    })));
+    assert!(
+        fits.success(),
+        "{:?}",
+        fits.mismatches().collect::<Vec<_>>()
+    );
+    let negative = spec.check(&pact(serde_json::json!({"X-Total-Count": "-1"})));
+    let (_, mismatch) = negative.mismatches().next().unwrap();
+    assert_eq!(mismatch.kind, MismatchKind::ResponseHeaderInvalid);
+    assert_eq!(mismatch.pointer, "/response/headers/x-total-count");
+    assert_eq!(mismatch.allowed, "a number >= 0");
 }
