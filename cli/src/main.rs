@@ -41,9 +41,9 @@ enum Command {
     Broker(Box<cmd::broker::BrokerArgs>),
     /// Publish pact files to a broker.
     Publish(cmd::publish::PublishArgs),
-    /// Publish a provider's OpenAPI document; the broker checks the consumers' pacts against it.
+    /// Publish a provider's OpenAPI or AsyncAPI document; the broker checks the consumers' pacts against it.
     PublishProviderContract(Box<cmd::provider_contract::PublishProviderContractArgs>),
-    /// Say which consumers a change to a provider's OpenAPI document breaks.
+    /// Say which consumers a change to a provider's OpenAPI or AsyncAPI document breaks.
     DiffSpec(Box<cmd::provider_contract::DiffSpecArgs>),
     /// Say what changed between two versions of a pact, from the provider's side.
     DiffPact(cmd::provider_contract::DiffPactArgs),

@@ -66,9 +66,10 @@ use crate::Contract;
 use crate::message;
 use crate::openapi::schema::{self, Dialect, View};
 use crate::openapi::{
-    Comparison, InteractionCheck, Mismatch, MismatchKind, Side, Skipped, SpecError,
-    check_references, describe, escape, media_essence, read_document, scalar, schema_mismatches,
-    schema_type,
+    Change, ChangeKind, ChangeSide, Comparison, ConsumerPact, InteractionCheck, Mismatch,
+    MismatchKind, Resolve, Side, Skipped, SpecDiff, SpecError, Usage, change, check_references,
+    compare_schema, describe, escape, media_essence, read_document, scalar, schema_mismatches,
+    schema_type, shape, values_at,
 };
 
 /// Which AsyncAPI version a document follows.
@@ -516,7 +517,142 @@ impl EventSpec {
 }
 
 fn operation_name(found: &Candidate<'_>) -> String {
-    format!("{} on {}", found.message.name, found.channel.address)
+    message_name(found.message, found.channel)
+}
+
+/// How a report names a message: `orderCreated on orders`.
+fn message_name(message: &MessageDef, channel: &Channel) -> String {
+    format!("{} on {}", message.name, channel.address)
+}
+
+impl Resolve for EventSpec {
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        self.deref(value)
+    }
+}
+
+/// Compares two versions of an AsyncAPI document and weighs every change against the
+/// message pacts: for each message the old document's provider sends, whether the new
+/// one still sends it on the same channel (its address with parameter names left out),
+/// and what changed in its payload schema (fields removed, types, formats or enum values
+/// changed, fields made optional). A change is relied on by each message interaction
+/// the old document routes to that message whose contents hold what changed.
+pub fn diff_events(old: &EventSpec, new: &EventSpec, pacts: &[ConsumerPact]) -> SpecDiff {
+    let mut changes = Vec::new();
+    for channel in &old.channels {
+        let new_channel = new
+            .channels
+            .iter()
+            .find(|c| shape(&c.address) == shape(&channel.address));
+        for message in channel.messages.iter().filter(|m| m.sent) {
+            let operation = message_name(message, channel);
+            let new_message = new_channel
+                .and_then(|c| c.messages.iter().find(|m| m.sent && m.name == message.name));
+            let mut found = Vec::new();
+            match (new_channel, new_message) {
+                (None, _) => found.push(change(
+                    ChangeKind::OperationRemoved,
+                    "/metadata",
+                    "the new document has no such channel".into(),
+                )),
+                (Some(_), None) => found.push(change(
+                    ChangeKind::OperationRemoved,
+                    "/metadata",
+                    format!(
+                        "the new document sends no message {:?} on this channel",
+                        message.name
+                    ),
+                )),
+                (Some(_), Some(new_message)) => {
+                    if let (Some(a), Some(b)) =
+                        (old.payload_schema(message), new.payload_schema(new_message))
+                    {
+                        compare_schema(
+                            old,
+                            a,
+                            new,
+                            b,
+                            ChangeSide::Response,
+                            "/contents",
+                            0,
+                            &mut found,
+                        );
+                    }
+                }
+            }
+            for mut c in found {
+                c.operation = operation.clone();
+                changes.push(c);
+            }
+        }
+    }
+    for c in &mut changes {
+        c.usages = event_usages(old, c, pacts);
+    }
+    changes.sort_by(|a, b| {
+        a.usages
+            .is_empty()
+            .cmp(&b.usages.is_empty())
+            .then_with(|| a.operation.cmp(&b.operation))
+            .then_with(|| a.pointer.cmp(&b.pointer))
+    });
+    SpecDiff { changes }
+}
+
+impl EventSpec {
+    /// A message's payload schema in the document as read, `$ref`s followed.
+    fn payload_schema(&self, message: &MessageDef) -> Option<&Value> {
+        let pointer = message.payload.as_ref()?;
+        Some(self.deref(self.doc.pointer(pointer)?))
+    }
+}
+
+/// The message interactions the old document routes to the change's message that hold
+/// what changed.
+fn event_usages(old: &EventSpec, change: &Change, pacts: &[ConsumerPact]) -> Vec<Usage> {
+    let mut out = Vec::new();
+    for pact in pacts {
+        for interaction in pact.contract.pact().interactions() {
+            let Some(message) = interaction.as_v4_async_message() else {
+                continue;
+            };
+            let Ok(check) = old.check_message(&message) else {
+                continue;
+            };
+            if check.operation.as_deref() != Some(change.operation.as_str()) {
+                continue;
+            }
+            let relies = match change.kind {
+                ChangeKind::OperationRemoved => true,
+                _ => {
+                    let contents = message
+                        .contents
+                        .contents
+                        .value()
+                        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+                    let relative = change.pointer.trim_start_matches("/contents");
+                    contents.is_some_and(|value| {
+                        let found = values_at(&value, relative);
+                        match change.kind {
+                            ChangeKind::EnumValueRemoved => {
+                                found.iter().any(|v| change.detail.contains(&v.to_string()))
+                            }
+                            _ => !found.is_empty(),
+                        }
+                    })
+                }
+            };
+            if relies {
+                out.push(Usage {
+                    consumer: pact.consumer.clone(),
+                    version: pact.version.clone(),
+                    context: pact.context.clone(),
+                    interaction: message.description.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Follows `$ref`s from `value` to what they point at.

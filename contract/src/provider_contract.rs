@@ -101,3 +101,26 @@ pub fn check_with(documents: &[&ProviderDocument], contract: &Contract) -> Compa
     }
     comparison
 }
+
+/// Compares two versions of a provider's document of one kind and weighs each change
+/// against the pacts (`openapi::diff_specs`, `asyncapi::diff_events`); `Err` says why two
+/// documents of different kinds cannot be compared.
+pub fn diff_documents(
+    old: &ProviderDocument,
+    new: &ProviderDocument,
+    pacts: &[crate::openapi::ConsumerPact],
+) -> Result<crate::openapi::SpecDiff, String> {
+    match (old, new) {
+        (ProviderDocument::OpenApi(old), ProviderDocument::OpenApi(new)) => {
+            Ok(crate::openapi::diff_specs(old, new, pacts))
+        }
+        (ProviderDocument::AsyncApi(old), ProviderDocument::AsyncApi(new)) => {
+            Ok(crate::asyncapi::diff_events(old, new, pacts))
+        }
+        _ => Err(format!(
+            "the old document is {} and the new one {}: compare two versions of the same document",
+            old.describe(),
+            new.describe()
+        )),
+    }
+}

@@ -23,7 +23,7 @@ use crate::auth::scope::Action;
 use crate::domain::{PacticipantName, VersionNumber, check_no_nul, optional_line};
 use crate::error::ApiError;
 use crate::http::{Base, Fields, JsonBody, enc, hal, link};
-use accord_contract::openapi::ProviderSpec;
+use accord_contract::provider_contract::ProviderDocument;
 
 use crate::provider_contracts::{Outcome, compare_with_pacts};
 use crate::repr::Urls;
@@ -58,7 +58,7 @@ async fn diff(
 ) -> Result<Response, ApiError> {
     let provider = super::find_pacticipant(&state, &provider).await?;
     let mut f = Fields::new(&body, "");
-    let document = |f: &mut Fields<'_>, key: &str| -> Option<ProviderSpec> {
+    let document = |f: &mut Fields<'_>, key: &str| -> Option<ProviderDocument> {
         let encoded = f.required_str(key)?;
         let text = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
@@ -68,7 +68,7 @@ async fn diff(
             f.error(key, "must be the document as UTF-8 text encoded in base64");
             return None;
         };
-        match ProviderSpec::parse(&text) {
+        match ProviderDocument::parse(&text) {
             Ok(spec) => Some(spec),
             Err(err) => {
                 f.error(key, err.to_string());
@@ -88,10 +88,11 @@ async fn diff(
             .await?;
     let weighed = pacts.len();
     let report = tokio::task::spawn_blocking(move || {
-        accord_contract::openapi::diff_specs(&old, &new, &pacts)
+        accord_contract::provider_contract::diff_documents(&old, &new, &pacts)
     })
     .await
-    .map_err(|err| ApiError::Internal(Box::new(err)))?;
+    .map_err(|err| ApiError::Internal(Box::new(err)))?
+    .map_err(|problem| ApiError::validation("new", problem))?;
     Ok(hal(
         StatusCode::OK,
         json!({

@@ -676,4 +676,38 @@ async fn an_asyncapi_document_covers_the_messages_and_with_the_openapi_document_
         "{page}"
     );
     assert!(page.contains("message-body-invalid"), "{page}");
+
+    // The breaking-change report for events: turning `id` into a string breaks the
+    // consumers whose messages read it.
+    let next = ORDER_EVENTS.replace("id: {type: integer}", "id: {type: string}");
+    let report = app
+        .post(
+            "/provider-contracts/provider/orders/diff",
+            json!({"old": encode(ORDER_EVENTS), "new": encode(&next)}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(report.body["breaking"], true, "{}", report.body);
+    let change = &report.body["changes"][0];
+    assert_eq!(
+        change["operation"], "orderCreated on orders",
+        "{}",
+        report.body
+    );
+    assert_eq!(change["pointer"], "/contents/id");
+    let consumers: Vec<&str> = change["usages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["consumer"].as_str().unwrap())
+        .collect();
+    assert!(consumers.contains(&"shipping"), "{consumers:?}");
+    let mixed = app
+        .post(
+            "/provider-contracts/provider/orders/diff",
+            json!({"old": encode(ORDERS), "new": encode(ORDER_EVENTS)}),
+        )
+        .await
+        .expect(400);
+    assert!(mixed.text.contains("same document"), "{}", mixed.text);
 }

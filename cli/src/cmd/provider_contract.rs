@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use accord_broker_client::{ConsumerVersionSelector, PactsForVerificationRequest};
 use accord_contract::Contract;
-use accord_contract::openapi::{Change, ConsumerPact, ProviderSpec, SpecDiff, diff_specs};
-use accord_contract::provider_contract::ProviderDocument;
+use accord_contract::openapi::{Change, ConsumerPact, SpecDiff};
+use accord_contract::provider_contract::{ProviderDocument, diff_documents};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -219,7 +219,8 @@ pub enum DiffFormat {
 
 #[derive(Debug, Args)]
 pub struct DiffSpecArgs {
-    /// The provider's current document (OpenAPI 3.0 or 3.1, JSON or YAML).
+    /// The provider's current document (OpenAPI 3.0 or 3.1, or AsyncAPI 2.x or 3.0;
+    /// JSON or YAML).
     #[arg(value_name = "OLD")]
     pub old: PathBuf,
 
@@ -279,7 +280,7 @@ pub async fn diff_spec(args: DiffSpecArgs) -> anyhow::Result<ExitCode> {
             Ok(text) => text,
             Err(err) => return Ok(usage(format!("cannot read {}: {err}", path.display()))),
         };
-        match ProviderSpec::parse(&text) {
+        match ProviderDocument::parse(&text) {
             Ok(spec) => specs.push(spec),
             Err(err) => return Ok(usage(format!("{}: {err}", path.display()))),
         }
@@ -369,7 +370,10 @@ pub async fn diff_spec(args: DiffSpecArgs) -> anyhow::Result<ExitCode> {
             });
         }
     }
-    let diff = diff_specs(&specs[0], &specs[1], &pacts);
+    let diff = match diff_documents(&specs[0], &specs[1], &pacts) {
+        Ok(diff) => diff,
+        Err(problem) => return Ok(usage(problem)),
+    };
     match args.output {
         DiffFormat::Json => outln!("{}", serde_json::to_string_pretty(&diff)?),
         DiffFormat::Table => out!("{}", table(&diff, &args.provider, pacts.len())),

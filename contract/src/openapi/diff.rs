@@ -117,9 +117,20 @@ impl SpecDiff {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(crate) enum Side {
     Request,
     Response,
+}
+
+/// A document whose `$ref`s can be followed: what comparing two schemas needs of it.
+pub(crate) trait Resolve {
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value;
+}
+
+impl Resolve for ProviderSpec {
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        self.deref(value)
+    }
 }
 
 /// Compares two documents and weighs every change against the pacts.
@@ -170,7 +181,7 @@ pub fn diff_specs(old: &ProviderSpec, new: &ProviderSpec, pacts: &[ConsumerPact]
     SpecDiff { changes }
 }
 
-fn change(kind: ChangeKind, pointer: &str, detail: String) -> Change {
+pub(crate) fn change(kind: ChangeKind, pointer: &str, detail: String) -> Change {
     Change {
         kind,
         operation: String::new(),
@@ -182,7 +193,7 @@ fn change(kind: ChangeKind, pointer: &str, detail: String) -> Change {
 }
 
 /// A template with its parameter names left out: `/orders/{}`.
-fn shape(template: &str) -> String {
+pub(crate) fn shape(template: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for c in template.chars() {
@@ -402,7 +413,7 @@ impl TypeOf {
 
 /// The properties of an object schema, its `allOf` branches' included, resolved.
 fn properties<'a>(
-    spec: &'a ProviderSpec,
+    spec: &'a dyn Resolve,
     schema: &'a Value,
     depth: usize,
 ) -> BTreeMap<String, &'a Value> {
@@ -412,7 +423,7 @@ fn properties<'a>(
     }
     if let Some(Value::Object(props)) = schema.get("properties") {
         for (name, property) in props {
-            out.insert(name.clone(), spec.deref(property));
+            out.insert(name.clone(), spec.resolve(property));
         }
     }
     for branch in schema
@@ -421,12 +432,12 @@ fn properties<'a>(
         .into_iter()
         .flatten()
     {
-        out.extend(properties(spec, spec.deref(branch), depth + 1));
+        out.extend(properties(spec, spec.resolve(branch), depth + 1));
     }
     out
 }
 
-fn required(spec: &ProviderSpec, schema: &Value, depth: usize) -> BTreeSet<String> {
+fn required(spec: &dyn Resolve, schema: &Value, depth: usize) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -442,17 +453,17 @@ fn required(spec: &ProviderSpec, schema: &Value, depth: usize) -> BTreeSet<Strin
             .into_iter()
             .flatten()
         {
-            out.extend(required(spec, spec.deref(branch), depth + 1));
+            out.extend(required(spec, spec.resolve(branch), depth + 1));
         }
     }
     out
 }
 
 #[allow(clippy::too_many_arguments)] // one recursive walk over two documents at once
-fn compare_schema(
-    old: &ProviderSpec,
+pub(crate) fn compare_schema(
+    old: &dyn Resolve,
     a: &Value,
-    new: &ProviderSpec,
+    new: &dyn Resolve,
     b: &Value,
     side: Side,
     pointer: &str,
@@ -551,9 +562,9 @@ fn compare_schema(
     if let (Some(ia), Some(ib)) = (a.get("items"), b.get("items")) {
         compare_schema(
             old,
-            old.deref(ia),
+            old.resolve(ia),
             new,
-            new.deref(ib),
+            new.resolve(ib),
             side,
             &format!("{pointer}/*"),
             depth + 1,
@@ -675,12 +686,12 @@ fn sends(http: &SynchronousHttp, pointer: &str) -> bool {
     false
 }
 
-fn unescape(segment: &str) -> String {
+pub(crate) fn unescape(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// Every value at a pointer whose `*` segments stand for every item of an array.
-fn values_at<'a>(value: &'a Value, pointer: &str) -> Vec<&'a Value> {
+pub(crate) fn values_at<'a>(value: &'a Value, pointer: &str) -> Vec<&'a Value> {
     let mut current = vec![value];
     for segment in pointer.split('/').skip(1) {
         let mut next = Vec::new();

@@ -59,6 +59,7 @@ use serde_json::Value;
 pub use check::{Comparison, InteractionCheck, Mismatch, MismatchKind, Skipped};
 pub(crate) use check::{Side, describe, media_essence, scalar, schema_mismatches, schema_type};
 pub use diff::{Change, ChangeKind, ConsumerPact, SpecDiff, Usage, diff_specs};
+pub(crate) use diff::{Resolve, Side as ChangeSide, change, compare_schema, shape, values_at};
 use paths::PathTemplate;
 use schema::View;
 

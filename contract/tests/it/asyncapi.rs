@@ -244,3 +244,78 @@ fn a_channel_parameter_value_the_address_does_not_allow_is_named() {
         "{mismatch}"
     );
 }
+
+#[test]
+fn an_events_document_change_names_the_consumers_it_breaks() {
+    let text = std::fs::read_to_string(fixtures().join("streetlights-kafka-3.0.yml")).unwrap();
+    let next = text
+        .replace(
+            "    sentAt:\n      type: string\n      format: date-time",
+            "    sentAt:\n      type: integer\n      format: int64",
+        )
+        .replace("            - 'off'\n", "");
+    assert_ne!(next, text);
+    let (old, new) = (
+        EventSpec::parse(&text).unwrap(),
+        EventSpec::parse(&next).unwrap(),
+    );
+    let pact = |file: &str| accord_contract::openapi::ConsumerPact {
+        consumer: "lamp-controller".into(),
+        version: "1".into(),
+        context: "deployed to production".into(),
+        contract: Contract::from_file(fixtures().join(file)).unwrap(),
+    };
+    let report = accord_contract::asyncapi::diff_events(
+        &old,
+        &new,
+        &[pact("streetlights-kafka-3.0-passes.json")],
+    );
+    assert!(report.breaking());
+    let changed = |kind: accord_contract::openapi::ChangeKind, operation: &str| {
+        report
+            .changes
+            .iter()
+            .find(|c| c.kind == kind && c.operation.starts_with(operation))
+            .unwrap_or_else(|| panic!("no {kind:?} on {operation}: {report:#?}"))
+    };
+    use accord_contract::openapi::ChangeKind;
+    // The consumer reads sentAt of turn-on and dim commands: both break.
+    let sent_at = changed(
+        ChangeKind::TypeChanged,
+        "turnOnOff on smartylighting.streetlights.1.0.action.{streetlightId}.turn.on",
+    );
+    assert_eq!(sent_at.pointer, "/contents/sentAt");
+    assert_eq!(sent_at.detail, "string (date-time) → integer (int64)");
+    assert_eq!(sent_at.usages[0].interaction, "a command to turn lamp 7 on");
+    // It sends "off" on the turn-off channel.
+    let off = changed(
+        ChangeKind::EnumValueRemoved,
+        "turnOnOff on smartylighting.streetlights.1.0.action.{streetlightId}.turn.off",
+    );
+    assert_eq!(off.usages.len(), 1, "{off:#?}");
+    // Nobody reads the light measurement, which the application only receives anyway.
+    assert!(
+        report
+            .changes
+            .iter()
+            .all(|c| !c.operation.starts_with("lightMeasured"))
+    );
+    // A channel removed breaks whoever reads from it.
+    let gone = text.replace(
+        "smartylighting.streetlights.1.0.action.{streetlightId}.dim'",
+        "smartylighting.streetlights.2.0.action.{streetlightId}.dim'",
+    );
+    let report = accord_contract::asyncapi::diff_events(
+        &old,
+        &EventSpec::parse(&gone).unwrap(),
+        &[pact("streetlights-kafka-3.0-passes.json")],
+    );
+    let removed = report
+        .breaking_changes()
+        .find(|c| c.kind == ChangeKind::OperationRemoved)
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert_eq!(
+        removed.usages[0].interaction,
+        "a command to dim lamp 7 to 40%"
+    );
+}
