@@ -156,29 +156,44 @@ pub fn check(resources: usize, interactions: usize, runs: usize) -> anyhow::Resu
         resources * 3,
         text.len() as f64 / 1_000_000.0
     );
-    let mut parse = Vec::new();
+    time_checks(
+        runs,
+        || Ok(ProviderSpec::parse(&text)?),
+        |spec| spec.check(&contract),
+    )
+}
+
+/// Times `runs` rounds of parsing a document and checking a pact against it twice (the
+/// first check compiles the schemas it uses), and prints the summaries.
+fn time_checks<S>(
+    runs: usize,
+    parse: impl Fn() -> anyhow::Result<S>,
+    check: impl Fn(&S) -> accord_contract::openapi::Comparison,
+) -> anyhow::Result<()> {
+    let mut parsed = Vec::new();
     let mut first = Vec::new();
     let mut warm = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let spec = ProviderSpec::parse(&text)?;
-        parse.push(started.elapsed());
+        let spec = parse()?;
+        parsed.push(started.elapsed());
         let started = Instant::now();
-        let comparison = spec.check(&contract);
+        let comparison = check(&spec);
         first.push(started.elapsed());
-        if !comparison.success() {
+        if !comparison.success() || !comparison.complete() {
             bail!(
-                "the bench pact should fit the document: {:?}",
-                comparison.mismatches().next()
+                "the bench pact should fit the document: {:?} {:?}",
+                comparison.mismatches().next(),
+                comparison.skipped.first()
             );
         }
         let started = Instant::now();
-        let _ = spec.check(&contract);
+        let _ = check(&spec);
         warm.push(started.elapsed());
     }
-    let total: Vec<Duration> = parse.iter().zip(&first).map(|(a, b)| *a + *b).collect();
+    let total: Vec<Duration> = parsed.iter().zip(&first).map(|(a, b)| *a + *b).collect();
     for (name, samples) in [
-        ("parse the document", &parse),
+        ("parse the document", &parsed),
         ("first check (compiles the schemas it uses)", &first),
         ("parse + first check", &total),
         ("check again (schemas compiled)", &warm),
@@ -341,37 +356,9 @@ pub fn check_events(resources: usize, messages: usize, runs: usize) -> anyhow::R
         "document: {resources} channels, {:.2} MB; pact: {messages} messages",
         text.len() as f64 / 1_000_000.0
     );
-    let mut parse = Vec::new();
-    let mut first = Vec::new();
-    let mut warm = Vec::new();
-    for _ in 0..runs {
-        let started = Instant::now();
-        let spec = accord_contract::asyncapi::EventSpec::parse(&text)?;
-        parse.push(started.elapsed());
-        let started = Instant::now();
-        let comparison = spec.check(&contract);
-        first.push(started.elapsed());
-        if !comparison.success() || !comparison.complete() {
-            bail!(
-                "the bench pact should fit the document: {:?} {:?}",
-                comparison.mismatches().next(),
-                comparison.skipped.first()
-            );
-        }
-        let started = Instant::now();
-        let _ = spec.check(&contract);
-        warm.push(started.elapsed());
-    }
-    let total: Vec<Duration> = parse.iter().zip(&first).map(|(a, b)| *a + *b).collect();
-    for (name, samples) in [
-        ("parse the document", &parse),
-        ("first check (compiles the schemas it uses)", &first),
-        ("parse + first check", &total),
-        ("check again (schemas compiled)", &warm),
-    ] {
-        if let Some(summary) = Summary::of(samples) {
-            println!("{}", summary.line(name));
-        }
-    }
-    Ok(())
+    time_checks(
+        runs,
+        || Ok(accord_contract::asyncapi::EventSpec::parse(&text)?),
+        |spec| spec.check(&contract),
+    )
 }

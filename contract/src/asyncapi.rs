@@ -58,18 +58,19 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use jsonschema::{Draft, Registry, Validator};
+use jsonschema::{Registry, Validator};
 use pact_models::v4::async_message::AsynchronousMessage;
 use serde_json::{Map, Value};
 
 use crate::Contract;
 use crate::message;
+use crate::openapi::paths::template_pattern;
 use crate::openapi::schema::{self, Dialect, View};
 use crate::openapi::{
     Change, ChangeKind, ChangeSide, Comparison, ConsumerPact, InteractionCheck, Mismatch,
     MismatchKind, Resolve, Side, Skipped, SpecDiff, SpecError, Usage, change, check_references,
-    compare_schema, describe, escape, media_essence, read_document, scalar, schema_mismatches,
-    schema_type, shape, values_at,
+    compare_schema, compile, describe, escape, media_essence, one_of, read_document, registry,
+    scalar, schema_mismatches, schema_type, shape, values_at,
 };
 
 /// Which AsyncAPI version a document follows.
@@ -187,14 +188,7 @@ impl EventSpec {
             AsyncApiVersion::V3 => channels_3(&doc),
         };
         let converted = Arc::new(convert(&doc, &channels));
-        let registry = Registry::new()
-            .draft(Draft::Draft202012)
-            .add(View::Response.base(), Arc::clone(&converted))
-            .and_then(|builder| builder.prepare())
-            .map_err(|err| SpecError::Schema {
-                pointer: "#".into(),
-                message: err.to_string(),
-            })?;
+        let registry = registry(View::Response, &converted)?;
         Ok(Self {
             doc,
             version,
@@ -334,24 +328,17 @@ impl EventSpec {
     }
 
     fn unknown_channel(&self, named: &[String]) -> Mismatch {
-        let mut addresses: Vec<&str> = self
-            .channels
-            .iter()
-            .map(|c| c.address.as_str())
-            .take(8)
-            .collect();
-        addresses.sort_unstable();
-        let more = self.channels.len().saturating_sub(addresses.len());
         Mismatch {
             kind: MismatchKind::UnknownChannel,
             pointer: "/metadata".into(),
             expected: format!("channel {}", named.join(" or ")),
-            allowed: if addresses.is_empty() {
+            allowed: if self.channels.is_empty() {
                 "no channel at all".into()
-            } else if more > 0 {
-                format!("one of {} and {more} more", addresses.join(", "))
             } else {
-                format!("one of {}", addresses.join(", "))
+                one_of(
+                    self.channels.iter().map(|c| c.address.as_str()),
+                    self.channels.len(),
+                )
             },
             spec_pointer: Some("#/channels".into()),
         }
@@ -493,17 +480,7 @@ impl EventSpec {
             .pointer(pointer)
             .cloned()
             .unwrap_or(Value::Bool(true));
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .with_registry(&self.registry)
-            .with_pattern_options(jsonschema::PatternOptions::regex())
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|err| SpecError::Schema {
-                pointer: format!("#{pointer}"),
-                message: err.to_string(),
-            })?;
-        let validator = Arc::new(validator);
+        let validator = Arc::new(compile(&self.registry, &schema, pointer)?);
         self.validators
             .lock()
             .expect("validator cache")
@@ -589,14 +566,7 @@ pub fn diff_events(old: &EventSpec, new: &EventSpec, pacts: &[ConsumerPact]) -> 
     for c in &mut changes {
         c.usages = event_usages(old, c, pacts);
     }
-    changes.sort_by(|a, b| {
-        a.usages
-            .is_empty()
-            .cmp(&b.usages.is_empty())
-            .then_with(|| a.operation.cmp(&b.operation))
-            .then_with(|| a.pointer.cmp(&b.pointer))
-    });
-    SpecDiff { changes }
+    SpecDiff::sorted(changes)
 }
 
 impl EventSpec {
@@ -692,40 +662,24 @@ fn resolved_pointer(doc: &Value, value: &Value, pointer: String) -> String {
     pointer
 }
 
-/// A channel address as a pattern: each `{parameter}` stands for any value.
-fn address_matcher(address: &str) -> Option<regex::Regex> {
+/// An address as a pattern (each `{parameter}` a group of any value without a `/`, or
+/// `None` when it has none), with its parameters in order, each with what it allows: a
+/// 2.x parameter's `schema`, a 3.0 parameter's `enum` (a schema that cannot be compiled
+/// on its own allows anything).
+#[allow(clippy::type_complexity)]
+fn address_pattern(
+    doc: &Value,
+    channel: &Value,
+    address: &str,
+) -> (Option<regex::Regex>, Vec<(String, Option<Validator>)>) {
     if !address.contains('{') {
-        return None;
+        return (None, Vec::new());
     }
-    let mut pattern = String::from("^");
-    let mut rest = address;
-    while let Some(open) = rest.find('{') {
-        pattern.push_str(&regex::escape(&rest[..open]));
-        match rest[open..].find('}') {
-            Some(close) => {
-                pattern.push_str("([^/]+)");
-                rest = &rest[open + close + 1..];
-            }
-            None => {
-                pattern.push_str(&regex::escape(&rest[open..]));
-                rest = "";
-            }
-        }
-    }
-    pattern.push_str(&regex::escape(rest));
-    pattern.push('$');
-    regex::Regex::new(&pattern).ok()
-}
-
-/// The parameters of an address, in order, each with what it allows: a 2.x
-/// parameter's `schema`, a 3.0 parameter's `enum` (a schema that cannot be compiled on
-/// its own allows anything).
-fn parameters(doc: &Value, channel: &Value, address: &str) -> Vec<(String, Option<Validator>)> {
+    let mut names = Vec::new();
+    let pattern = template_pattern(address, "([^/]+)", &mut names);
     let declared = channel.get("parameters").and_then(Value::as_object);
-    address
-        .split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+    let parameters = names
+        .into_iter()
         .map(|name| {
             let rule = declared
                 .and_then(|all| all.get(&name))
@@ -739,7 +693,8 @@ fn parameters(doc: &Value, channel: &Value, address: &str) -> Vec<(String, Optio
                 .and_then(|schema| jsonschema::validator_for(&schema).ok());
             (name, rule)
         })
-        .collect()
+        .collect();
+    (Some(pattern), parameters)
 }
 
 /// Schema formats whose schemas are JSON Schema (AsyncAPI's own dialect, or draft 7).
@@ -888,9 +843,10 @@ fn channels_2(doc: &Value) -> Vec<Channel> {
                 }
             }
         }
+        let (matcher, parameters) = address_pattern(doc, item, address);
         out.push(Channel {
-            matcher: address_matcher(address),
-            parameters: parameters(doc, item, address),
+            matcher,
+            parameters,
             address: address.clone(),
             pointer,
             messages,
@@ -961,9 +917,10 @@ fn channels_3(doc: &Value) -> Vec<Channel> {
                 message_def(doc, raw_message, at, name, is_sent)
             })
             .collect();
+        let (matcher, parameters) = address_pattern(doc, item, &address);
         out.push(Channel {
-            matcher: address_matcher(&address),
-            parameters: parameters(doc, item, &address),
+            matcher,
+            parameters,
             address,
             pointer,
             messages,

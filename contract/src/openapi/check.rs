@@ -367,23 +367,14 @@ impl ProviderSpec {
     }
 
     fn path_list(&self) -> String {
-        let mut listed: Vec<&str> = self
-            .paths
-            .iter()
-            .map(|t| t.template.as_str())
-            .take(8)
-            .collect();
-        listed.sort_unstable();
-        let more = self.paths.len().saturating_sub(listed.len());
-        let bases = if self.base_paths.is_empty() {
-            String::new()
+        let listed = one_of(
+            self.paths.iter().map(|t| t.template.as_str()),
+            self.paths.len(),
+        );
+        if self.base_paths.is_empty() {
+            listed
         } else {
-            format!(" under {}", self.base_paths.join(" or "))
-        };
-        if more > 0 {
-            format!("one of {} and {more} more{bases}", listed.join(", "))
-        } else {
-            format!("one of {}{bases}", listed.join(", "))
+            format!("{listed} under {}", self.base_paths.join(" or "))
         }
     }
 
@@ -889,6 +880,18 @@ fn request_content_type(request: &HttpRequest) -> Option<String> {
 fn response_content_type(response: &HttpResponse) -> Option<String> {
     header_content_type(&response.headers)
         .or_else(|| response.content_type().map(|ct| ct.to_string()))
+}
+
+/// `one of a, b, c and 12 more`: the first eight of `total` names, sorted.
+pub(crate) fn one_of<'a>(names: impl Iterator<Item = &'a str>, total: usize) -> String {
+    let mut listed: Vec<&str> = names.take(8).collect();
+    listed.sort_unstable();
+    let more = total.saturating_sub(listed.len());
+    if more > 0 {
+        format!("one of {} and {more} more", listed.join(", "))
+    } else {
+        format!("one of {}", listed.join(", "))
+    }
 }
 
 /// `type/subtype`, lower case, without parameters.

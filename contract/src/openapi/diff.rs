@@ -100,6 +100,19 @@ pub struct SpecDiff {
 }
 
 impl SpecDiff {
+    /// The report of these changes: those that break somebody first, then by operation
+    /// and place.
+    pub(crate) fn sorted(mut changes: Vec<Change>) -> Self {
+        changes.sort_by(|a, b| {
+            a.usages
+                .is_empty()
+                .cmp(&b.usages.is_empty())
+                .then_with(|| a.operation.cmp(&b.operation))
+                .then_with(|| a.pointer.cmp(&b.pointer))
+        });
+        Self { changes }
+    }
+
     /// Whether any change breaks a consumer.
     pub fn breaking(&self) -> bool {
         self.changes.iter().any(|c| !c.usages.is_empty())
@@ -171,14 +184,7 @@ pub fn diff_specs(old: &ProviderSpec, new: &ProviderSpec, pacts: &[ConsumerPact]
     for c in &mut changes {
         c.usages = usages(old, c, pacts);
     }
-    changes.sort_by(|a, b| {
-        a.usages
-            .is_empty()
-            .cmp(&b.usages.is_empty())
-            .then_with(|| a.operation.cmp(&b.operation))
-            .then_with(|| a.pointer.cmp(&b.pointer))
-    });
-    SpecDiff { changes }
+    SpecDiff::sorted(changes)
 }
 
 pub(crate) fn change(kind: ChangeKind, pointer: &str, detail: String) -> Change {

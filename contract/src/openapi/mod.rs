@@ -47,7 +47,7 @@
 
 mod check;
 mod diff;
-mod paths;
+pub(crate) mod paths;
 pub(crate) mod schema;
 
 use std::collections::HashMap;
@@ -57,7 +57,9 @@ use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value;
 
 pub use check::{Comparison, InteractionCheck, Mismatch, MismatchKind, Skipped};
-pub(crate) use check::{Side, describe, media_essence, scalar, schema_mismatches, schema_type};
+pub(crate) use check::{
+    Side, describe, media_essence, one_of, scalar, schema_mismatches, schema_type,
+};
 pub use diff::{Change, ChangeKind, ConsumerPact, SpecDiff, Usage, diff_specs};
 pub(crate) use diff::{Resolve, Side as ChangeSide, change, compare_schema, shape, values_at};
 use paths::PathTemplate;
@@ -169,16 +171,6 @@ impl ProviderSpec {
         let request_doc =
             Arc::new(request_doc.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         let response_doc = Arc::new(response_doc);
-        let registry = |view: View, converted: &Arc<Value>| {
-            Registry::new()
-                .draft(Draft::Draft202012)
-                .add(view.base(), Arc::clone(converted))
-                .and_then(|builder| builder.prepare())
-                .map_err(|err| SpecError::Schema {
-                    pointer: "#".into(),
-                    message: err.to_string(),
-                })
-        };
         let request = registry(View::Request, &request_doc)?;
         let response = registry(View::Response, &response_doc)?;
         Ok(Self {
@@ -224,17 +216,7 @@ impl ProviderSpec {
         if let Some(validator) = self.validators.lock().expect("validator cache").get(&key) {
             return Ok(Arc::clone(validator));
         }
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .with_registry(registry)
-            .with_pattern_options(jsonschema::PatternOptions::regex())
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|err| SpecError::Schema {
-                pointer: format!("#{pointer}"),
-                message: err.to_string(),
-            })?;
-        let validator = Arc::new(validator);
+        let validator = Arc::new(compile(registry, &schema, pointer)?);
         self.validators
             .lock()
             .expect("validator cache")
@@ -264,6 +246,38 @@ impl ProviderSpec {
             .ok()
             .map(|p| p.into_owned())
     }
+}
+
+/// A registry holding a view's converted document under the view's base URI, for the
+/// schemas compiled from it to resolve their `$ref`s against.
+pub(crate) fn registry(view: View, converted: &Arc<Value>) -> Result<Registry<'static>, SpecError> {
+    Registry::new()
+        .draft(Draft::Draft202012)
+        .add(view.base(), Arc::clone(converted))
+        .and_then(|builder| builder.prepare())
+        .map_err(|err| SpecError::Schema {
+            pointer: "#".into(),
+            message: err.to_string(),
+        })
+}
+
+/// Compiles one converted schema (found at `pointer`) against a registry: 2020-12, the
+/// `regex` crate's patterns, formats asserted.
+pub(crate) fn compile(
+    registry: &Registry<'static>,
+    schema: &Value,
+    pointer: &str,
+) -> Result<Validator, SpecError> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .with_registry(registry)
+        .with_pattern_options(jsonschema::PatternOptions::regex())
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|err| SpecError::Schema {
+            pointer: format!("#{pointer}"),
+            message: err.to_string(),
+        })
 }
 
 /// Reads a document's text: JSON when it starts with `{`, YAML otherwise.

@@ -23,6 +23,32 @@ enum Segment {
     Pattern(Regex),
 }
 
+/// A template (`{id}.json`, `orders.{region}.created`) as an anchored regular
+/// expression: its literal parts escaped, each `{name}` as `parameter` (a group), the
+/// names pushed to `names` in order.
+pub(crate) fn template_pattern(template: &str, parameter: &str, names: &mut Vec<String>) -> Regex {
+    let mut pattern = String::from("^");
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        pattern.push_str(&regex::escape(&rest[..open]));
+        match rest[open..].find('}') {
+            Some(close) => {
+                names.push(rest[open + 1..open + close].to_string());
+                pattern.push_str(parameter);
+                rest = &rest[open + close + 1..];
+            }
+            None => {
+                pattern.push_str(&regex::escape(&rest[open..]));
+                rest = "";
+            }
+        }
+    }
+    pattern.push_str(&regex::escape(rest));
+    pattern.push('$');
+    // Every literal part is escaped, so the pattern compiles unless `parameter` does not.
+    Regex::new(&pattern).unwrap_or_else(|_| Regex::new("^$").expect("empty"))
+}
+
 impl PathTemplate {
     pub(crate) fn new(template: &str) -> Self {
         let mut params = Vec::new();
@@ -32,28 +58,9 @@ impl PathTemplate {
                 if !segment.contains('{') {
                     return Segment::Literal(segment.to_string());
                 }
-                let mut pattern = String::from("^");
-                let mut rest = segment;
-                while let Some(open) = rest.find('{') {
-                    pattern.push_str(&regex::escape(&rest[..open]));
-                    match rest[open..].find('}') {
-                        Some(close) => {
-                            params.push(rest[open + 1..open + close].to_string());
-                            pattern.push_str("(.+?)");
-                            rest = &rest[open + close + 1..];
-                        }
-                        None => {
-                            pattern.push_str(&regex::escape(&rest[open..]));
-                            rest = "";
-                        }
-                    }
-                }
-                pattern.push_str(&regex::escape(rest));
-                pattern.push('$');
+                let pattern = template_pattern(segment, "(.+?)", &mut params);
                 // Every literal part is escaped, so the pattern always compiles.
-                Segment::Pattern(
-                    Regex::new(&pattern).unwrap_or_else(|_| Regex::new("^$").expect("empty")),
-                )
+                Segment::Pattern(pattern)
             })
             .collect();
         Self {

@@ -1,4 +1,5 @@
 //! Integration tests of the contract model against real documents.
 
 mod asyncapi;
+mod cases;
 mod openapi;

@@ -1,24 +1,13 @@
 //! Public OpenAPI documents (`tests/fixtures/openapi/`, see its `SOURCES.md`) checked
 //! against pacts that fit them and pacts that break them in each way a pact can.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use accord_contract::Contract;
 use accord_contract::openapi::{MismatchKind, ProviderSpec};
-use serde::Deserialize;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi")
-}
-
-#[derive(Debug, Deserialize)]
-struct Case {
-    spec: String,
-    pact: String,
-    interaction: String,
-    expect: Vec<MismatchKind>,
-    pointer: Option<String>,
 }
 
 fn spec(name: &str) -> ProviderSpec {
@@ -28,45 +17,7 @@ fn spec(name: &str) -> ProviderSpec {
 
 #[test]
 fn every_case_of_every_document_gets_the_expected_mismatches() {
-    let cases: Vec<Case> =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap())
-            .unwrap();
-    let mut by_pact: BTreeMap<(String, String), Vec<&Case>> = BTreeMap::new();
-    for case in &cases {
-        by_pact
-            .entry((case.spec.clone(), case.pact.clone()))
-            .or_default()
-            .push(case);
-    }
-    let mut failures = Vec::new();
-    let mut kinds_seen = std::collections::BTreeSet::new();
-    for ((spec_name, pact_name), cases) in &by_pact {
-        let spec = spec(spec_name);
-        let pact = Contract::from_file(fixtures().join(pact_name)).unwrap();
-        let comparison = spec.check(&pact);
-        assert_eq!(comparison.interactions.len(), cases.len(), "{pact_name}");
-        for case in cases {
-            let result = comparison
-                .interactions
-                .iter()
-                .find(|i| i.description == case.interaction)
-                .unwrap_or_else(|| panic!("{pact_name}: no result for {:?}", case.interaction));
-            let mut kinds: Vec<MismatchKind> = result.mismatches.iter().map(|m| m.kind).collect();
-            kinds.dedup();
-            kinds_seen.extend(kinds.iter().copied());
-            let pointer_fits = case
-                .pointer
-                .as_ref()
-                .is_none_or(|pointer| result.mismatches.iter().any(|m| &m.pointer == pointer));
-            if kinds != case.expect || !pointer_fits {
-                failures.push(format!(
-                    "{spec_name} / {pact_name} / {:?}: expected {:?} at {:?}, got {:#?}",
-                    case.interaction, case.expect, case.pointer, result.mismatches
-                ));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let kinds_seen = crate::cases::run(&fixtures(), |name, pact| spec(name).check(pact));
     // Every class is exercised by at least one real document.
     assert_eq!(kinds_seen.len(), 11, "{kinds_seen:?}");
 }
