@@ -265,3 +265,43 @@ fn an_events_document_change_names_the_consumers_it_breaks() {
         "a command to dim lamp 7 to 40%"
     );
 }
+
+#[test]
+fn a_2x_channel_parameter_is_checked_against_its_schema() {
+    let spec = EventSpec::parse(
+        r#"
+asyncapi: 2.6.0
+info: {title: lamps, version: "1"}
+channels:
+  lamps.{lampId}.state:
+    parameters:
+      lampId: {schema: {type: string, pattern: "^[0-9]+$"}}
+    subscribe:
+      message:
+        payload: {type: object, properties: {on: {type: boolean}}}
+"#,
+    )
+    .unwrap();
+    let pact = |topic: &str| {
+        Contract::from_json(
+            json!({
+                "consumer": {"name": "panel"}, "provider": {"name": "lamps"},
+                "messages": [{"description": "a lamp state", "contents": {"on": true},
+                              "metadata": {"kafka_topic": topic}}],
+                "metadata": {"pactSpecification": {"version": "3.0.0"}}
+            }),
+            "inline",
+        )
+        .unwrap()
+    };
+    assert!(spec.check(&pact("lamps.7.state")).success());
+    let refused = spec.check(&pact("lamps.kitchen.state"));
+    let (_, mismatch) = refused.mismatches().next().unwrap();
+    assert_eq!(mismatch.kind, MismatchKind::UnknownChannel);
+    assert!(
+        mismatch
+            .allowed
+            .contains("parameter lampId = \"kitchen\" is not allowed"),
+        "{mismatch}"
+    );
+}
