@@ -94,6 +94,8 @@ pub(crate) struct Outcome {
     pub(crate) comparison: Comparison,
     /// The result recorded; `None` when the pact holds messages, so no result was.
     pub(crate) success: Option<bool>,
+    /// What is wrong with the provider's own checks of its documents, if anything.
+    pub(crate) self_check: Option<&'static str>,
 }
 
 impl Outcome {
@@ -110,8 +112,9 @@ impl Outcome {
                     interaction.description
                 ),
                 None => format!(
-                    "{} ({versions}): not compatible: the provider's own check of its contract failed",
-                    self.consumer
+                    "{} ({versions}): not compatible: {}",
+                    self.consumer,
+                    self.self_check.unwrap_or(SELF_CHECK_FAILED)
                 ),
             },
             None => format!(
@@ -271,27 +274,37 @@ pub(crate) fn first_problem(verification: &crate::store::Verification) -> String
         });
     match first {
         Some(first) => first,
-        None if results
-            .and_then(|r| r.get("providerContracts"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .chain(results.and_then(|r| r.get("providerContract")))
-            .any(|c| c.get("selfVerificationSuccess") == Some(&Value::Bool(false))) =>
-        {
-            "the provider's own check of its contract failed".into()
+        None => {
+            let stated = results
+                .and_then(|r| r.get("providerContracts"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .chain(results.and_then(|r| r.get("providerContract")))
+                .filter_map(|c| c.get("selfVerificationSuccess"));
+            self_check_problem(stated)
+                .unwrap_or("see the comparison")
+                .into()
         }
-        None if results
-            .and_then(|r| r.get("providerContracts"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|c| c.get("selfVerificationSuccess") == Some(&Value::Null)) =>
-        {
-            "the provider did not say how its own check of its contract went; publish the contract again with the result".into()
-        }
-        None => "see the comparison".into(),
     }
+}
+
+const SELF_CHECK_FAILED: &str = "the provider's own check of its contract failed";
+
+/// What is wrong with what the provider said of its own checks (`true`, `false`, or
+/// `null` when it did not say): a failure first, then a result not stated.
+fn self_check_problem<'a>(stated: impl Iterator<Item = &'a Value>) -> Option<&'static str> {
+    let mut not_stated = false;
+    for value in stated {
+        match value {
+            Value::Bool(false) => return Some(SELF_CHECK_FAILED),
+            Value::Null => not_stated = true,
+            _ => {}
+        }
+    }
+    not_stated.then_some(
+        "the provider did not say how its own check of its contract went; publish the contract again with the result",
+    )
 }
 
 /// `verified_by` of a comparison's result: every document it came from
@@ -600,10 +613,12 @@ async fn compare_one(
             })
             .await?;
     }
+    let stated: Vec<Value> = contracts.iter().map(stated).collect();
     Ok(Some(Outcome {
         consumer,
         consumer_versions,
         comparison,
         success,
+        self_check: self_check_problem(stated.iter()),
     }))
 }

@@ -55,22 +55,22 @@
 //! assert_eq!(mismatch.pointer, "/contents/createdAt");
 //! ```
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 
-use jsonschema::{Registry, Validator};
+use jsonschema::Validator;
 use pact_models::v4::async_message::AsynchronousMessage;
 use serde_json::{Map, Value};
 
 use crate::Contract;
 use crate::message;
+use crate::openapi::Compiled;
 use crate::openapi::paths::template_pattern;
-use crate::openapi::schema::{self, Dialect, View};
+use crate::openapi::schema::{self, Dialect, View, deref, resolved_pointer};
 use crate::openapi::{
     Change, ChangeKind, ChangeSide, Comparison, ConsumerPact, InteractionCheck, Mismatch,
     MismatchKind, Resolve, Side, Skipped, SpecDiff, SpecError, Usage, change, check_references,
-    compare_schema, compile, describe, escape, media_essence, one_of, read_document, registry,
-    scalar, schema_mismatches, schema_type, shape, values_at,
+    compare_schema, describe, escape, holds, json_of, media_essence, one_of, read_document, scalar,
+    schema_mismatches, schema_type, shape,
 };
 
 /// Which AsyncAPI version a document follows.
@@ -143,9 +143,7 @@ pub struct EventSpec {
     doc: Value,
     version: AsyncApiVersion,
     channels: Vec<Channel>,
-    registry: Registry<'static>,
-    converted: Arc<Value>,
-    validators: Mutex<HashMap<String, Arc<Validator>>>,
+    compiled: Compiled,
 }
 
 impl std::fmt::Debug for EventSpec {
@@ -187,15 +185,12 @@ impl EventSpec {
             AsyncApiVersion::V2 => channels_2(&doc),
             AsyncApiVersion::V3 => channels_3(&doc),
         };
-        let converted = Arc::new(convert(&doc, &channels));
-        let registry = registry(View::Response, &converted)?;
+        let compiled = Compiled::new(View::Response, convert(&doc, &channels))?;
         Ok(Self {
             doc,
             version,
             channels,
-            registry,
-            converted,
-            validators: Mutex::new(HashMap::new()),
+            compiled,
         })
     }
 
@@ -211,25 +206,7 @@ impl EventSpec {
     /// Checks every asynchronous message of the pact; HTTP interactions and synchronous
     /// messages are listed as skipped.
     pub fn check(&self, contract: &Contract) -> Comparison {
-        let mut comparison = Comparison::default();
-        for interaction in contract.pact().interactions() {
-            if let Some(message) = interaction.as_v4_async_message() {
-                match self.check_message(&message) {
-                    Ok(check) => comparison.interactions.push(check),
-                    Err(skipped) => comparison.skipped.push(skipped),
-                }
-            } else {
-                comparison.skipped.push(Skipped {
-                    description: interaction.description(),
-                    reason: if interaction.is_request_response() {
-                        "an HTTP interaction, which an AsyncAPI document does not describe".into()
-                    } else {
-                        "a synchronous message (request and reply), which Accord does not check against an AsyncAPI document".into()
-                    },
-                });
-            }
-        }
-        comparison
+        crate::provider_contract::check_parts(None, Some(self), contract)
     }
 
     /// Checks one message interaction, or says why it cannot be checked.
@@ -453,7 +430,7 @@ impl EventSpec {
         at: &str,
         out: &mut Vec<Mismatch>,
     ) {
-        match self.validator(pointer) {
+        match self.compiled.validator(pointer) {
             Ok(validator) => out.extend(schema_mismatches(side, &validator, instance, at, pointer)),
             Err(err) => out.push(Mismatch {
                 kind: side.invalid(),
@@ -463,29 +440,6 @@ impl EventSpec {
                 spec_pointer: Some(format!("#{pointer}")),
             }),
         }
-    }
-
-    /// The compiled schema at `pointer` (a JSON pointer into the document).
-    fn validator(&self, pointer: &str) -> Result<Arc<Validator>, SpecError> {
-        if let Some(validator) = self
-            .validators
-            .lock()
-            .expect("validator cache")
-            .get(pointer)
-        {
-            return Ok(Arc::clone(validator));
-        }
-        let schema = self
-            .converted
-            .pointer(pointer)
-            .cloned()
-            .unwrap_or(Value::Bool(true));
-        let validator = Arc::new(compile(&self.registry, &schema, pointer)?);
-        self.validators
-            .lock()
-            .expect("validator cache")
-            .insert(pointer.to_string(), Arc::clone(&validator));
-        Ok(validator)
     }
 
     fn deref<'a>(&'a self, value: &'a Value) -> &'a Value {
@@ -594,23 +548,13 @@ fn event_usages(old: &EventSpec, change: &Change, pacts: &[ConsumerPact]) -> Vec
             }
             let relies = match change.kind {
                 ChangeKind::OperationRemoved => true,
-                _ => {
-                    let contents = message
-                        .contents
-                        .contents
-                        .value()
-                        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
-                    let relative = change.pointer.trim_start_matches("/contents");
-                    contents.is_some_and(|value| {
-                        let found = values_at(&value, relative);
-                        match change.kind {
-                            ChangeKind::EnumValueRemoved => {
-                                found.iter().any(|v| change.detail.contains(&v.to_string()))
-                            }
-                            _ => !found.is_empty(),
-                        }
-                    })
-                }
+                _ => json_of(&message.contents.contents).is_some_and(|value| {
+                    holds(
+                        &value,
+                        change.pointer.trim_start_matches("/contents"),
+                        change,
+                    )
+                }),
             };
             if relies {
                 out.push(Usage {
@@ -623,43 +567,6 @@ fn event_usages(old: &EventSpec, change: &Change, pacts: &[ConsumerPact]) -> Vec
         }
     }
     out
-}
-
-/// Follows `$ref`s from `value` to what they point at.
-fn deref<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
-    for _ in 0..32 {
-        match value.get("$ref").and_then(Value::as_str) {
-            Some(reference) => match schema::resolve_local(doc, reference) {
-                Some(target) => value = target,
-                None => return value,
-            },
-            None => return value,
-        }
-    }
-    value
-}
-
-/// Where `value` (found at `pointer`) really is: the target of its `$ref`s.
-fn resolved_pointer(doc: &Value, value: &Value, pointer: String) -> String {
-    let mut pointer = pointer;
-    let mut value = value;
-    for _ in 0..32 {
-        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
-            break;
-        };
-        let Some(fragment) = reference.strip_prefix('#') else {
-            break;
-        };
-        let Ok(decoded) = percent_encoding::percent_decode_str(fragment).decode_utf8() else {
-            break;
-        };
-        let Some(target) = doc.pointer(&decoded) else {
-            break;
-        };
-        pointer = decoded.into_owned();
-        value = target;
-    }
-    pointer
 }
 
 /// An address as a pattern (each `{parameter}` a group of any value without a `/`, or

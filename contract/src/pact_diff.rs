@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::Contract;
 use crate::openapi::escape;
+use crate::openapi::json_of;
 
 /// What kind of change a [`PactChange`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -221,11 +222,6 @@ pub fn diff_pacts(old: &Contract, new: &Contract) -> PactDiff {
             .then_with(|| a.pointer.cmp(&b.pointer))
     });
     PactDiff { changes }
-}
-
-fn json_of(body: &pact_models::bodies::OptionalBody) -> Option<Value> {
-    body.value()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
 }
 
 /// The leaf pointers of a body: `/a/b`, `/items/*/sku`.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::Contract;
 use crate::asyncapi::EventSpec;
-use crate::openapi::{Comparison, ProviderSpec, SpecError, read_document};
+use crate::openapi::{Comparison, ProviderSpec, Skipped, SpecError, read_document};
 
 /// One parsed provider contract.
 #[derive(Debug)]
@@ -62,19 +62,29 @@ impl ProviderDocument {
 /// the first OpenAPI document, messages with the first AsyncAPI document.
 pub fn check_with(documents: &[&ProviderDocument], contract: &Contract) -> Comparison {
     let openapi = documents.iter().find_map(|d| match d {
-        ProviderDocument::OpenApi(spec) => Some(spec),
+        ProviderDocument::OpenApi(spec) => Some(spec.as_ref()),
         _ => None,
     });
     let asyncapi = documents.iter().find_map(|d| match d {
-        ProviderDocument::AsyncApi(spec) => Some(spec),
+        ProviderDocument::AsyncApi(spec) => Some(spec.as_ref()),
         _ => None,
     });
+    check_parts(openapi, asyncapi, contract)
+}
+
+/// Every interaction of the pact checked against the document of its kind, or skipped
+/// with the reason when there is none.
+pub(crate) fn check_parts(
+    openapi: Option<&ProviderSpec>,
+    asyncapi: Option<&EventSpec>,
+    contract: &Contract,
+) -> Comparison {
     let mut comparison = Comparison::default();
     for interaction in contract.pact().interactions() {
         if let Some(http) = interaction.as_v4_http() {
             match openapi {
                 Some(spec) => comparison.interactions.push(spec.check_interaction(&http)),
-                None => comparison.skipped.push(crate::openapi::Skipped {
+                None => comparison.skipped.push(Skipped {
                     description: http.description.clone(),
                     reason:
                         "an HTTP interaction, and the provider has published no OpenAPI document"
@@ -87,13 +97,13 @@ pub fn check_with(documents: &[&ProviderDocument], contract: &Contract) -> Compa
                     Ok(check) => comparison.interactions.push(check),
                     Err(skipped) => comparison.skipped.push(skipped),
                 },
-                None => comparison.skipped.push(crate::openapi::Skipped {
+                None => comparison.skipped.push(Skipped {
                     description: message.description.clone(),
                     reason: "a message, and the provider has published no AsyncAPI document".into(),
                 }),
             }
         } else {
-            comparison.skipped.push(crate::openapi::Skipped {
+            comparison.skipped.push(Skipped {
                 description: interaction.description(),
                 reason: "a synchronous message (request and reply), which Accord does not check against provider contracts".into(),
             });

@@ -33,6 +33,67 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// Publishes one pact of `consumer` (on branch main) with the official client.
+fn publish_pact(dir: &Path, url: &str, consumer: &str, version: &str, pact: &Value) {
+    let pacts = dir.join(consumer);
+    std::fs::create_dir_all(&pacts).unwrap();
+    let provider = pact["provider"]["name"].as_str().unwrap();
+    std::fs::write(
+        pacts.join(format!("{consumer}-{provider}.json")),
+        pact.to_string(),
+    )
+    .unwrap();
+    let published = run(official_command(official_pact_bin())
+        .args(["broker", "publish"])
+        .arg(&pacts)
+        .args(["--consumer-app-version", version, "--branch", "main"])
+        .args(["--broker-base-url", url]));
+    assert!(published.status.success(), "{}", text(&published));
+}
+
+/// Runs `pact broker ARGS` against the broker.
+fn broker_cli(url: &str, args: &[&str]) -> Output {
+    run(official_command(official_pact_bin())
+        .arg("broker")
+        .args(args)
+        .args(["--broker-base-url", url]))
+}
+
+/// Records, with the official client, that `version` of `pacticipant` runs in production.
+fn deploy_to_production(url: &str, pacticipant: &str, version: &str) {
+    let created = broker_cli(url, &["create-environment", "--name", "production"]);
+    assert!(created.status.success(), "{}", text(&created));
+    let deployed = broker_cli(
+        url,
+        &[
+            "record-deployment",
+            "--pacticipant",
+            pacticipant,
+            "--version",
+            version,
+            "--environment",
+            "production",
+        ],
+    );
+    assert!(deployed.status.success(), "{}", text(&deployed));
+}
+
+/// `pact broker can-i-deploy` for `version` of `pacticipant` to production.
+fn can_i_deploy(url: &str, pacticipant: &str, version: &str) -> Output {
+    broker_cli(
+        url,
+        &[
+            "can-i-deploy",
+            "--pacticipant",
+            pacticipant,
+            "--version",
+            version,
+            "--to-environment",
+            "production",
+        ],
+    )
+}
+
 fn pact(consumer: &str, created_at: Value) -> Value {
     json!({
         "consumer": {"name": consumer},
@@ -71,19 +132,13 @@ async fn the_official_client_publishes_provider_contracts_and_can_i_deploy_follo
         ("dashboard", "1", json!("2024-05-01T10:00:00Z")),
         ("billing", "7", json!(1714557600)),
     ] {
-        let pacts = dir.path().join(consumer);
-        std::fs::create_dir_all(&pacts).unwrap();
-        std::fs::write(
-            pacts.join(format!("{consumer}-orders.json")),
-            pact(consumer, created_at).to_string(),
-        )
-        .unwrap();
-        let published = run(official_command(official_pact_bin())
-            .args(["broker", "publish"])
-            .arg(&pacts)
-            .args(["--consumer-app-version", version, "--branch", "main"])
-            .args(["--broker-base-url", &url]));
-        assert!(published.status.success(), "{}", text(&published));
+        publish_pact(
+            dir.path(),
+            &url,
+            consumer,
+            version,
+            &pact(consumer, created_at),
+        );
     }
     let document = dir.path().join("openapi.json");
     std::fs::write(&document, DOCUMENT).unwrap();
@@ -119,44 +174,11 @@ async fn the_official_client_publishes_provider_contracts_and_can_i_deploy_follo
     assert!(said.contains("dashboard (1): compatible"), "{said}");
     assert!(said.contains("billing (7): not compatible"), "{said}");
 
-    let broker_cli = |args: &[&str]| {
-        run(official_command(official_pact_bin())
-            .arg("broker")
-            .args(args)
-            .args(["--broker-base-url", &url]))
-    };
-    let created = broker_cli(&["create-environment", "--name", "production"]);
-    assert!(created.status.success(), "{}", text(&created));
-    let deployed = broker_cli(&[
-        "record-deployment",
-        "--pacticipant",
-        "orders",
-        "--version",
-        "2.0.0",
-        "--environment",
-        "production",
-    ]);
-    assert!(deployed.status.success(), "{}", text(&deployed));
-    let yes = broker_cli(&[
-        "can-i-deploy",
-        "--pacticipant",
-        "dashboard",
-        "--version",
-        "1",
-        "--to-environment",
-        "production",
-    ]);
+    deploy_to_production(&url, "orders", "2.0.0");
+    let yes = can_i_deploy(&url, "dashboard", "1");
     assert!(yes.status.success(), "{}", text(&yes));
     assert!(text(&yes).contains("Computer says yes"), "{}", text(&yes));
-    let no = broker_cli(&[
-        "can-i-deploy",
-        "--pacticipant",
-        "billing",
-        "--version",
-        "7",
-        "--to-environment",
-        "production",
-    ]);
+    let no = can_i_deploy(&url, "billing", "7");
     let reason = text(&no);
     assert_eq!(no.status.code(), Some(1), "{reason}");
     assert!(
@@ -218,19 +240,13 @@ fn the_official_client_publishes_an_asyncapi_document_and_can_i_deploy_follows()
     let broker = start_broker(dir.path());
     let url = broker.url.clone();
     for (consumer, order_id) in [("shipping", json!(1)), ("ledger", json!("A-1"))] {
-        let pacts = dir.path().join(consumer);
-        std::fs::create_dir_all(&pacts).unwrap();
-        std::fs::write(
-            pacts.join(format!("{consumer}-order-events.json")),
-            message_pact(consumer, order_id).to_string(),
-        )
-        .unwrap();
-        let published = run(official_command(official_pact_bin())
-            .args(["broker", "publish"])
-            .arg(&pacts)
-            .args(["--consumer-app-version", "1", "--branch", "main"])
-            .args(["--broker-base-url", &url]));
-        assert!(published.status.success(), "{}", text(&published));
+        publish_pact(
+            dir.path(),
+            &url,
+            consumer,
+            "1",
+            &message_pact(consumer, order_id),
+        );
     }
     let document = dir.path().join("asyncapi.yaml");
     std::fs::write(&document, EVENTS_DOCUMENT).unwrap();
@@ -264,38 +280,10 @@ fn the_official_client_publishes_an_asyncapi_document_and_can_i_deploy_follows()
     assert!(published.status.success(), "{said}");
     assert!(said.contains("shipping (1): compatible"), "{said}");
     assert!(said.contains("ledger (1): not compatible"), "{said}");
-    let broker_cli = |args: &[&str]| {
-        run(official_command(official_pact_bin())
-            .arg("broker")
-            .args(args)
-            .args(["--broker-base-url", &url]))
-    };
-    let created = broker_cli(&["create-environment", "--name", "production"]);
-    assert!(created.status.success(), "{}", text(&created));
-    let deployed = broker_cli(&[
-        "record-deployment",
-        "--pacticipant",
-        "order-events",
-        "--version",
-        "2.0.0",
-        "--environment",
-        "production",
-    ]);
-    assert!(deployed.status.success(), "{}", text(&deployed));
-    let can_i_deploy = |consumer: &str| {
-        broker_cli(&[
-            "can-i-deploy",
-            "--pacticipant",
-            consumer,
-            "--version",
-            "1",
-            "--to-environment",
-            "production",
-        ])
-    };
-    let yes = can_i_deploy("shipping");
+    deploy_to_production(&url, "order-events", "2.0.0");
+    let yes = can_i_deploy(&url, "shipping", "1");
     assert!(yes.status.success(), "{}", text(&yes));
-    let no = can_i_deploy("ledger");
+    let no = can_i_deploy(&url, "ledger", "1");
     let reason = text(&no);
     assert_eq!(no.status.code(), Some(1), "{reason}");
     assert!(

@@ -412,6 +412,21 @@ fn where_(change: &Change) -> String {
     }
 }
 
+/// One change as a line of the table: `  type changed at GET /orders → 200 …: detail`.
+fn change_line(change: &Change) -> String {
+    format!(
+        "  {} at {}: {}\n",
+        change.kind.as_str(),
+        where_(change),
+        change.detail
+    )
+}
+
+/// Text fit for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
 fn table(diff: &SpecDiff, provider: &str, pacts: usize) -> String {
     let mut text = String::new();
     let breaking: Vec<&Change> = diff.breaking_changes().collect();
@@ -432,12 +447,7 @@ fn table(diff: &SpecDiff, provider: &str, pacts: usize) -> String {
             breaking.len()
         ));
         for change in &breaking {
-            text.push_str(&format!(
-                "  {} at {}: {}\n",
-                change.kind.as_str(),
-                where_(change),
-                change.detail
-            ));
+            text.push_str(&change_line(change));
             for name in who(change) {
                 text.push_str(&format!("      breaks {name}\n"));
             }
@@ -449,19 +459,13 @@ fn table(diff: &SpecDiff, provider: &str, pacts: usize) -> String {
             safe.len()
         ));
         for change in &safe {
-            text.push_str(&format!(
-                "  {} at {}: {}\n",
-                change.kind.as_str(),
-                where_(change),
-                change.detail
-            ));
+            text.push_str(&change_line(change));
         }
     }
     text
 }
 
 fn markdown(diff: &SpecDiff, provider: &str, pacts: usize) -> String {
-    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
     let mut text = format!("### Contract changes for `{provider}`\n\n");
     if diff.breaking() {
         text.push_str(&format!(
@@ -560,7 +564,6 @@ pub async fn diff_pact(args: DiffPactArgs) -> anyhow::Result<ExitCode> {
             }
         }
         DiffFormat::Markdown => {
-            let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
             outln!("| | change | interaction | where | detail |\n|---|---|---|---|---|");
             for (change, row) in diff.changes.iter().zip(&rows) {
                 let mark = if change.kind.asks_more() {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::paths::PathTemplate;
-use super::schema::{METHODS, View};
+use super::schema::{self, METHODS, View};
 use super::{ProviderSpec, escape};
 use crate::Contract;
 
@@ -254,17 +254,7 @@ struct Parameter {
 impl ProviderSpec {
     /// Checks every HTTP interaction of the pact; messages are listed as skipped.
     pub fn check(&self, contract: &Contract) -> Comparison {
-        let mut comparison = Comparison::default();
-        for interaction in contract.pact().interactions() {
-            match interaction.as_v4_http() {
-                Some(http) => comparison.interactions.push(self.check_interaction(&http)),
-                None => comparison.skipped.push(Skipped {
-                    description: interaction.description(),
-                    reason: "a message, which an OpenAPI document does not describe".into(),
-                }),
-            }
-        }
-        comparison
+        crate::provider_contract::check_parts(Some(self), None, contract)
     }
 
     /// Checks one HTTP interaction.
@@ -394,7 +384,7 @@ impl ProviderSpec {
             for (index, raw) in list.iter().enumerate() {
                 let def = self.deref(raw);
                 let def_pointer =
-                    Self::ref_pointer(raw).unwrap_or_else(|| format!("{list_pointer}/{index}"));
+                    schema::resolved_pointer(&self.doc, raw, format!("{list_pointer}/{index}"));
                 let (Some(name), Some(location)) = (
                     def.get("name").and_then(Value::as_str),
                     def.get("in").and_then(Value::as_str),
@@ -512,7 +502,7 @@ impl ProviderSpec {
         let (declared, body_pointer) = match declared {
             Some(raw) => (
                 Some(self.deref(raw)),
-                Self::ref_pointer(raw).unwrap_or(body_pointer),
+                schema::resolved_pointer(&self.doc, raw, body_pointer),
             ),
             None => (None, body_pointer),
         };
@@ -593,7 +583,7 @@ impl ProviderSpec {
         };
         let raw_pointer = format!("{responses_pointer}/{}", escape(key));
         let raw = self.doc.pointer(&raw_pointer).unwrap_or(&Value::Null);
-        let declared_pointer = Self::ref_pointer(raw).unwrap_or(raw_pointer);
+        let declared_pointer = schema::resolved_pointer(&self.doc, raw, raw_pointer);
         self.check_response_headers(response, self.deref(raw), &declared_pointer, out);
         if !response.body.is_present() {
             return;
@@ -650,8 +640,11 @@ impl ProviderSpec {
                 });
                 continue;
             };
-            let header_pointer = Self::ref_pointer(raw)
-                .unwrap_or_else(|| format!("{declared_pointer}/headers/{}", escape(declared_name)));
+            let header_pointer = schema::resolved_pointer(
+                &self.doc,
+                raw,
+                format!("{declared_pointer}/headers/{}", escape(declared_name)),
+            );
             let schema_pointer = format!("{header_pointer}/schema");
             let Some(schema) = self.doc.pointer(&schema_pointer) else {
                 continue;

@@ -640,19 +640,24 @@ fn relies(old: &ProviderSpec, change: &Change, op_pointer: &str, http: &Synchron
                     change.pointer.trim_start_matches("/response/body"),
                 ),
             };
-            let Some(value) = value else { return false };
-            let found = values_at(&value, relative);
-            match change.kind {
-                ChangeKind::EnumValueRemoved => {
-                    found.iter().any(|v| change.detail.contains(&v.to_string()))
-                }
-                _ => !found.is_empty(),
-            }
+            value.is_some_and(|value| holds(&value, relative, change))
         }
     }
 }
 
-fn json_of(body: &pact_models::bodies::OptionalBody) -> Option<Value> {
+/// Whether a body an interaction holds (`value`) relies on a change at `relative` (a
+/// pointer into the body): it holds the field, or one of the enum values removed.
+pub(crate) fn holds(value: &Value, relative: &str, change: &Change) -> bool {
+    let found = values_at(value, relative);
+    match change.kind {
+        ChangeKind::EnumValueRemoved => {
+            found.iter().any(|v| change.detail.contains(&v.to_string()))
+        }
+        _ => !found.is_empty(),
+    }
+}
+
+pub(crate) fn json_of(body: &pact_models::bodies::OptionalBody) -> Option<Value> {
     body.value()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
 }

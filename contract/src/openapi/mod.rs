@@ -61,7 +61,7 @@ pub(crate) use check::{
     Side, describe, media_essence, one_of, scalar, schema_mismatches, schema_type,
 };
 pub use diff::{Change, ChangeKind, ConsumerPact, SpecDiff, Usage, diff_specs};
-pub(crate) use diff::{Resolve, Side as ChangeSide, change, compare_schema, shape, values_at};
+pub(crate) use diff::{Resolve, Side as ChangeSide, change, compare_schema, holds, json_of, shape};
 use paths::PathTemplate;
 use schema::View;
 
@@ -114,11 +114,8 @@ pub struct ProviderSpec {
     version: OasVersion,
     base_paths: Vec<String>,
     paths: Vec<PathTemplate>,
-    request: Registry<'static>,
-    response: Registry<'static>,
-    request_doc: Arc<Value>,
-    response_doc: Arc<Value>,
-    validators: Mutex<HashMap<(View, String), Arc<Validator>>>,
+    request: Compiled,
+    response: Compiled,
 }
 
 impl std::fmt::Debug for ProviderSpec {
@@ -168,21 +165,14 @@ impl ProviderSpec {
             let response = schema::convert_document(&doc, version, View::Response);
             (request.join(), response)
         });
-        let request_doc =
-            Arc::new(request_doc.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        let response_doc = Arc::new(response_doc);
-        let request = registry(View::Request, &request_doc)?;
-        let response = registry(View::Response, &response_doc)?;
+        let request_doc = request_doc.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Ok(Self {
-            request,
-            response,
+            request: Compiled::new(View::Request, request_doc)?,
+            response: Compiled::new(View::Response, response_doc)?,
             doc,
             version,
             base_paths,
             paths: templates,
-            request_doc,
-            response_doc,
-            validators: Mutex::new(HashMap::new()),
         })
     }
 
@@ -197,87 +187,80 @@ impl ProviderSpec {
 
     /// The compiled schema at `pointer` (a JSON pointer into the document) for `view`.
     fn validator(&self, view: View, pointer: &str) -> Result<Arc<Validator>, SpecError> {
-        let (registry, converted) = match view {
-            View::Request => (&self.request, &self.request_doc),
-            View::Response => (&self.response, &self.response_doc),
-        };
-        let schema = converted
+        match view {
+            View::Request => self.request.validator(pointer),
+            View::Response => self.response.validator(pointer),
+        }
+    }
+
+    /// Follows `$ref`s from `value` (in the original document) to what they point at.
+    fn deref<'a>(&'a self, value: &'a Value) -> &'a Value {
+        schema::deref(&self.doc, value)
+    }
+}
+
+/// One view's converted copy of a document, the registry its schemas resolve `$ref`s
+/// against, and the schemas compiled from it so far.
+pub(crate) struct Compiled {
+    converted: Arc<Value>,
+    registry: Registry<'static>,
+    validators: Mutex<HashMap<String, Arc<Validator>>>,
+}
+
+impl Compiled {
+    pub(crate) fn new(view: View, converted: Value) -> Result<Self, SpecError> {
+        let converted = Arc::new(converted);
+        let registry = Registry::new()
+            .draft(Draft::Draft202012)
+            .add(view.base(), Arc::clone(&converted))
+            .and_then(|builder| builder.prepare())
+            .map_err(|err| SpecError::Schema {
+                pointer: "#".into(),
+                message: err.to_string(),
+            })?;
+        Ok(Self {
+            converted,
+            registry,
+            validators: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The compiled schema at `pointer` (a JSON pointer into the document): 2020-12, the
+    /// `regex` crate's linear-time patterns, formats asserted; compiled on first use.
+    pub(crate) fn validator(&self, pointer: &str) -> Result<Arc<Validator>, SpecError> {
+        let schema = self
+            .converted
             .pointer(pointer)
             .cloned()
             .unwrap_or(Value::Bool(true));
-        // Operations usually share their schemas through a `$ref`: a small schema is
-        // cached by its text, so each shared one is compiled once per view.
+        // Documents usually share their schemas through a `$ref`: a small schema is
+        // cached by its text, so each shared one is compiled once.
         let text = schema.to_string();
         let key = if text.len() <= 512 {
-            (view, text)
+            text
         } else {
-            (view, format!("#{pointer}"))
+            format!("#{pointer}")
         };
         if let Some(validator) = self.validators.lock().expect("validator cache").get(&key) {
             return Ok(Arc::clone(validator));
         }
-        let validator = Arc::new(compile(registry, &schema, pointer)?);
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(&self.registry)
+            .with_pattern_options(jsonschema::PatternOptions::regex())
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|err| SpecError::Schema {
+                pointer: format!("#{pointer}"),
+                message: err.to_string(),
+            })?;
+        let validator = Arc::new(validator);
         self.validators
             .lock()
             .expect("validator cache")
             .insert(key, Arc::clone(&validator));
         Ok(validator)
     }
-
-    /// Follows `$ref`s from `value` (in the original document) to what they point at.
-    fn deref<'a>(&'a self, mut value: &'a Value) -> &'a Value {
-        for _ in 0..32 {
-            match value.get("$ref").and_then(Value::as_str) {
-                Some(reference) => match schema::resolve_local(&self.doc, reference) {
-                    Some(target) => value = target,
-                    None => return value,
-                },
-                None => return value,
-            }
-        }
-        value
-    }
-
-    /// The JSON pointer a local `$ref` names, or `None` for anything else.
-    fn ref_pointer(value: &Value) -> Option<String> {
-        let reference = value.get("$ref")?.as_str()?.strip_prefix('#')?;
-        percent_encoding::percent_decode_str(reference)
-            .decode_utf8()
-            .ok()
-            .map(|p| p.into_owned())
-    }
-}
-
-/// A registry holding a view's converted document under the view's base URI, for the
-/// schemas compiled from it to resolve their `$ref`s against.
-pub(crate) fn registry(view: View, converted: &Arc<Value>) -> Result<Registry<'static>, SpecError> {
-    Registry::new()
-        .draft(Draft::Draft202012)
-        .add(view.base(), Arc::clone(converted))
-        .and_then(|builder| builder.prepare())
-        .map_err(|err| SpecError::Schema {
-            pointer: "#".into(),
-            message: err.to_string(),
-        })
-}
-
-/// Compiles one converted schema (found at `pointer`) against a registry: 2020-12, the
-/// `regex` crate's patterns, formats asserted.
-pub(crate) fn compile(
-    registry: &Registry<'static>,
-    schema: &Value,
-    pointer: &str,
-) -> Result<Validator, SpecError> {
-    jsonschema::options()
-        .with_draft(Draft::Draft202012)
-        .with_registry(registry)
-        .with_pattern_options(jsonschema::PatternOptions::regex())
-        .should_validate_formats(true)
-        .build(schema)
-        .map_err(|err| SpecError::Schema {
-            pointer: format!("#{pointer}"),
-            message: err.to_string(),
-        })
 }
 
 /// Reads a document's text: JSON when it starts with `{`, YAML otherwise.

@@ -508,6 +508,46 @@ fn make_nullable(schema: &mut Value) {
     }
 }
 
+/// Follows `$ref`s from `value` (in `doc`) to what they point at.
+pub(crate) fn deref<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
+    for _ in 0..32 {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => match resolve_local(doc, reference) {
+                Some(target) => value = target,
+                None => return value,
+            },
+            None => return value,
+        }
+    }
+    value
+}
+
+/// Where `value` (found at `pointer` in `doc`) really is: the JSON pointer of the
+/// target of its `$ref`s, or `pointer` when it holds none.
+pub(crate) fn resolved_pointer<'a>(
+    doc: &'a Value,
+    mut value: &'a Value,
+    mut pointer: String,
+) -> String {
+    for _ in 0..32 {
+        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let Some(fragment) = reference.strip_prefix('#') else {
+            break;
+        };
+        let Ok(decoded) = percent_encoding::percent_decode_str(fragment).decode_utf8() else {
+            break;
+        };
+        let Some(target) = doc.pointer(&decoded) else {
+            break;
+        };
+        pointer = decoded.into_owned();
+        value = target;
+    }
+    pointer
+}
+
 /// The value a local reference (`#/components/schemas/Pet`) points at.
 pub(crate) fn resolve_local<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
     let fragment = reference.strip_prefix('#')?;
